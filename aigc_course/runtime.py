@@ -31,8 +31,8 @@ def seed_everything(seed: int) -> torch.Generator:
     torch.Generator
         A CPU generator seeded with ``seed``, for code that prefers an explicit generator.
     """
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**64:
+        raise ValueError(f"seed must be a non-negative int below 2**64, got {seed!r}")
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)  # also seeds every CUDA device

@@ -1,0 +1,14 @@
+r"""Checkers for the book's exercises: each runs the reader's function and explains what is wrong.
+
+A checker never just says "wrong": it recognises the common mistakes (a flipped sign, log base 2,
+a mean where a sum belongs, ...) and says which one it sees. It returns a :class:`Feedback`
+whose text is what the notebook shows.
+"""
+from aigc_course.exercises.feedback import Feedback
+from aigc_course.exercises.concepts import (
+    check_bernoulli_log_likelihood,
+    check_bits_per_dim,
+    check_to_signed,
+)
+
+__all__ = ["Feedback", "check_to_signed", "check_bernoulli_log_likelihood", "check_bits_per_dim"]

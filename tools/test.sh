@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Install everything into ./.venv and run every test: unit tests (with coverage), the book's
+# notebooks under nbval (strict, quick mode), and a warnings-as-errors build of the book.
+# This is the README's test command; .ci/run runs exactly this.
+#
+# Environment: see tools/install.sh (PYTHON, TORCH_SPEC, TORCH_INDEX) and
+# AIGC_DATA_DIR (a folder with MNIST IDX files; CI points it at ../shared/data/mnist).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+start=$(date +%s)
+. tools/install.sh
+
+export MPLBACKEND=Agg
+echo "== unit tests"
+python -m pytest tests -q --cov=aigc_course --cov-report=term --cov-fail-under=90
+
+echo "== notebooks (pytest --nbval, quick mode)"
+AIGC_QUICK=1 python -m pytest --nbval book -q -p no:cacheprovider \
+  --nbval-current-env --nbval-sanitize-with book/nbval-sanitize.cfg
+
+echo "== jupytext twins in sync"
+python tools/check_twins.py book
+
+echo "== book build (warnings are errors)"
+rm -rf _build/html
+jupyter-book build . -W -n --keep-going
+
+echo "all tests passed in $(( $(date +%s) - start )) s"
