@@ -221,4 +221,54 @@ def flow_diagram(
     return fig
 
 
-__all__ = ["image_grid", "show_images", "show_image_rows", "plot_curves", "flow_diagram"]
+__all__ = ["image_grid", "show_images", "show_image_rows", "plot_curves", "flow_diagram", "plot_toy_2d"]
+
+
+def plot_toy_2d(
+    data: torch.Tensor,
+    samples: torch.Tensor,
+    discriminator: torch.nn.Module | None = None,
+    ax: Axes | None = None,
+    extent: float = 3.0,
+    title: str | None = None,
+    resolution: int = 120,
+) -> Figure:
+    r"""Scatter 2-D real data and generated samples, over the discriminator's belief :math:`D(x)=\sigma(\ell(x))`.
+
+    Parameters
+    ----------
+    data, samples : tensor (N, 2)
+        Real points (grey) and generated points (orange).
+    discriminator : nn.Module, optional
+        Maps (B, 2) points to logits (B,); its probability "real" is drawn as a background in [0, 1].
+    extent : float
+        The plot covers :math:`[-\text{extent}, \text{extent}]^2`.
+    """
+    for name, pts in (("data", data), ("samples", samples)):
+        if pts.ndim != 2 or pts.shape[1] != 2:
+            raise ValueError(f"{name} must have shape (N, 2), got {tuple(pts.shape)}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3.2, 3.2))
+    if discriminator is not None:
+        axis = torch.linspace(-extent, extent, resolution)
+        gx, gy = torch.meshgrid(axis, axis, indexing="xy")
+        grid = torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)
+        device = next(discriminator.parameters()).device
+        was_training = discriminator.training
+        discriminator.eval()
+        with torch.no_grad():
+            prob = torch.sigmoid(discriminator(grid.to(device))).cpu().reshape(resolution, resolution)
+        discriminator.train(was_training)
+        ax.imshow(prob.numpy(), extent=(-extent, extent, -extent, extent), origin="lower",
+                  cmap="RdBu", vmin=0.0, vmax=1.0, alpha=0.55)
+    d, s = data.detach().cpu(), samples.detach().cpu()
+    ax.scatter(d[:, 0], d[:, 1], s=2, c="#444444", alpha=0.3, label="data")
+    ax.scatter(s[:, 0], s[:, 1], s=2, c="#e67e22", alpha=0.6, label="samples")
+    ax.set_xlim(-extent, extent)
+    ax.set_ylim(-extent, extent)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax.figure

@@ -286,3 +286,35 @@ def test_flow_diagram_unknown_node_raises_keyerror_naming_it(edges, dashed, miss
     with pytest.raises(KeyError, match=rf"names '{missing}', which is not a node; known: \['a', 'b'\]"):
         flow_diagram({"a": (0.2, 0.5), "b": (0.8, 0.5)}, edges, dashed=dashed)
     assert plt.get_fignums() == before  # checked before a figure is created
+
+
+def test_plot_toy_2d_draws_points_and_discriminator_background():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from aigc_course.models import ToyDiscriminator, ToyGANConfig
+    from aigc_course.viz import plot_toy_2d
+
+    data, samples = torch.randn(50, 2), torch.randn(30, 2)
+    D = ToyDiscriminator(ToyGANConfig())
+    D.train()
+    fig = plot_toy_2d(data, samples, D, title="t", resolution=16)
+    ax = fig.axes[0]
+    assert len(ax.collections) == 2 and len(ax.images) == 1
+    probs = ax.images[0].get_array()
+    assert probs.shape == (16, 16) and float(probs.min()) >= 0.0 and float(probs.max()) <= 1.0
+    assert D.training, "plot_toy_2d must restore the discriminator's training mode"
+    assert ax.get_title() == "t"
+    plt.close(fig)
+    fig = plot_toy_2d(data, samples)  # no discriminator: no background
+    assert len(fig.axes[0].images) == 0
+    plt.close(fig)
+
+
+def test_plot_toy_2d_rejects_non_2d_points():
+    from aigc_course.viz import plot_toy_2d
+
+    with pytest.raises(ValueError, match=r"samples must have shape \(N, 2\)"):
+        plot_toy_2d(torch.randn(5, 2), torch.randn(5, 3))

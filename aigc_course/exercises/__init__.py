@@ -5,10 +5,25 @@ a mean where a sum belongs, ...) and says which one it sees. It returns a :class
 whose text is what the notebook shows.
 """
 from aigc_course.exercises.feedback import Feedback
+from aigc_course.exercises.gan import (
+    check_count_modes,
+    check_discriminator_loss,
+    check_gradient_prediction,
+    check_nonsaturating_loss,
+)
 from aigc_course.exercises.concepts import (
     check_bernoulli_log_likelihood,
     check_bits_per_dim,
     check_to_signed,
 )
 
-__all__ = ["Feedback", "check_to_signed", "check_bernoulli_log_likelihood", "check_bits_per_dim"]
+__all__ = [
+    "Feedback",
+    "check_bernoulli_log_likelihood",
+    "check_bits_per_dim",
+    "check_count_modes",
+    "check_discriminator_loss",
+    "check_gradient_prediction",
+    "check_nonsaturating_loss",
+    "check_to_signed",
+]
