@@ -569,8 +569,4 @@ check_bits_per_dim(my_bits_per_dim)
 # * More capacity (larger $k$) always helps on the training data; held-out data decides.
 # * Post-processing cannot create structure that the model lacks.
 #
-# ## References
-#
-# ```{bibliography}
-# :filter: docname in docnames
-# ```
+# The works cited are listed on the [References](references.md) page.
