@@ -7,7 +7,15 @@ import numpy as np
 import pytest
 import torch
 
-from aigc_course.exercises import Feedback, check_bernoulli_log_likelihood, check_bits_per_dim, check_to_signed
+from aigc_course.exercises import (
+    Feedback,
+    check_bernoulli_log_likelihood,
+    check_bits_per_dim,
+    check_count_modes,
+    check_discriminator_loss,
+    check_nonsaturating_loss,
+    check_to_signed,
+)
 from aigc_course.exercises.feedback import call_reader
 
 # ------------------------------------------------------------------ Feedback / call_reader
@@ -45,7 +53,7 @@ def _returns_none(*args):
     x = args[0] * 2  # noqa: F841 -- forgot to return
 
 
-# Failure modes shared by every checker (they all go through call_reader).
+# Failure modes shared by every checker of a function, in every chapter (they all go through call_reader).
 COMMON = [
     (_not_implemented, "not implemented yet: replace the `raise NotImplementedError`"),
     (_crash, "your function raised ZeroDivisionError: division by zero in cell 3"),
@@ -54,7 +62,14 @@ COMMON = [
     (None, "expected a function, got NoneType"),
 ]
 
-CHECKERS = [check_to_signed, check_bernoulli_log_likelihood, check_bits_per_dim]
+CHECKERS = [
+    check_to_signed,
+    check_bernoulli_log_likelihood,
+    check_bits_per_dim,
+    check_nonsaturating_loss,
+    check_discriminator_loss,
+    check_count_modes,
+]
 
 
 @pytest.mark.parametrize("checker", CHECKERS, ids=lambda c: c.__name__)
@@ -63,7 +78,8 @@ def test_every_checker_reports_call_failures(checker, fn, message):
     fb = checker(fn)
     assert isinstance(fb, Feedback)
     assert not fb.passed
-    assert message in fb.message
+    assert message in fb.message, fb.message
+    assert repr(fb).startswith("NOT YET: ")
     assert repr(fb).startswith("NOT YET: ")
 
 
