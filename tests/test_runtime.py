@@ -206,3 +206,18 @@ def test_atomic_write_works_with_torch_save(tmp_path):
         torch.save({"x": torch.arange(3)}, tmp)
     assert torch.equal(torch.load(target)["x"], torch.arange(3))
     assert list(tmp_path.iterdir()) == [target]
+
+
+def test_atomic_write_gives_the_file_the_usual_permissions(tmp_path):
+    import os
+    import stat
+
+    from aigc_course.runtime import atomic_write
+
+    old = os.umask(0o022)
+    try:
+        with atomic_write(tmp_path / "f.bin") as tmp:
+            tmp.write_bytes(b"x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "f.bin").stat().st_mode) == 0o644
