@@ -9,6 +9,7 @@ import torch
 from torch import nn
 from torch.distributions import Bernoulli
 
+from aigc_course.train.errors import TrainingDiverged
 from aigc_course.models.baselines import PixelBernoulli
 from aigc_course.train.likelihood import LikelihoodTrainConfig, train_likelihood
 
@@ -146,13 +147,13 @@ class _Broken(nn.Module):
 
 @pytest.mark.parametrize("value,shown", [(-math.inf, "inf"), (math.nan, "nan"), (math.inf, "-inf")])
 def test_non_finite_loss_raises_floating_point_error(value, shown):
-    with pytest.raises(FloatingPointError, match=rf"loss became {shown} at step 0; lower cfg.lr \(now 0.05\)"):
+    with pytest.raises(TrainingDiverged, match=rf"loss became {shown} at step 0: lower cfg.lr \(now 0.05\)"):
         train_likelihood(_Broken(value), torch.zeros(8, 2), _cfg())
 
 
 def test_non_finite_loss_reports_the_step_and_leaves_no_update():
     model = _Broken(math.nan, after=3)
-    with pytest.raises(FloatingPointError, match="at step 3;"):
+    with pytest.raises(FloatingPointError, match="at step 3:"):
         train_likelihood(model, torch.ones(8, 2), _cfg(batch_size=2, lr=0.5))
     # Three good steps were taken (w moved towards 1) and the NaN step did not touch w.
     w = float(model.w.detach())

@@ -35,6 +35,7 @@ from aigc_course.losses.gan import (
 )
 from aigc_course.runtime import get_device
 from aigc_course.train.checkpoint import load_checkpoint, save_checkpoint
+from aigc_course.train.errors import TrainingDiverged
 
 __all__ = [
     "GANResult",
@@ -57,16 +58,6 @@ _D_LOSSES = ("standard", "article")
 # Settings that decide which data batch and which noise each step sees; a resumed run must match.
 _STREAM_KEYS = ("seed", "batch_size", "d_steps", "n_fixed")
 _CHECKPOINT_FORMAT = 1
-
-
-class TrainingDiverged(FloatingPointError):
-    r"""A loss became NaN or infinite; ``step`` and ``loss_name`` say where."""
-
-    def __init__(self, step: int, loss_name: str, value: float, hint: str) -> None:
-        self.step = step
-        self.loss_name = loss_name
-        self.value = value
-        super().__init__(f"{loss_name} became {value} at step {step}: {hint}")
 
 
 @dataclass(frozen=True)

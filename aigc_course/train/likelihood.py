@@ -9,6 +9,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from aigc_course.data.batching import iterate_batches
+from aigc_course.train.errors import TrainingDiverged
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,11 @@ def train_likelihood(model: nn.Module, data: torch.Tensor, cfg: LikelihoodTrainC
     list of float
         The mini-batch loss after every step, in nats per example.
 
+    Raises
+    ------
+    TrainingDiverged
+        (a ``FloatingPointError``) when the loss becomes NaN or infinite; names the step.
+
     References
     ----------
     Kingma & Ba, "Adam: A method for stochastic optimization", ICLR 2015.
@@ -70,9 +76,7 @@ def train_likelihood(model: nn.Module, data: torch.Tensor, cfg: LikelihoodTrainC
             for (batch,) in iterate_batches(data, batch_size=cfg.batch_size, seed=cfg.seed, epoch=epoch):
                 loss = -model.log_prob(batch).mean()
                 if not torch.isfinite(loss):
-                    raise FloatingPointError(
-                        f"loss became {loss.item()} at step {len(history)}; lower cfg.lr (now {cfg.lr})"
-                    )
+                    raise TrainingDiverged(len(history), "loss", loss.item(), f"lower cfg.lr (now {cfg.lr})")
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
