@@ -427,7 +427,7 @@ plt.show()
 # a density $p$ on $[0,1)^D$ gives the 8-bit image $x$ at least probability
 # $\exp\big(\E_u[\log p((x+u)/256)] - D\log 256\big)$ {cite:p}`theis2016`:
 #
-# ```{literalinclude} ../aigc_course/metrics.py
+# ```{literalinclude} ../aigc_course/metrics/likelihood.py
 # :pyobject: discrete_nll_from_density
 # ```
 
