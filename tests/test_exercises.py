@@ -16,6 +16,12 @@ from aigc_course.exercises import (
     check_nonsaturating_loss,
     check_to_signed,
 )
+from aigc_course.exercises.lossmath import (
+    check_gaussian_kl,
+    check_gaussian_nll,
+    check_js_divergence,
+    check_optimal_discriminator,
+)
 from aigc_course.exercises.feedback import call_reader
 
 # ------------------------------------------------------------------ Feedback / call_reader
@@ -69,6 +75,10 @@ CHECKERS = [
     check_nonsaturating_loss,
     check_discriminator_loss,
     check_count_modes,
+    check_optimal_discriminator,
+    check_js_divergence,
+    check_gaussian_kl,
+    check_gaussian_nll,
 ]
 
 

@@ -16,6 +16,12 @@ from aigc_course.exercises.concepts import (
     check_bits_per_dim,
     check_to_signed,
 )
+from aigc_course.exercises.lossmath import (
+    check_gaussian_kl,
+    check_gaussian_nll,
+    check_js_divergence,
+    check_optimal_discriminator,
+)
 
 __all__ = [
     "Feedback",
@@ -23,7 +29,11 @@ __all__ = [
     "check_bits_per_dim",
     "check_count_modes",
     "check_discriminator_loss",
+    "check_gaussian_kl",
+    "check_gaussian_nll",
     "check_gradient_prediction",
+    "check_js_divergence",
     "check_nonsaturating_loss",
+    "check_optimal_discriminator",
     "check_to_signed",
 ]
