@@ -12,18 +12,23 @@ from aigc_course.models.gan import (
     ToyGenerator,
     dcgan_init_,
 )
+from aigc_course.models.vae import ConvVAE, MLPVAE, VAEConfig, VAEOutput
 
 __all__ = [
+    "ConvVAE",
+    "dcgan_init_",
     "DCGANConfig",
     "DCGANDiscriminator",
     "DCGANGenerator",
     "MLPDiscriminator",
     "MLPGANConfig",
     "MLPGenerator",
+    "MLPVAE",
     "PCAGaussian",
     "PixelBernoulli",
     "ToyDiscriminator",
     "ToyGANConfig",
     "ToyGenerator",
-    "dcgan_init_",
+    "VAEConfig",
+    "VAEOutput",
 ]

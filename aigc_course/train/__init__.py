@@ -10,17 +10,31 @@ from aigc_course.train.gan import (
     standard_normal_noise,
     train_gan,
 )
+from aigc_course.train.vae import (
+    VAE_HISTORY_KEYS,
+    VAEEvaluation,
+    VAEResult,
+    VAETrainConfig,
+    evaluate_vae,
+    train_vae,
+)
 
 __all__ = [
-    "HISTORY_KEYS",
+    "evaluate_vae",
     "GANResult",
     "GANTrainConfig",
+    "HISTORY_KEYS",
     "LikelihoodTrainConfig",
-    "NoiseSampler",
-    "TrainingDiverged",
     "load_checkpoint",
+    "NoiseSampler",
     "save_checkpoint",
     "standard_normal_noise",
     "train_gan",
     "train_likelihood",
+    "train_vae",
+    "TrainingDiverged",
+    "VAE_HISTORY_KEYS",
+    "VAEEvaluation",
+    "VAEResult",
+    "VAETrainConfig",
 ]
