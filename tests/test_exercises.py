@@ -23,6 +23,7 @@ from aigc_course.exercises.lossmath import (
     check_optimal_discriminator,
 )
 from aigc_course.exercises.feedback import call_reader
+from aigc_course.exercises.vae import check_iw_bound, check_negative_elbo, check_reparameterize
 
 # ------------------------------------------------------------------ Feedback / call_reader
 
@@ -79,6 +80,9 @@ CHECKERS = [
     check_js_divergence,
     check_gaussian_kl,
     check_gaussian_nll,
+    check_reparameterize,
+    check_negative_elbo,
+    check_iw_bound,
 ]
 
 

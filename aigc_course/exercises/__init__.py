@@ -22,18 +22,28 @@ from aigc_course.exercises.lossmath import (
     check_js_divergence,
     check_optimal_discriminator,
 )
+from aigc_course.exercises.vae import (
+    check_beta_zero_prediction,
+    check_iw_bound,
+    check_negative_elbo,
+    check_reparameterize,
+)
 
 __all__ = [
     "Feedback",
     "check_bernoulli_log_likelihood",
+    "check_beta_zero_prediction",
     "check_bits_per_dim",
     "check_count_modes",
     "check_discriminator_loss",
     "check_gaussian_kl",
     "check_gaussian_nll",
     "check_gradient_prediction",
+    "check_iw_bound",
     "check_js_divergence",
+    "check_negative_elbo",
     "check_nonsaturating_loss",
     "check_optimal_discriminator",
+    "check_reparameterize",
     "check_to_signed",
 ]
