@@ -94,3 +94,18 @@ def test_bad_input_is_explained(p, x, error, message):
     with pytest.raises(error) as info:
         js_divergence_1d(p, p, x)
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize("mu", [0.5, 2.0, 12.0, 16.0])
+def test_gradient_is_finite_and_matches_finite_differences(mu):
+    # Far apart, densities underflow to 0 on part of the grid: the gradient must stay finite (no 0 * -inf).
+    grid = torch.linspace(-30.0, 30.0, 8001, dtype=torch.float64)
+    def jsd(m):
+        return js_divergence_1d(normal_pdf(grid, 0.0, 1.0), normal_pdf(grid, m, 1.0), grid)
+
+    m = torch.tensor(mu, dtype=torch.float64, requires_grad=True)
+    (grad,) = torch.autograd.grad(jsd(m), m)
+    h = 1e-5
+    fd = (jsd(torch.tensor(mu + h, dtype=torch.float64)) - jsd(torch.tensor(mu - h, dtype=torch.float64))) / (2 * h)
+    assert math.isfinite(float(grad))
+    assert float(grad) == pytest.approx(float(fd), rel=1e-4, abs=1e-9)

@@ -67,10 +67,10 @@ def grid_probabilities(p: torch.Tensor, x: torch.Tensor, *, mass_tol: float = 1e
     w[:-1] += gaps / 2
     w[1:] += gaps / 2
     mass = p * w
-    total = float(mass.sum())
-    if not math.isclose(total, 1.0, abs_tol=mass_tol):
+    total = mass.sum()
+    if not math.isclose(float(total.detach()), 1.0, abs_tol=mass_tol):
         raise ValueError(
-            f"the density integrates to {total:.4f} over the grid [{float(x[0]):g}, {float(x[-1]):g}], not 1: "
+            f"the density integrates to {float(total.detach()):.4f} over the grid [{float(x[0]):g}, {float(x[-1]):g}], not 1: "
             "widen the grid so it covers the density, make it finer, or normalise p"
         )
     return mass / total
@@ -110,6 +110,16 @@ def js_divergence_1d(p: torch.Tensor, q: torch.Tensor, x: torch.Tensor, *, mass_
     P = grid_probabilities(p, x, mass_tol=mass_tol)
     Q = grid_probabilities(q, x, mass_tol=mass_tol)
     M = (P + Q) / 2
-    kl_pm = torch.xlogy(P, P).sum() - torch.xlogy(P, M).sum()
-    kl_qm = torch.xlogy(Q, Q).sum() - torch.xlogy(Q, M).sum()
-    return ((kl_pm + kl_qm) / 2).clamp(0.0, math.log(2.0))
+    return ((_kl_terms(P, M) + _kl_terms(Q, M)) / 2).clamp(0.0, math.log(2.0))
+
+
+def _kl_terms(P: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
+    r""":math:`\sum_i P_i \log(P_i / M_i)` over :math:`P_i > 0` (so :math:`0 \log 0 = 0`), with finite gradients.
+
+    ``torch.xlogy`` gives the right value but a NaN gradient (:math:`-\infty \cdot 0`) where a density has
+    underflowed to 0; masking both branches keeps autograd finite, e.g. for :math:`\partial\,\mathrm{JSD}/\partial\mu`.
+    """
+    positive = P > 0
+    one = torch.ones_like(P)
+    ratio = torch.where(positive, P, one) / torch.where(positive, M, one)
+    return torch.where(positive, P * torch.log(ratio), torch.zeros_like(P)).sum()
