@@ -1,5 +1,6 @@
 r"""Networks: ``nn.Module`` classes built from one frozen config dataclass each."""
 from aigc_course.models.baselines import PCAGaussian, PixelBernoulli
+from aigc_course.models.classifier import ClassifierConfig, LeNetClassifier
 from aigc_course.models.gan import (
     DCGANConfig,
     DCGANDiscriminator,
@@ -15,6 +16,8 @@ from aigc_course.models.gan import (
 from aigc_course.models.vae import ConvVAE, MLPVAE, VAEConfig, VAEOutput
 
 __all__ = [
+    "ClassifierConfig",
+    "LeNetClassifier",
     "ConvVAE",
     "dcgan_init_",
     "DCGANConfig",

@@ -1,6 +1,12 @@
 r"""Training loops and checkpoints: the loop takes models, data and a config, and owns nothing else."""
 from aigc_course.train.likelihood import LikelihoodTrainConfig, train_likelihood
 from aigc_course.train.checkpoint import load_checkpoint, save_checkpoint
+from aigc_course.train.classifier import (
+    ClassifierResult,
+    ClassifierTrainConfig,
+    classifier_accuracy,
+    train_classifier,
+)
 from aigc_course.train.gan import (
     HISTORY_KEYS,
     GANResult,
@@ -20,6 +26,10 @@ from aigc_course.train.vae import (
 )
 
 __all__ = [
+    "classifier_accuracy",
+    "ClassifierResult",
+    "ClassifierTrainConfig",
+    "train_classifier",
     "evaluate_vae",
     "GANResult",
     "GANTrainConfig",
