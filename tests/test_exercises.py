@@ -24,6 +24,12 @@ from aigc_course.exercises.lossmath import (
 )
 from aigc_course.exercises.feedback import call_reader
 from aigc_course.exercises.vae import check_iw_bound, check_negative_elbo, check_reparameterize
+from aigc_course.exercises.metrics import (
+    check_classifier_score,
+    check_frechet_distance,
+    check_mmd2_unbiased,
+    check_precision,
+)
 
 # ------------------------------------------------------------------ Feedback / call_reader
 
@@ -83,6 +89,10 @@ CHECKERS = [
     check_reparameterize,
     check_negative_elbo,
     check_iw_bound,
+    check_frechet_distance,
+    check_classifier_score,
+    check_mmd2_unbiased,
+    check_precision,
 ]
 
 

@@ -5,6 +5,12 @@ a mean where a sum belongs, ...) and says which one it sees. It returns a :class
 whose text is what the notebook shows.
 """
 from aigc_course.exercises.feedback import Feedback
+from aigc_course.exercises.metrics import (
+    check_classifier_score,
+    check_frechet_distance,
+    check_mmd2_unbiased,
+    check_precision,
+)
 from aigc_course.exercises.gan import (
     check_count_modes,
     check_discriminator_loss,
@@ -30,6 +36,10 @@ from aigc_course.exercises.vae import (
 )
 
 __all__ = [
+    "check_classifier_score",
+    "check_frechet_distance",
+    "check_mmd2_unbiased",
+    "check_precision",
     "Feedback",
     "check_bernoulli_log_likelihood",
     "check_beta_zero_prediction",
