@@ -1,0 +1,983 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% tags=["hide-cell"]
+# Setup: in Google Colab, install the course package; elsewhere this cell does nothing.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q",
+         "aigc_course[offline] @ git+https://github.com/aigc-course/aigc-course@main"],
+        check=True,
+    )
+
+# %matplotlib inline
+import matplotlib.pyplot as plt
+
+plt.rcParams.update({"figure.dpi": 90, "savefig.dpi": 90})
+
+# %% [markdown]
+# # The loss math, derived and checked
+#
+# The source article states its training objectives without deriving them, and several of them are wrong.
+# This chapter derives every {term}`loss function` the course uses, for {term}`GAN`s and {term}`VAE`s, and
+# follows each derivation with a cell that **checks it numerically**: against an exact answer, a numerical
+# integral, Monte Carlo, `torch.distributions`, autograd or scikit-image. The checks are also tests: hidden cells
+# assert each result with a tolerance, so the book's test run fails if the math (or the package) breaks.
+#
+# All logarithms are natural, so every quantity is in nats.
+
+# %% tags=["nbval-ignore-output"]
+import math
+import time
+from dataclasses import dataclass, replace
+
+import torch
+import torch.nn.functional as F
+
+import aigc_course
+from aigc_course.data import load_mnist, to_unit, two_gaussians_1d
+from aigc_course.losses import (
+    article_discriminator_loss,
+    bernoulli_nll,
+    discriminator_loss,
+    gaussian_kl,
+    gaussian_nll,
+    generator_loss_nonsaturating,
+    generator_loss_saturating,
+    js_divergence_1d,
+    log_normal_diag,
+    reparameterize,
+    ssim,
+    ssim_map,
+)
+from aigc_course.models import PCAGaussian, ToyDiscriminator, ToyGANConfig
+
+
+@dataclass(frozen=True)
+class LossMathConfig:
+    d_steps: int = 1500  # training steps of the 1-D discriminator (section 1)
+    d_batch: int = 512
+    grid_points: int = 8001  # grid for numerical integrals over x
+    mc_samples: int = 200_000  # Monte Carlo samples for the KL and ELBO checks
+    ppca_images: int = 10_000  # MNIST test images the probabilistic PCA is fitted on
+    ppca_k: int = 16  # its latent dimension
+    errata_steps: int = 300  # training steps of the discriminator with the article's loss
+    ssim_mse: float = 0.04  # the common MSE of the distorted images (section 7)
+
+
+cfg = LossMathConfig()
+if aigc_course.quick_mode():
+    cfg = replace(cfg, d_steps=600, mc_samples=40_000, ppca_images=2_000, errata_steps=150)
+print(cfg)
+
+# %% [markdown]
+# ## 1. The GAN value function and the optimal discriminator
+#
+# A GAN's {term}`discriminator` $D(x) \in (0, 1)$ plays against a {term}`generator` whose samples have density
+# $p_g$, on the value function {cite:p}`goodfellow2014`
+#
+# $$
+# V(D, G) = \E_{x\sim p_\text{data}}[\log D(x)] + \E_{x\sim p_g}[\log(1 - D(x))]
+#         = \int \bigl(p_\text{data}(x)\log D(x) + p_g(x)\log(1 - D(x))\bigr)\,dx .
+# $$
+#
+# **Derivation.** $D$ can take any value at each $x$ separately, so maximise the integrand pointwise. With
+# $a = p_\text{data}(x)$, $b = p_g(x)$ and $y = D(x)$, the function $f(y) = a\log y + b\log(1-y)$ has
+# $f'(y) = a/y - b/(1-y)$, which is zero at $y = a/(a+b)$, and $f''(y) = -a/y^2 - b/(1-y)^2 < 0$, so that is the
+# maximum:
+#
+# $$
+# D^*(x) = \frac{p_\text{data}(x)}{p_\text{data}(x) + p_g(x)},
+# \qquad
+# \operatorname{logit} D^*(x) = \log p_\text{data}(x) - \log p_g(x).
+# $$
+#
+# The optimal discriminator's logit is the log density ratio: a discriminator is a density-ratio estimator.
+#
+# **Check.** Data from the package's two-Gaussian mixture ($\mu = \pm 2$, $\sigma = 0.5$), a fixed "generator"
+# $p_g = \mathcal N(0.5, 1)$, and a small MLP discriminator trained with the usual binary cross-entropy
+# (`discriminator_loss`, Adam with a learning rate decaying linearly to 0). Both densities are known, so $D^*$ can
+# be drawn exactly.
+
+# %% tags=["nbval-ignore-output"]
+def normal_pdf(x, mean, std):
+    return torch.exp(-0.5 * ((x - mean) / std) ** 2) / (std * math.sqrt(2 * math.pi))
+
+
+def p_data(x):  # the density two_gaussians_1d samples from (defaults: means -2 and 2, std 0.5)
+    return 0.5 * normal_pdf(x, -2.0, 0.5) + 0.5 * normal_pdf(x, 2.0, 0.5)
+
+
+def p_g(x):
+    return normal_pdf(x, 0.5, 1.0)
+
+
+gen = torch.Generator().manual_seed(0)
+real_pool, _ = two_gaussians_1d(100_000, generator=gen)
+fake_pool = 0.5 + torch.randn(100_000, 1, generator=gen)
+
+torch.manual_seed(0)
+D = ToyDiscriminator(ToyGANConfig(latent_dim=1, data_dim=1, hidden=64))
+opt = torch.optim.Adam(D.parameters(), lr=2e-3)
+decay = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1 - step / cfg.d_steps)  # linear decay to 0: settles the noise
+t0 = time.perf_counter()
+for step in range(cfg.d_steps):
+    real = real_pool[torch.randint(len(real_pool), (cfg.d_batch,), generator=gen)]
+    fake = fake_pool[torch.randint(len(fake_pool), (cfg.d_batch,), generator=gen)]
+    loss = discriminator_loss(D(real).view(-1), D(fake).view(-1))
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    decay.step()
+print(f"{cfg.d_steps} discriminator steps in {time.perf_counter() - t0:.1f} s, final loss {loss.item():.4f}")
+
+xs = torch.linspace(-4.5, 4.5, 451)
+with torch.no_grad():
+    d_learned = torch.sigmoid(D(xs.view(-1, 1)).view(-1))
+d_star = p_data(xs) / (p_data(xs) + p_g(xs))
+where = (p_data(xs) + p_g(xs)) / 2 > 0.05  # where there is data to learn from
+err = (d_learned - d_star).abs()[where].max().item()
+print(f"max |D - D*| where (p_data + p_g)/2 > 0.05: {err:.3f}")
+
+fig, axes = plt.subplots(1, 2, figsize=(10, 3))
+axes[0].fill_between(xs, p_data(xs), alpha=0.3, label=r"$p_\mathrm{data}$")
+axes[0].fill_between(xs, p_g(xs), alpha=0.3, label=r"$p_g$")
+axes[0].set(title="the two densities", xlabel="x")
+axes[0].legend(frameon=False)
+axes[1].plot(xs, d_star, "k--", label=r"analytic $D^* = p_\mathrm{data}/(p_\mathrm{data}+p_g)$")
+axes[1].plot(xs, d_learned, label="trained discriminator")
+axes[1].set(title="the optimal discriminator", xlabel="x", ylabel="D(x)", ylim=(-0.05, 1.05))
+axes[1].legend(frameon=False, fontsize=8, loc="lower left")
+plt.show()
+
+# %% tags=["remove-cell"]
+# Test: the trained discriminator matches the analytic D* where the densities have mass.
+assert err < 0.1, err
+
+# %% [markdown]
+# Where there is data, the trained discriminator lies on the analytic curve. Far out in the tails, where neither
+# distribution puts samples, nothing constrains it, and it extrapolates: the guarantee is only where the data are.
+#
+# `````{exercise-start}
+# :label: ex-lossmath-dstar
+# `````
+#
+# Write `my_optimal_discriminator(p_data, p_g)`: given the two densities' values at some points (two tensors of
+# shape (N,)), return $D^*$ at those points. Points where one density is exactly 0 are included.
+#
+# `````{exercise-end}
+# `````
+
+# %%
+from aigc_course.exercises import (
+    check_gaussian_kl,
+    check_gaussian_nll,
+    check_js_divergence,
+    check_optimal_discriminator,
+)
+
+
+def my_optimal_discriminator(p_data, p_g):
+    raise NotImplementedError
+
+
+check_optimal_discriminator(my_optimal_discriminator)
+
+# %% [markdown]
+# `````{solution-start} ex-lossmath-dstar
+# :class: dropdown
+# `````
+
+# %%
+def my_optimal_discriminator(p_data, p_g):
+    return p_data / (p_data + p_g)
+
+
+check_optimal_discriminator(my_optimal_discriminator)
+
+# %% [markdown]
+# `````{solution-end}
+# `````
+#
+# ## 2. What the generator minimises: the Jensen-Shannon divergence
+#
+# **Derivation.** Put $D^*$ back into $V$. With the mixture $m = \frac12(p_\text{data} + p_g)$,
+# $D^* = p_\text{data} / (2m)$ and $1 - D^* = p_g / (2m)$, so
+#
+# $$
+# C(G) = V(D^*, G)
+#      = \E_{p_\text{data}}\Bigl[\log \frac{p_\text{data}}{2m}\Bigr] + \E_{p_g}\Bigl[\log \frac{p_g}{2m}\Bigr]
+#      = -\log 4 + \KL(p_\text{data} \,\|\, m) + \KL(p_g \,\|\, m)
+#      = -\log 4 + 2\,\mathrm{JSD}(p_\text{data} \,\|\, p_g),
+# $$
+#
+# where the {term}`Jensen-Shannon divergence` $\mathrm{JSD}(p\,\|\,q) = \frac12\KL(p\,\|\,m) + \frac12\KL(q\,\|\,m)$
+# {cite:p}`lin1991` is symmetric, zero only when $p = q$ and at most $\log 2$. So, against an optimal
+# discriminator, the generator minimises the JSD, and the global minimum $C = -\log 4$ is reached exactly at
+# $p_g = p_\text{data}$ {cite:p}`goodfellow2014` (Theorem 1).
+#
+# The package computes the JSD of two densities tabulated on a grid:
+#
+# ```{literalinclude} ../aigc_course/losses/divergence.py
+# :pyobject: js_divergence_1d
+# :start-at: P = grid_probabilities
+# ```
+#
+# **Check.** For $p_\text{data} = \mathcal N(0, 1)$ and $p_g = \mathcal N(\mu, 1)$, integrate $C(G)$ directly,
+# $\int p_\text{data}\log D^* + p_g\log(1 - D^*)$, with the trapezoidal rule, and compare it with
+# $-\log 4 + 2\,\mathrm{JSD}$ from the package:
+
+# %%
+grid = torch.linspace(-30.0, 30.0, cfg.grid_points, dtype=torch.float64)
+
+
+def log_normal_pdf(x, mean, std):
+    return -0.5 * ((x - mean) / std) ** 2 - math.log(std * math.sqrt(2 * math.pi))
+
+
+def value_at_optimum(log_p, log_q, x):
+    r"""C(G) = \int p log D* + q log(1 - D*), by the trapezoidal rule, with log D* computed in log space."""
+    log_mix = torch.logaddexp(log_p, log_q)  # log(p + q)
+    return torch.trapezoid(log_p.exp() * (log_p - log_mix) + log_q.exp() * (log_q - log_mix), x)
+
+
+print("  mu     C(G) integrated   -log 4 + 2 JSD")
+c_checks = []
+for mu in (0.0, 0.5, 1.0, 2.0, 4.0, 8.0):
+    p, q = normal_pdf(grid, 0.0, 1.0), normal_pdf(grid, mu, 1.0)
+    c_int = value_at_optimum(log_normal_pdf(grid, 0.0, 1.0), log_normal_pdf(grid, mu, 1.0), grid).item()
+    c_jsd = (-math.log(4) + 2 * js_divergence_1d(p, q, grid)).item()
+    c_checks.append((c_int, c_jsd))
+    print(f"{mu:4.1f}   {c_int:15.6f}   {c_jsd:15.6f}")
+print(f"-log 4 = {-math.log(4):.6f};  -log 4 + 2 log 2 = 0")
+
+# %% tags=["remove-cell"]
+# Test: C(G) by numerical integration equals -log 4 + 2 JSD from the package.
+for c_int, c_jsd in c_checks:
+    assert abs(c_int - c_jsd) < 1e-6, (c_int, c_jsd)
+assert abs(c_checks[0][0] + math.log(4)) < 1e-9
+
+# %% [markdown]
+# **Why GAN gradients vanish.** The JSD saturates: once the two distributions barely overlap it is $\log 2$ no
+# matter how far apart they are, so it no longer tells the generator which way to move. Autograd through
+# `js_divergence_1d` gives the derivative with respect to the generator's mean $\mu$:
+
+# %%
+mus = torch.linspace(0.0, 16.0, 81, dtype=torch.float64)
+jsd_values, jsd_grads = [], []
+for mu in mus:
+    mu = mu.clone().requires_grad_(True)
+    jsd = js_divergence_1d(normal_pdf(grid, 0.0, 1.0), normal_pdf(grid, mu, 1.0), grid)
+    (grad,) = torch.autograd.grad(jsd, mu)
+    jsd_values.append(jsd.item())
+    jsd_grads.append(grad.item())
+jsd_values, jsd_grads = torch.tensor(jsd_values), torch.tensor(jsd_grads)
+for target in (1.0, 2.0, 4.0, 8.0, 12.0):
+    i = int((mus - target).abs().argmin())
+    print(f"mu = {mus[i]:4.1f}: JSD = {jsd_values[i]:.6f} nats (log 2 = {math.log(2):.6f}), dJSD/dmu = {jsd_grads[i]:.1e}")
+
+# %% tags=["hide-input"]
+fig, axes = plt.subplots(1, 2, figsize=(10, 3))
+axes[0].plot(mus, jsd_values)
+axes[0].axhline(math.log(2), color="k", ls="--", lw=0.8)
+axes[0].text(10, math.log(2) - 0.08, "log 2", fontsize=9)
+axes[0].set(xlabel=r"$\mu$ (distance between the two Gaussians)", ylabel="JSD (nats)", title=r"JSD$(\mathcal{N}(0,1)\,\|\,\mathcal{N}(\mu,1))$")
+axes[1].semilogy(mus[1:], jsd_grads[1:].abs().clamp(min=1e-300))
+axes[1].set(xlabel=r"$\mu$", ylabel=r"$|\partial\,\mathrm{JSD} / \partial\mu|$", title="the signal left for the generator")
+for ax in axes:
+    ax.grid(alpha=0.3)
+plt.show()
+
+# %% tags=["remove-cell"]
+# Test: JSD is 0 for equal densities, increases with mu, saturates at log 2 with a vanishing gradient.
+assert abs(jsd_values[0]) < 1e-12 and bool((jsd_values[1:] >= jsd_values[:-1] - 1e-12).all())
+far = int((mus - 12.0).abs().argmin())
+assert abs(jsd_values[far] - math.log(2)) < 1e-6 and abs(jsd_grads[far]) < 1e-6, (jsd_values[far], jsd_grads[far])
+assert jsd_grads[int((mus - 1.0).abs().argmin())] > 0.1
+
+# %% [markdown]
+# For images the situation is the disjoint case: real images and early generated images lie on thin,
+# low-dimensional sets that almost never overlap, so an (almost) optimal discriminator separates them perfectly,
+# the JSD is $\log 2$ and its gradient is zero {cite:p}`arjovsky2017`. The next section shows which generator
+# loss still gets a signal in that situation.
+#
+# `````{exercise-start}
+# :label: ex-lossmath-jsd
+# `````
+#
+# Write `my_jsd(P, Q)` for two discrete distributions (probability vectors of the same length), in nats. It must
+# handle zeros: the checker tries distributions with disjoint supports.
+#
+# `````{exercise-end}
+# `````
+
+# %%
+def my_jsd(P, Q):
+    raise NotImplementedError
+
+
+check_js_divergence(my_jsd)
+
+# %% [markdown]
+# `````{solution-start} ex-lossmath-jsd
+# :class: dropdown
+# `````
+
+# %%
+def my_jsd(P, Q):
+    M = (P + Q) / 2
+    kl_pm = (torch.xlogy(P, P) - torch.xlogy(P, M)).sum()  # xlogy(0, .) = 0: 0 log 0 counts as 0
+    kl_qm = (torch.xlogy(Q, Q) - torch.xlogy(Q, M)).sum()
+    return (kl_pm + kl_qm) / 2
+
+
+check_js_divergence(my_jsd)
+
+# %% [markdown]
+# `````{solution-end}
+# `````
+#
+# ## 3. The non-saturating generator loss
+#
+# Write the discriminator's output on a generated sample through its logit, $D = \sigma(\ell)$. The generator
+# can minimise the minimax loss $\log(1 - \sigma(\ell))$ or the non-saturating loss $-\log\sigma(\ell)$
+# {cite:p}`goodfellow2014`. Using $\sigma'(\ell) = \sigma(\ell)(1 - \sigma(\ell))$:
+#
+# $$
+# \frac{\partial}{\partial\ell}\log(1 - \sigma(\ell)) = -\frac{\sigma(\ell)(1-\sigma(\ell))}{1 - \sigma(\ell)} = -\sigma(\ell) = -D,
+# \qquad
+# \frac{\partial}{\partial\ell}\bigl(-\log \sigma(\ell)\bigr) = -\frac{\sigma(\ell)(1-\sigma(\ell))}{\sigma(\ell)} = -(1 - D).
+# $$
+#
+# Both push $\ell$ up (make the fake look more real), and both are stationary at the same place, but when the
+# discriminator confidently rejects a fake ($D \to 0$) the minimax gradient vanishes while the non-saturating one
+# tends to $-1$. **Check** with autograd through the package's two losses (each is a batch mean, so multiply by
+# the batch size to get per-sample gradients):
+
+# %%
+logits = torch.linspace(-12.0, 12.0, 241, dtype=torch.float64, requires_grad=True)
+g_minimax = torch.autograd.grad(generator_loss_saturating(logits) * len(logits), logits)[0]
+g_ns = torch.autograd.grad(generator_loss_nonsaturating(logits) * len(logits), logits)[0]
+sig = torch.sigmoid(logits.detach())
+print("autograd = -D      for the minimax loss, to 1e-12:       ", bool((g_minimax + sig).abs().max() < 1e-12))
+print("autograd = -(1 - D) for the non-saturating loss, to 1e-12:", bool((g_ns + (1 - sig)).abs().max() < 1e-12))
+
+# At the optimal discriminator the logit on a fake x is log p_data(x) - log p_g(x) (section 1).
+# How big is the minimax gradient, averaged over the generator's samples, as the two Gaussians separate?
+print("\n  mu    E_pg[D*] = mean |minimax grad|   E_pg[1 - D*] = mean |non-saturating grad|")
+overlap_rows = []
+for mu in (0.5, 2.0, 4.0, 8.0):
+    p, q = normal_pdf(grid, 0.0, 1.0), normal_pdf(grid, mu, 1.0)
+    d_opt = p / (p + q).clamp(min=1e-300)
+    mean_minimax = torch.trapezoid(q * d_opt, grid).item()
+    mean_ns = torch.trapezoid(q * (1 - d_opt), grid).item()
+    overlap_rows.append((mu, mean_minimax, mean_ns))
+    print(f"{mu:4.1f}   {mean_minimax:20.2e}   {mean_ns:30.4f}")
+
+# %% tags=["hide-input"]
+fig, ax = plt.subplots(figsize=(6, 3))
+ax.plot(logits.detach(), g_minimax.abs(), label=r"minimax $\log(1-D)$: $|\partial_\ell| = D$")
+ax.plot(logits.detach(), g_ns.abs(), label=r"non-saturating $-\log D$: $|\partial_\ell| = 1-D$")
+ax.set(xlabel=r"discriminator logit $\ell$ on a generated sample", ylabel="|gradient|",
+       title="generator-loss gradients as functions of the logit")
+ax.axvspan(-12, -4, color="grey", alpha=0.15)
+ax.text(-11.5, 0.45, "D rejects\nthe fake", fontsize=8)
+ax.legend(frameon=False, fontsize=8)
+ax.grid(alpha=0.3)
+plt.show()
+
+# %% tags=["remove-cell"]
+# Test: autograd through the package's generator losses equals the derived gradients; the minimax signal vanishes.
+assert (g_minimax + sig).abs().max() < 1e-12 and (g_ns + (1 - sig)).abs().max() < 1e-12
+assert overlap_rows[-1][1] < 1e-4 and overlap_rows[-1][2] > 0.99
+
+# %% [markdown]
+# With the two Gaussians 8 standard deviations apart, the minimax loss gives the generator an average gradient
+# of order $10^{-5}$ per sample against the optimal discriminator; the non-saturating loss gives about 1. The GAN
+# chapter shows the same effect on trained networks.
+#
+# ## 4. The evidence lower bound (ELBO)
+#
+# A VAE {cite:p}`kingma2014` has a latent variable: $p(x) = \int p(x \mid z)\,p(z)\,dz$, an integral nobody can
+# compute for a neural decoder. Take any distribution $q(z \mid x)$ (the encoder's). For every $z$,
+# $p(x) = p(x, z) / p(z \mid x)$, so
+#
+# $$
+# \log p(x) = \E_{q(z\mid x)}\Bigl[\log \frac{p(x, z)}{p(z \mid x)}\Bigr]
+#           = \underbrace{\E_{q}\Bigl[\log \frac{p(x, z)}{q(z \mid x)}\Bigr]}_{\text{ELBO}(x)}
+#           + \underbrace{\E_{q}\Bigl[\log \frac{q(z \mid x)}{p(z \mid x)}\Bigr]}_{\KL(q(z\mid x)\,\|\,p(z\mid x)) \;\ge\; 0}
+# $$
+#
+# (multiply and divide by $q$ inside the log). Since the {term}`KL divergence` is non-negative, the
+# {term}`ELBO` is a lower bound on $\log p(x)$, and the gap is exactly how far $q$ is from the true posterior.
+# Splitting $p(x, z) = p(x \mid z)\,p(z)$ gives the form a VAE optimises:
+#
+# $$
+# \text{ELBO}(x) = \E_{q(z\mid x)}[\log p(x \mid z)] - \KL(q(z \mid x)\,\|\,p(z)).
+# $$
+#
+# **Check on a model where everything is exact: probabilistic PCA** {cite:p}`tipping1999`. Take
+# $z \sim \mathcal N(0, I_k)$ and $x \mid z \sim \mathcal N(\mu + Wz, \sigma^2 I)$ with
+# $W = U_k(\Lambda_k - \sigma^2 I)^{1/2}$, fitted to MNIST in closed form (the package's `PCAGaussian`). Then
+# $p(x) = \mathcal N(\mu, WW^\top + \sigma^2 I)$, and the posterior is Gaussian,
+# $p(z \mid x) = \mathcal N\bigl(M^{-1}W^\top(x - \mu),\ \sigma^2 M^{-1}\bigr)$ with $M = W^\top W + \sigma^2 I = \Lambda_k$
+# (diagonal, because the columns of $W$ are orthogonal). For a Gaussian $q = \mathcal N(m, \operatorname{diag} s^2)$ the
+# reconstruction term is also exact:
+# $\E_q[\log p(x\mid z)] = -\frac D2\log(2\pi\sigma^2) - \frac{1}{2\sigma^2}\bigl(\lVert x - \mu - Wm\rVert^2 + \sum_j (\lambda_j - \sigma^2) s_j^2\bigr)$.
+
+# %% tags=["nbval-ignore-output"]
+mnist = load_mnist("test")
+x_fit = to_unit(mnist.images[: cfg.ppca_images]).double()
+ppca = PCAGaussian.fit(x_fit, k=cfg.ppca_k)
+U, lam, s2 = ppca.components, ppca.variances, ppca.noise_variance
+W = U * (lam - s2).sqrt()  # (D, k)
+n_pixels = W.shape[0]
+print(f"probabilistic PCA on {cfg.ppca_images} MNIST test images: D = {n_pixels}, k = {cfg.ppca_k}, sigma^2 = {s2:.4f}")
+
+x = x_fit[:6].view(6, -1)  # six images, (B, D)
+post_mu = ((x - ppca.mean) @ U) * (lam - s2).sqrt() / lam  # M^{-1} W^T (x - mu)
+post_logvar = torch.log(s2 / lam).expand_as(post_mu)  # sigma^2 M^{-1}, diagonal
+
+
+def expected_log_lik(x, m, logvar, W=W):
+    r"""E_q[log p(x | z)] for q = N(m, diag exp(logvar)) and the decoder x = mu + W z + noise, exactly."""
+    sq = ((x - ppca.mean - m @ W.T) ** 2).sum(1) + (logvar.exp() * (W**2).sum(0)).sum(1)
+    return -0.5 * n_pixels * math.log(2 * math.pi * s2) - sq / (2 * s2)
+
+
+def elbo(x, m, logvar):
+    return expected_log_lik(x, m, logvar) - gaussian_kl(m, logvar)
+
+
+def kl_to_posterior(m, logvar):
+    q = torch.distributions.Normal(m, (0.5 * logvar).exp())
+    post = torch.distributions.Normal(post_mu, (0.5 * post_logvar).exp())
+    return torch.distributions.kl_divergence(q, post).sum(1)
+
+
+log_px = ppca.log_prob(x)
+# A sloppy encoder: the posterior mean shrunk and jittered, the variance too large.
+sloppy_mu = 0.7 * post_mu + 0.3 * torch.randn(post_mu.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+sloppy_logvar = post_logvar + 1.0
+gap = log_px - elbo(x, sloppy_mu, sloppy_logvar)
+kl_post = kl_to_posterior(sloppy_mu, sloppy_logvar)
+gap_exact_q = log_px - elbo(x, post_mu, post_logvar)
+print("image   log p(x)    ELBO(sloppy q)   log p(x) - ELBO   KL(q || p(z|x))   gap with q = p(z|x)")
+for i in range(len(x)):
+    print(f"{i:5d} {log_px[i]:10.3f} {log_px[i] - gap[i]:14.3f} {gap[i]:17.6f} {kl_post[i]:17.6f} {gap_exact_q[i]:19.1e}")
+
+# %% tags=["remove-cell"]
+# Test: log p(x) - ELBO = KL(q || posterior) exactly; the gap closes for q = posterior; log p(x) agrees with a dense Gaussian.
+assert torch.allclose(gap, kl_post, atol=1e-6, rtol=0), (gap, kl_post)
+assert bool((kl_post > 1.0).all()) and gap_exact_q.abs().max() < 1e-6
+dense = torch.distributions.MultivariateNormal(ppca.mean, ppca.covariance()).log_prob(x)
+assert torch.allclose(log_px, dense, rtol=1e-9, atol=1e-6), (log_px, dense)
+
+# %% [markdown]
+# The gap equals the KL to the posterior to rounding error, and vanishes when $q$ *is* the posterior. A VAE's
+# encoder is trained to shrink that gap for every image, while its decoder raises $\log p(x)$.
+#
+# The exact reconstruction term above is the special case; a VAE estimates $\E_q[\log p(x\mid z)]$ by sampling
+# $z = m + s\odot\varepsilon$ (the package's `reparameterize`). With the same model, the Monte Carlo ELBO agrees
+# with the exact one within its standard error, and moving $q$'s mean along the line through the posterior mean
+# traces the bound touching $\log p(x)$ at the posterior:
+
+# %% tags=["nbval-ignore-output"]
+mc_gen = torch.Generator().manual_seed(2)
+x0, m0, lv0 = x[:1], sloppy_mu[:1], sloppy_logvar[:1]
+z = reparameterize(m0.expand(cfg.mc_samples, -1), lv0.expand(cfg.mc_samples, -1), generator=mc_gen)
+log_lik = log_normal_diag(x0, ppca.mean + z @ W.T, torch.full((n_pixels,), math.log(s2), dtype=torch.float64))
+mc_terms = log_lik + log_normal_diag(z, torch.zeros(1), torch.zeros(1)) - log_normal_diag(z, m0, lv0)
+mc_elbo, mc_se = mc_terms.mean().item(), (mc_terms.std() / math.sqrt(cfg.mc_samples)).item()
+exact_elbo = elbo(x0, m0, lv0).item()
+print(f"image 0: exact ELBO {exact_elbo:.3f}, Monte Carlo ({cfg.mc_samples} samples) {mc_elbo:.3f} +- {mc_se:.3f}")
+
+ts = torch.linspace(-1.0, 2.5, 71, dtype=torch.float64)
+line = torch.stack([elbo(x0, t * post_mu[:1], post_logvar[:1])[0] for t in ts])
+fig, ax = plt.subplots(figsize=(6, 3))
+ax.axhline(log_px[0].item(), color="k", ls="--", label=r"$\log p(x)$ (exact)")
+ax.plot(ts, line, label=r"ELBO for $q = \mathcal{N}(t\,\mu_\mathrm{post}, \sigma^2_\mathrm{post})$")
+ax.axvline(1.0, color="grey", lw=0.8)
+ax.set(xlabel="t (t = 1: q is the posterior)", ylabel="nats", title="the ELBO is a lower bound, tight at the posterior")
+ax.legend(frameon=False, fontsize=8)
+plt.show()
+
+# %% tags=["remove-cell"]
+# Test: Monte Carlo ELBO within 4 standard errors of the exact ELBO; the bound holds along the line and is tight at t = 1.
+assert abs(mc_elbo - exact_elbo) < 4 * mc_se, (mc_elbo, exact_elbo, mc_se)
+assert bool((line <= log_px[0] + 1e-6).all())
+assert abs(line[int((ts - 1).abs().argmin())] - log_px[0]) < 1e-6
+
+# %% [markdown]
+# ## 5. The Gaussian KL in closed form
+#
+# The ELBO's second term, for $q = \mathcal N(\mu, \sigma^2)$ and the prior $p = \mathcal N(0, 1)$ in one dimension:
+#
+# $$
+# \KL(q\,\|\,p) = \E_q[\log q(z) - \log p(z)]
+# = \E_q\Bigl[-\tfrac12\log(2\pi\sigma^2) - \tfrac{(z-\mu)^2}{2\sigma^2} + \tfrac12\log(2\pi) + \tfrac{z^2}{2}\Bigr]
+# = -\tfrac12\log\sigma^2 - \tfrac12 + \tfrac12(\sigma^2 + \mu^2),
+# $$
+#
+# using $\E_q[(z-\mu)^2] = \sigma^2$ and $\E_q[z^2] = \sigma^2 + \mu^2$. Independent dimensions add up, which gives
+# the package's `gaussian_kl` (with $\log\sigma^2$ = `logvar`, as an encoder outputs it):
+#
+# ```{literalinclude} ../aigc_course/losses/vae.py
+# :pyobject: gaussian_kl
+# :start-at: _check_gaussian(mu, logvar)
+# ```
+#
+# **Check** against `torch.distributions` (which has its own closed form) and against Monte Carlo, with samples
+# drawn from $q$:
+
+# %% tags=["nbval-ignore-output"]
+kl_gen = torch.Generator().manual_seed(3)
+mu_q = torch.randn(4, 5, generator=kl_gen, dtype=torch.float64)
+logvar_q = torch.randn(4, 5, generator=kl_gen, dtype=torch.float64)
+q = torch.distributions.Normal(mu_q, (0.5 * logvar_q).exp())
+prior = torch.distributions.Normal(torch.zeros_like(mu_q), torch.ones_like(mu_q))
+kl_closed = gaussian_kl(mu_q, logvar_q)
+kl_torch = torch.distributions.kl_divergence(q, prior).sum(1)
+zs = q.sample((cfg.mc_samples,))  # (S, 4, 5)
+log_ratio = (q.log_prob(zs) - prior.log_prob(zs)).sum(-1)  # (S, 4)
+kl_mc, kl_se = log_ratio.mean(0), log_ratio.std(0) / math.sqrt(cfg.mc_samples)
+print("row   closed form   torch.distributions   Monte Carlo")
+for i in range(4):
+    print(f"{i:3d} {kl_closed[i]:13.6f} {kl_torch[i]:21.6f} {kl_mc[i]:11.4f} +- {kl_se[i]:.4f}")
+
+# %% tags=["remove-cell"]
+# Test: closed form = torch.distributions to rounding; Monte Carlo within 4 standard errors.
+assert torch.allclose(kl_closed, kl_torch, rtol=1e-12, atol=1e-12)
+assert bool(((kl_mc - kl_closed).abs() < 4 * kl_se).all()), (kl_mc, kl_closed, kl_se)
+
+# %% [markdown]
+# `````{exercise-start}
+# :label: ex-lossmath-kl
+# `````
+#
+# Write `my_gaussian_kl(mu, logvar)`: the KL from $\mathcal N(\mu, \operatorname{diag} e^{\text{logvar}})$ to
+# $\mathcal N(0, I)$ for each row of the (B, d) inputs, shape (B,).
+#
+# `````{exercise-end}
+# `````
+
+# %%
+def my_gaussian_kl(mu, logvar):
+    raise NotImplementedError
+
+
+check_gaussian_kl(my_gaussian_kl)
+
+# %% [markdown]
+# `````{solution-start} ex-lossmath-kl
+# :class: dropdown
+# `````
+
+# %%
+def my_gaussian_kl(mu, logvar):
+    return 0.5 * (mu**2 + logvar.exp() - logvar - 1).sum(dim=1)
+
+
+check_gaussian_kl(my_gaussian_kl)
+
+# %% [markdown]
+# `````{solution-end}
+# `````
+#
+# ## 6. Reconstruction terms: cross-entropy and "MSE" are likelihoods
+#
+# The first ELBO term is a log-likelihood, and its form is a modelling choice.
+#
+# * **Bernoulli pixels**, $p(x\mid z) = \prod_i \pi_i^{x_i}(1-\pi_i)^{1-x_i}$ with $\pi = \sigma(\ell)$ from the decoder:
+#   $-\log p(x\mid z) = -\sum_i [x_i\log\pi_i + (1-x_i)\log(1-\pi_i)]$, which is **binary cross-entropy**, summed over
+#   pixels. It is a proper likelihood for binary images; for grey values in $(0, 1)$ it is not normalised, so its
+#   values are not comparable with likelihoods of binarised images.
+# * **Gaussian pixels**, $p(x\mid z) = \mathcal N(\hat x, \sigma^2 I)$:
+#   $-\log p(x\mid z) = \frac{1}{2\sigma^2}\lVert x - \hat x\rVert^2 + \frac D2\log(2\pi\sigma^2)
+#   = \frac{D}{2\sigma^2}\,\mathrm{MSE}(x, \hat x) + \text{const}$, a **scaled mean squared error plus a constant**.
+#
+# **Check** the package's two reconstruction terms against PyTorch's BCE, `torch.distributions` and the MSE:
+
+# %%
+rec_gen = torch.Generator().manual_seed(4)
+x_bin = (torch.rand(3, 1, 28, 28, generator=rec_gen, dtype=torch.float64) < 0.3).double()
+dec_logits = 3 * torch.randn(3, 1, 28, 28, generator=rec_gen, dtype=torch.float64)
+nll_bern = bernoulli_nll(dec_logits, x_bin)
+bce_sum = F.binary_cross_entropy(torch.sigmoid(dec_logits), x_bin, reduction="none").flatten(1).sum(1)
+dist_bern = -torch.distributions.Bernoulli(logits=dec_logits).log_prob(x_bin).flatten(1).sum(1)
+
+x_real = torch.rand(3, 1, 28, 28, generator=rec_gen, dtype=torch.float64)
+x_hat = torch.rand(3, 1, 28, 28, generator=rec_gen, dtype=torch.float64)
+sigma, D_pix = 0.1, 784
+nll_gauss = gaussian_nll(x_hat, x_real, sigma=sigma)
+mse = ((x_real - x_hat) ** 2).flatten(1).mean(1)
+from_mse = D_pix / (2 * sigma**2) * mse + D_pix / 2 * math.log(2 * math.pi * sigma**2)
+dist_gauss = -torch.distributions.Normal(x_hat, sigma).log_prob(x_real).flatten(1).sum(1)
+print("Bernoulli NLL:", [round(v, 4) for v in nll_bern.tolist()], " BCE summed:", [round(v, 4) for v in bce_sum.tolist()])
+print("Gaussian NLL: ", [round(v, 4) for v in nll_gauss.tolist()], " D/(2 sigma^2) MSE + const:", [round(v, 4) for v in from_mse.tolist()])
+
+# %% tags=["remove-cell"]
+# Test: Bernoulli NLL = summed BCE = -Bernoulli log-prob; Gaussian NLL = scaled MSE + constant = -Normal log-prob.
+assert torch.allclose(nll_bern, bce_sum, rtol=1e-10) and torch.allclose(nll_bern, dist_bern, rtol=1e-10)
+assert torch.allclose(nll_gauss, from_mse, rtol=1e-12) and torch.allclose(nll_gauss, dist_gauss, rtol=1e-12)
+
+# %% [markdown]
+# **What this means for the article's "MSE loss".** Training with MSE *is* maximum likelihood under a Gaussian with
+# a fixed $\sigma$, and in a VAE the value of $\sigma$ decides how much reconstruction weighs against the KL. A
+# common recipe, "pixel-averaged MSE plus the KL", is $\frac1D\lVert x - \hat x\rVert^2 + \KL$; matching it with
+# $\frac{1}{2\sigma^2}\lVert x - \hat x\rVert^2 + \KL$ gives $\sigma^2 = D/2$, i.e. $\sigma \approx 19.8$ for 784
+# pixels in $[0, 1]$: a model that believes each pixel is drowned in noise twenty times its range, so the KL term
+# dominates and the reconstructions come out blurred. Summing (not averaging) the squared error over pixels is
+# $\sigma^2 = 1/2$; a smaller $\sigma$ is sharper. Equivalently, scaling the reconstruction term is the
+# $\beta$ of a $\beta$-VAE {cite:p}`higgins2017`.
+
+# %%
+mu_z = torch.randn(3, 20, generator=rec_gen, dtype=torch.float64)
+logvar_z = torch.randn(3, 20, generator=rec_gen, dtype=torch.float64)
+recipe = mse + gaussian_kl(mu_z, logvar_z)  # "mean MSE + KL"
+sigma_implied = math.sqrt(D_pix / 2)
+as_elbo = gaussian_nll(x_hat, x_real, sigma=sigma_implied) - D_pix / 2 * math.log(2 * math.pi * sigma_implied**2) + gaussian_kl(mu_z, logvar_z)
+print(f"'mean MSE + KL' is the negative ELBO of a Gaussian VAE with sigma = sqrt(D/2) = {sigma_implied:.1f}, up to a constant:")
+print("  recipe:", [round(v, 4) for v in recipe.tolist()], " negative ELBO - constant:", [round(v, 4) for v in as_elbo.tolist()])
+
+# %% tags=["remove-cell"]
+assert torch.allclose(recipe, as_elbo, rtol=1e-12)
+
+# %% [markdown]
+# `````{exercise-start}
+# :label: ex-lossmath-nll
+# `````
+#
+# Write `my_gaussian_nll(x, mean, sigma)`: $-\log\mathcal N(x;\ \text{mean}, \sigma^2 I)$ for each image of a
+# (B, 1, H, W) batch, shape (B,), constant included.
+#
+# `````{exercise-end}
+# `````
+
+# %%
+def my_gaussian_nll(x, mean, sigma):
+    raise NotImplementedError
+
+
+check_gaussian_nll(my_gaussian_nll)
+
+# %% [markdown]
+# `````{solution-start} ex-lossmath-nll
+# :class: dropdown
+# `````
+
+# %%
+def my_gaussian_nll(x, mean, sigma):
+    n_dims = x[0].numel()
+    squared_error = ((x - mean) ** 2).flatten(1).sum(dim=1)
+    return squared_error / (2 * sigma**2) + 0.5 * n_dims * math.log(2 * math.pi * sigma**2)
+
+
+check_gaussian_nll(my_gaussian_nll)
+
+# %% [markdown]
+# `````{solution-end}
+# `````
+#
+# ## 7. MSE versus SSIM
+#
+# The article's section 2.6 names MSE and SSIM as "common loss functions" without saying what either measures.
+# MSE compares pixels one at a time and ignores where an error is; the structural similarity index ({term}`SSIM`)
+# {cite:p}`wang2004`, compares local neighbourhoods. Around every pixel it takes Gaussian-weighted ($11\times 11$,
+# $\sigma = 1.5$) means $\mu_x, \mu_y$, variances $\sigma_x^2, \sigma_y^2$ and covariance $\sigma_{xy}$, and multiplies a
+# luminance, a contrast and a structure comparison:
+#
+# $$
+# \mathrm{SSIM}(x, y) = \frac{2\mu_x\mu_y + C_1}{\mu_x^2 + \mu_y^2 + C_1}\cdot
+#                       \frac{2\sigma_{xy} + C_2}{\sigma_x^2 + \sigma_y^2 + C_2},
+# \qquad C_1 = (0.01\,L)^2,\ C_2 = (0.03\,L)^2,
+# $$
+#
+# with $L$ the range of the pixel values. An image's SSIM is the mean of this map over the positions where the
+# window fits. The package implements it in the conventions of scikit-image's `structural_similarity` with
+# `gaussian_weights=True, sigma=1.5, use_sample_covariance=False` (its tests compare the two):
+#
+# ```{literalinclude} ../aigc_course/losses/ssim.py
+# :pyobject: ssim_map
+# :start-at: channels = x.shape[1]
+# ```
+#
+# **The classic demonstration** {cite:p}`wang2004`: distort one image in six different ways, each scaled so that its
+# MSE to the original is exactly the same, and compare the SSIMs. The image is an MNIST test digit, drawn as dark
+# ink on white paper ($1 - x$) like the natural images of the original demonstration; each
+# distortion $d(x)$ is rescaled to $x + \sqrt{t / \mathrm{MSE}(x, d(x))}\,(d(x) - x)$, which has MSE exactly $t$
+# (nothing is clipped, so a few pixels leave $[0, 1]$). The blocking distortion imitates JPEG: a $4\times4$ block
+# DCT with coarsely quantised coefficients.
+
+# %% tags=["nbval-ignore-output"]
+def at_mse(x, distorted, target):
+    r"""Rescale the difference so that MSE(x, result) == target exactly."""
+    diff = distorted - x
+    return x + math.sqrt(target / diff.pow(2).mean().item()) * diff
+
+
+def gaussian_blur(x, sigma=1.0, radius=3):
+    k = torch.arange(-radius, radius + 1, dtype=x.dtype)
+    g = torch.exp(-(k**2) / (2 * sigma**2))
+    g = (g / g.sum()).view(1, 1, 1, -1)
+    x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="replicate"), g)
+    return F.conv2d(F.pad(x, (0, 0, radius, radius), mode="replicate"), g.transpose(2, 3))
+
+
+def block_dct_quantise(x, block=4, step=1.0):
+    n = torch.arange(block, dtype=x.dtype)
+    C = torch.cos(math.pi * (2 * n[None, :] + 1) * n[:, None] / (2 * block)) * math.sqrt(2 / block)
+    C[0] /= math.sqrt(2)  # orthonormal DCT-II matrix
+    h, w = x.shape[-2:]
+    blocks = x.reshape(h // block, block, w // block, block).permute(0, 2, 1, 3)
+    coef = C @ blocks @ C.T
+    coef = torch.round(coef / step) * step
+    return (C.T @ coef @ C).permute(0, 2, 1, 3).reshape(1, 1, h, w)
+
+
+ref = 1 - to_unit(mnist.images[:1]).double()  # (1, 1, 28, 28): the first test digit, dark ink on white paper
+t = cfg.ssim_mse
+noise_gen = torch.Generator().manual_seed(5)
+impulses = torch.rand(ref.shape, generator=noise_gen, dtype=torch.float64)
+salt_pepper = torch.where(impulses < 0.03, 1 - ref.round(), ref)  # flip 3% of the pixels to the other extreme
+distorted = {
+    "mean shift": at_mse(ref, ref - 0.1, t),
+    "contrast": at_mse(ref, ref.mean() + 0.8 * (ref - ref.mean()), t),
+    "Gaussian noise": at_mse(ref, ref + torch.randn(ref.shape, generator=noise_gen, dtype=torch.float64), t),
+    "salt & pepper": at_mse(ref, salt_pepper, t),
+    "blur": at_mse(ref, gaussian_blur(ref, sigma=1.0), t),
+    "JPEG-like blocks": at_mse(ref, block_dct_quantise(ref, step=1.0), t),
+}
+scores = {name: (((img - ref) ** 2).mean().item(), ssim(img, ref, data_range=1.0).item()) for name, img in distorted.items()}
+for name, (m, s) in scores.items():
+    print(f"{name:17s} MSE = {m:.6f}   SSIM = {s:.3f}")
+
+fig, axes = plt.subplots(2, 7, figsize=(13, 4.3))
+axes[0, 0].imshow(ref[0, 0], cmap="gray", vmin=0, vmax=1)
+axes[0, 0].set_title("original", fontsize=9)
+axes[1, 0].axis("off")
+for j, (name, img) in enumerate(distorted.items(), start=1):
+    m, s = scores[name]
+    axes[0, j].imshow(img[0, 0], cmap="gray", vmin=0, vmax=1)
+    axes[0, j].set_title(f"{name}\nMSE {m:.4f}, SSIM {s:.2f}", fontsize=8)
+    axes[1, j].imshow(ssim_map(img, ref, data_range=1.0)[0, 0], cmap="viridis", vmin=-0.2, vmax=1)
+    axes[1, j].set_title("local SSIM map", fontsize=8)
+for ax in axes.flat:
+    ax.set_xticks([])
+    ax.set_yticks([])
+plt.show()
+
+# %% tags=["remove-cell"]
+# Test: every distortion has exactly the target MSE, yet the SSIMs differ widely; the SSIM agrees with scikit-image.
+from skimage.metrics import structural_similarity
+
+ssims = [s for _, s in scores.values()]
+assert all(abs(m - t) < 1e-12 for m, _ in scores.values())
+assert max(ssims) - min(ssims) > 0.3, scores
+assert scores["mean shift"][1] == max(ssims) and scores["mean shift"][1] > 0.9, scores
+for img in distorted.values():
+    sk = structural_similarity(img[0, 0].numpy(), ref[0, 0].numpy(), gaussian_weights=True, sigma=1.5,
+                               use_sample_covariance=False, data_range=1.0)
+    assert abs(sk - ssim(img, ref, data_range=1.0).item()) < 1e-9
+
+# %% [markdown]
+# Same MSE, very different pictures. A uniform change of brightness leaves the digit as it was, and SSIM stays
+# above 0.9; blur, which smears the strokes, and a loss of contrast score lowest, with noise, impulses and blocks in
+# between. MSE cannot tell any of them apart.
+#
+# SSIM's luminance term compares *relative* brightness, $2\mu_x\mu_y / (\mu_x^2 + \mu_y^2)$, like the eye (Weber's
+# law). The same shift on the original white-on-black digit, where $\mu \approx 0$ in the background, is a huge
+# relative change, and the local SSIM of the empty background drops to almost 0:
+
+# %% tags=["nbval-ignore-output"]
+dark = 1 - ref  # the digit as stored in MNIST: white strokes on black
+shift = math.sqrt(t)
+print(f"mean shift of {shift:.2f} (MSE {t}): SSIM {ssim(ref - shift, ref, data_range=1.0).item():.3f} on white paper, "
+      f"{ssim(dark + shift, dark, data_range=1.0).item():.3f} on the black background")
+
+# %% tags=["remove-cell"]
+assert ssim(dark + shift, dark, data_range=1.0).item() < 0.7 and ssim(ref - shift, ref, data_range=1.0).item() > 0.9
+
+# %% [markdown]
+# **When each is right.**
+#
+# * **MSE is a likelihood** (section 6). It is the right loss when you want a probabilistic model (a VAE's
+#   Gaussian decoder, a likelihood in nats that can be compared across models) and when pixel errors really
+#   are independent noise. It is convex, cheap and has simple gradients; its weakness is that it counts every
+#   pixel error alike, so its minimiser under uncertainty is the *average* of the plausible images: blur.
+# * **SSIM is a perceptual similarity**, not a likelihood: $1 - \mathrm{SSIM}$ has no ELBO and no nats. It is the
+#   better *metric* for how similar two images look, and a useful *loss* for paired tasks such as denoising or
+#   super-resolution, often mixed with an $L_1$ or MSE term {cite:p}`zhao2017`. It tolerates uniform changes of
+#   brightness (on a bright background) and needs a window's worth of image (on $28\times28$ digits, only $18\times18$ positions count).
+# * **Neither measures a generator.** Both compare an output with *its* reference. A GAN or a VAE sampling from its
+#   prior produces new images with no reference image, so "the gap between the generated and the real image"
+#   (the article's description) is not defined for them; sample quality is judged by comparing distributions
+#   (likelihoods in nats, as in the Concepts chapter, or statistics of many samples).
+#
+# `````{exercise-start}
+# :label: ex-lossmath-ssim
+# `````
+#
+# **Predict, then check** (no checker). With a four times smaller target MSE, which distortion would score *lowest*?
+# Set `cfg = replace(cfg, ssim_mse=0.01)`, re-run the demonstration cell, and explain what changed with the
+# luminance, contrast and structure factors of the SSIM formula (`ssim_map` shows where the damage is).
+#
+# `````{exercise-end}
+# `````
+#
+# ## 8. Errata: the article's losses next to the correct ones
+#
+# | | the article | correct |
+# |---|---|---|
+# | GAN, discriminator | $-\E_x[\log D(x)] - \E_z[\log D(G(z))]$ | $-\E_x[\log D(x)] - \E_z[\log(1 - D(G(z)))]$ |
+# | GAN, generator | $-\E_x[\log D(x)] - \E_z[\log(1 - D(G(z)))]$ | $\E_z[\log(1 - D(G(z)))]$ (minimax) or $-\E_z[\log D(G(z))]$ (non-saturating) |
+# | "VAE loss" | $\E_x[\log D(x)] + \beta\,\E_x[\log p_\theta(x \mid x)]$ | $\E_{q(z\mid x)}[-\log p_\theta(x \mid z)] + \beta\,\KL(q(z\mid x)\,\|\,p(z))$ |
+#
+# **The article's discriminator loss** rewards calling fakes real. Pointwise its integrand is
+# $-(p_\text{data}(x) + p_g(x))\log D(x)$, minimised by $D = 1$ everywhere. Train the discriminator of section 1
+# with it (the package keeps it as `article_discriminator_loss`):
+
+# %% tags=["nbval-ignore-output"]
+torch.manual_seed(0)
+D_article = ToyDiscriminator(ToyGANConfig(latent_dim=1, data_dim=1, hidden=64))
+opt = torch.optim.Adam(D_article.parameters(), lr=1e-3)
+for step in range(cfg.errata_steps):
+    real = real_pool[torch.randint(len(real_pool), (cfg.d_batch,), generator=gen)]
+    fake = fake_pool[torch.randint(len(fake_pool), (cfg.d_batch,), generator=gen)]
+    loss = article_discriminator_loss(D_article(real).view(-1), D_article(fake).view(-1))
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+with torch.no_grad():
+    art_real = torch.sigmoid(D_article(real_pool[:5000])).mean().item()
+    art_fake = torch.sigmoid(D_article(fake_pool[:5000])).mean().item()
+    cor_real = torch.sigmoid(D(real_pool[:5000])).mean().item()
+    cor_fake = torch.sigmoid(D(fake_pool[:5000])).mean().item()
+print(f"article's loss ({cfg.errata_steps} steps): mean D(real) = {art_real:.3f}, mean D(fake) = {art_fake:.3f}")
+print(f"correct loss   ({cfg.d_steps} steps): mean D(real) = {cor_real:.3f}, mean D(fake) = {cor_fake:.3f}")
+
+# %% tags=["remove-cell"]
+# Test: the article's discriminator calls everything real; the correct one separates real from fake.
+assert art_real > 0.9 and art_fake > 0.9, (art_real, art_fake)
+assert cor_real - cor_fake > 0.2, (cor_real, cor_fake)
+
+# %% [markdown]
+# **The article's generator loss** is the (correct) discriminator loss. Its first term does not depend on $G$, and
+# minimising its second term, $-\log(1 - D(G(z)))$, pushes $D(G(z))$ down: the generator would try to look *more*
+# fake. Take the optimal discriminator of section 1 and compare the gradient each loss sends to the generated samples
+# themselves (the first link of the chain rule into $G$):
+
+# %%
+def optimal_logit(x):  # log p_data(x) - log p_g(x): the logit of D* (section 1)
+    return torch.log(p_data(x)) - torch.log(p_g(x))
+
+
+fakes = fake_pool[:2000].view(-1).double().requires_grad_(True)
+reals = real_pool[:2000].view(-1).double()
+grad_article = torch.autograd.grad(discriminator_loss(optimal_logit(reals), optimal_logit(fakes)), fakes)[0]
+grad_ns = torch.autograd.grad(generator_loss_nonsaturating(optimal_logit(fakes)), fakes)[0]
+opposite = (grad_article * grad_ns < 0).float().mean().item()
+step_size = 0.5 * len(fakes)  # one gradient step on every sample (the losses are batch means)
+for name, g in (("non-saturating", grad_ns), ("article's L_G", grad_article)):
+    moved = fakes.detach() - step_size * g
+    print(f"{name:15s} one step: mean log p_data of the fakes {torch.log(p_data(fakes.detach())).mean():.2f} -> "
+          f"{torch.log(p_data(moved)).mean():.2f}")
+print(f"the two gradients point in opposite directions for {opposite:.0%} of the samples")
+
+# %% tags=["remove-cell"]
+# Test: the article's generator gradient is the opposite of the correct one and moves the fakes away from the data.
+assert opposite == 1.0
+before = torch.log(p_data(fakes.detach())).mean()
+assert torch.log(p_data(fakes.detach() - step_size * grad_ns)).mean() > before
+assert torch.log(p_data(fakes.detach() - step_size * grad_article)).mean() < before
+
+# %% [markdown]
+# **The article's "VAE loss"** has four problems. A VAE has no discriminator, so $\E_x[\log D(x)]$ does not belong
+# (and does not depend on the VAE's parameters anyway). $p_\theta(x \mid x)$ conditions the image on itself: there is
+# no latent code $z$, so nothing is ever encoded. Its sign is wrong: minimising $+\beta\log p$ makes the likelihood
+# *worse*. And there is no KL term. The sign error is easy to see: one gradient step on each version, starting from
+# a decoder output of all zeros, for the first test digit:
+
+# %%
+x_img = ref.clone()
+mean0 = torch.zeros_like(x_img, requires_grad=True)
+correct_step = torch.autograd.grad(gaussian_nll(mean0, x_img, sigma=1.0).sum(), mean0)[0]
+article_step = torch.autograd.grad((-gaussian_nll(mean0, x_img, sigma=1.0)).sum(), mean0)[0]  # + log p, minimised
+sq_before = (mean0.detach() - x_img).pow(2).sum().item()
+sq_after = {}
+for name, g in (("correct  -log p(x|z)", correct_step), ("article  +log p(x|x)", article_step)):
+    sq_after[name] = (mean0.detach() - 0.5 * g - x_img).pow(2).sum().item()
+    print(f"{name}: squared error {sq_before:.2f} -> {sq_after[name]:.2f} after one step")
+
+# %% tags=["remove-cell"]
+# Test: a step on the correct reconstruction term reduces the error, a step on the article's increases it.
+assert sq_after["correct  -log p(x|z)"] < sq_before < sq_after["article  +log p(x|x)"]
+
+# %% [markdown]
+# The missing KL is subtler: without it, the loss cannot see the scale of the latent code. In the probabilistic PCA
+# of section 4, replace the decoder $W$ by $cW$ and the encoder's $q = \mathcal N(m, s^2)$ by
+# $\mathcal N(m/c, s^2/c^2)$: the reconstruction term is unchanged, so a reconstruction-only loss rates both models
+# equally. But only the original decodes *prior* samples $z \sim \mathcal N(0, I)$ into digit-like images; the
+# KL term, which the correct loss contains, is what tells them apart.
+
+# %% tags=["nbval-ignore-output"]
+c = 6.0
+recon_orig = expected_log_lik(x, post_mu, post_logvar)
+recon_scaled = expected_log_lik(x, post_mu / c, post_logvar - 2 * math.log(c), W=c * W)
+kl_orig, kl_scaled = gaussian_kl(post_mu, post_logvar), gaussian_kl(post_mu / c, post_logvar - 2 * math.log(c))
+print("reconstruction term  original:", [round(v, 2) for v in recon_orig[:3].tolist()], " rescaled:",
+      [round(v, 2) for v in recon_scaled[:3].tolist()])
+print("KL term              original:", [round(v, 2) for v in kl_orig[:3].tolist()], " rescaled:",
+      [round(v, 2) for v in kl_scaled[:3].tolist()])
+z_prior = torch.randn(8, cfg.ppca_k, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
+fig, axes = plt.subplots(2, 8, figsize=(9, 2.6))
+for row, (name, dec) in enumerate((("decoder W", W), (f"decoder {c:g}W", c * W))):
+    imgs = (ppca.mean + z_prior @ dec.T).view(-1, 28, 28)
+    for j in range(8):
+        axes[row, j].imshow(imgs[j], cmap="gray", vmin=0, vmax=1)
+        axes[row, j].axis("off")
+    axes[row, 0].set_title(f"prior samples through {name}", fontsize=8, loc="left")
+plt.show()
+
+# %% tags=["remove-cell"]
+# Test: the reconstruction term cannot tell the rescaled model apart; the KL can.
+assert torch.allclose(recon_orig, recon_scaled, rtol=1e-10)
+assert bool((kl_scaled > kl_orig + 10).all())
+
+# %% [markdown]
+# The correct VAE loss, the negative ELBO with a $\beta$ on the KL, is the package's `negative_elbo`; the VAE
+# chapter trains with it.
+#
+# ## Summary
+#
+# * For a fixed generator the optimal discriminator is $D^* = p_\text{data} / (p_\text{data} + p_g)$; its logit is the
+#   log density ratio. Against it the generator minimises $-\log 4 + 2\,\mathrm{JSD}$, which saturates at $\log 2$
+#   (zero gradient) when the distributions do not overlap.
+# * The minimax generator loss has gradient $-D$ with respect to the logit, which vanishes when $D$ rejects the fakes;
+#   the non-saturating loss has $-(1 - D)$.
+# * $\log p(x) = \text{ELBO} + \KL(q(z\mid x)\,\|\,p(z\mid x))$: the ELBO is a lower bound, tight at the posterior.
+#   Its KL term has the closed form $\frac12\sum(\mu^2 + \sigma^2 - \log\sigma^2 - 1)$ for Gaussians.
+# * Binary cross-entropy is a Bernoulli likelihood, MSE a Gaussian one with a fixed $\sigma$; "mean MSE + KL" is a
+#   VAE with $\sigma^2 = D/2$.
+# * SSIM compares structure, MSE compares pixels; equal MSE can mean very different images. Neither evaluates a
+#   generator without a reference.
+# * The article's discriminator loss rewards calling fakes real, its generator loss pushes fakes away from the data,
+#   and its "VAE loss" has a discriminator term, no latent variable, the wrong sign and no KL.
+#
+# The works cited are listed on the [References](references.md) page.
