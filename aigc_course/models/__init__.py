@@ -1,6 +1,13 @@
 r"""Networks: ``nn.Module`` classes built from one frozen config dataclass each."""
 from aigc_course.models.baselines import PCAGaussian, PixelBernoulli
 from aigc_course.models.classifier import ClassifierConfig, LeNetClassifier
+from aigc_course.models.conditional import (
+    ConditionalDiscriminator,
+    ConditionalGANConfig,
+    ConditionalGenerator,
+    ConditionalVAE,
+    ConditionalVAEConfig,
+)
 from aigc_course.models.gan import (
     DCGANConfig,
     DCGANDiscriminator,
@@ -18,6 +25,11 @@ from aigc_course.models.vae import ConvVAE, MLPVAE, VAEConfig, VAEOutput
 __all__ = [
     "ClassifierConfig",
     "LeNetClassifier",
+    "ConditionalDiscriminator",
+    "ConditionalGANConfig",
+    "ConditionalGenerator",
+    "ConditionalVAE",
+    "ConditionalVAEConfig",
     "ConvVAE",
     "dcgan_init_",
     "DCGANConfig",

@@ -2,7 +2,8 @@ r"""The GAN training loop: alternate discriminator and generator Adam steps on a
 
 The loop is model-agnostic: any generator mapping noise (B, latent_dim) to examples shaped
 like ``data[i]`` and any discriminator mapping examples to logits (B,) will do, so the same
-function trains the 2-D toy GAN and the MNIST GANs. Randomness comes only from explicit
+function trains the 2-D toy GAN and the MNIST GANs. Given class ``labels``, it trains a
+conditional GAN instead: ``G(z, y)`` and ``D(x, y)`` (Mirza & Osindero, 2014). Randomness comes only from explicit
 generators: the order of the data from :func:`aigc_course.data.batching.iterate_batches`
 ``(seed, epoch)``, the noise from one ``torch.Generator`` seeded with ``cfg.seed`` whose state
 goes into every checkpoint. A run is therefore bit-identical when repeated, and a run resumed
@@ -12,6 +13,7 @@ References
 ----------
 Goodfellow et al. (2014), "Generative Adversarial Nets", Algorithm 1.
 Radford et al. (2016), DCGAN (Adam with lr 2e-4, beta1 0.5).
+Mirza & Osindero (2014), "Conditional Generative Adversarial Nets".
 """
 from __future__ import annotations
 
@@ -57,6 +59,7 @@ _GENERATOR_LOSSES = ("nonsaturating", "saturating")
 _D_LOSSES = ("standard", "article")
 # Settings that decide which data batch and which noise each step sees; a resumed run must match.
 _STREAM_KEYS = ("seed", "batch_size", "d_steps", "n_fixed")
+_NO_CONDITION: tuple[torch.Tensor, ...] = ()
 _CHECKPOINT_FORMAT = 1
 
 
@@ -171,6 +174,10 @@ class GANResult:
         (n_fixed, ...) on the CPU, the noise behind every snapshot.
     steps : int
         Steps completed.
+    fixed_labels : torch.Tensor or None
+        Conditional runs only: (n_fixed,) int64 labels behind every snapshot,
+        ``arange(n_fixed) % n_classes`` (so a grid with ``n_classes`` columns shows one class per
+        column); ``None`` for an unconditional run.
     """
 
     generator: nn.Module
@@ -179,6 +186,7 @@ class GANResult:
     snapshots: list[tuple[int, torch.Tensor]] = field(default_factory=list)
     fixed_noise: torch.Tensor | None = None
     steps: int = 0
+    fixed_labels: torch.Tensor | None = None
 
 
 def standard_normal_noise(n: int, generator: torch.Generator, *, latent_dim: int) -> torch.Tensor:
@@ -189,14 +197,20 @@ def standard_normal_noise(n: int, generator: torch.Generator, *, latent_dim: int
     return torch.randn(n, latent_dim, generator=generator)
 
 
-def _stream(data: torch.Tensor, cfg: GANTrainConfig, start_batch: int) -> Iterator[torch.Tensor]:
-    r"""Endless real batches; batch ``b`` depends only on (seed, b), so a resume can skip ahead."""
-    per_epoch = data.shape[0] // cfg.batch_size
+def _stream(
+    tensors: tuple[torch.Tensor, ...], cfg: GANTrainConfig, start_batch: int
+) -> Iterator[tuple[torch.Tensor, tuple[torch.Tensor, ...]]]:
+    r"""Endless ``(real batch, condition)`` pairs; the condition is ``()`` or ``(labels,)``.
+
+    Batch ``b`` depends only on (seed, b), so a resume can skip ahead. The permutation does not
+    depend on how many tensors are batched, so labels do not change which images a step sees.
+    """
+    per_epoch = tensors[0].shape[0] // cfg.batch_size
     epoch, skip = divmod(start_batch, per_epoch)
     while True:
-        batches = iterate_batches(data, batch_size=cfg.batch_size, seed=cfg.seed, epoch=epoch, drop_last=True)
-        for (batch,) in itertools.islice(batches, skip, None):
-            yield batch
+        batches = iterate_batches(*tensors, batch_size=cfg.batch_size, seed=cfg.seed, epoch=epoch, drop_last=True)
+        for batch, *condition in itertools.islice(batches, skip, None):
+            yield batch, tuple(condition)
         epoch, skip = epoch + 1, 0
 
 
@@ -210,11 +224,11 @@ def _losses(cfg: GANTrainConfig) -> tuple[Callable[..., torch.Tensor], Callable[
     return d_loss_fn, generator_loss_nonsaturating
 
 
-def _snapshot(generator: nn.Module, fixed_noise: torch.Tensor) -> torch.Tensor:
-    r"""``G(fixed_noise)`` in eval mode on the CPU, leaving the generator's state untouched."""
+def _snapshot(generator: nn.Module, fixed_noise: torch.Tensor, condition: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    r"""``G(fixed_noise, *condition)`` in eval mode on the CPU, leaving the generator's state untouched."""
     generator.eval()
     with torch.no_grad():
-        images = generator(fixed_noise).cpu()
+        images = generator(fixed_noise, *condition).cpu()
     generator.train()
     return images
 
@@ -238,16 +252,42 @@ def _check_data(data: torch.Tensor, cfg: GANTrainConfig) -> None:
         raise ValueError("data contains NaN or Inf values: clean or re-normalise it before training")
 
 
+def _check_labels(labels: object, n_examples: int, generator: nn.Module) -> int:
+    r"""Validate ``labels`` for a conditional run and return the generator's number of classes."""
+    n_classes = getattr(generator, "n_classes", None)
+    if not isinstance(n_classes, int) or isinstance(n_classes, bool) or n_classes < 1:
+        raise ValueError(
+            f"labels were given but {type(generator).__name__} has no int attribute n_classes: pass labels only "
+            "with a conditional generator G(z, y), e.g. aigc_course.models.ConditionalGenerator"
+        )
+    if not isinstance(labels, torch.Tensor):
+        raise TypeError(f"labels must be a torch.Tensor of int64 class indices, shape (N,), got {type(labels).__name__}")
+    if labels.dtype != torch.long:
+        raise TypeError(f"labels must be int64 class indices, got dtype {labels.dtype}: convert with labels.long()")
+    if labels.shape != (n_examples,):
+        raise ValueError(
+            f"labels must have shape (N,) = ({n_examples},), one per training example, got {tuple(labels.shape)}"
+        )
+    low, high = int(labels.min()), int(labels.max())
+    if low < 0 or high >= n_classes:
+        raise ValueError(
+            f"labels must lie in [0, {n_classes - 1}] (the generator has n_classes={n_classes}), "
+            f"got values in [{low}, {high}]: fix the labels or build the models with more classes"
+        )
+    return n_classes
+
+
 def _restore(
     ckpt: dict[str, Any],
     cfg: GANTrainConfig,
     n_examples: int,
+    n_classes: int | None,
     models: tuple[nn.Module, nn.Module],
     optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer],
     noise_rng: torch.Generator,
 ) -> None:
     stream = dict(ckpt["stream"])
-    wanted = {**{k: getattr(cfg, k) for k in _STREAM_KEYS}, "n_examples": n_examples}
+    wanted = {**{k: getattr(cfg, k) for k in _STREAM_KEYS}, "n_examples": n_examples, "n_classes": n_classes}
     diffs = [f"{k}={stream.get(k)!r} in the checkpoint but {v!r} now" for k, v in wanted.items() if stream.get(k) != v]
     if diffs:
         raise ValueError(
@@ -279,6 +319,7 @@ def train_gan(
     sample_noise: NoiseSampler | None = None,
     history: dict[str, list[float]] | None = None,
     resume: bool = False,
+    labels: torch.Tensor | None = None,
 ) -> GANResult:
     r"""Train a GAN by alternating discriminator and generator updates (Goodfellow et al., Alg. 1).
 
@@ -314,6 +355,11 @@ def train_gan(
         are replaced by the checkpoint's.
     resume : bool
         Continue from ``cfg.checkpoint_path`` if that file exists (else start fresh).
+    labels : torch.Tensor, optional
+        (N,) int64 class of each training example, in [0, K) where K is ``generator.n_classes``.
+        Given, the GAN is conditional: real batches come with their labels, generated ones with
+        labels drawn uniformly from the K classes by the noise generator, and the models are
+        called as ``generator(z, y)`` and ``discriminator(x, y)`` (Mirza & Osindero, 2014).
 
     Returns
     -------
@@ -353,6 +399,7 @@ def train_gan(
     _check_data(data, cfg)
     if resume and cfg.checkpoint_path is None:
         raise ValueError("resume=True needs cfg.checkpoint_path to point at the checkpoint file")
+    n_classes = None if labels is None else _check_labels(labels, data.shape[0], generator)
     if sample_noise is None:
         latent_dim = getattr(generator, "latent_dim", None)
         if not isinstance(latent_dim, int):
@@ -376,17 +423,28 @@ def train_gan(
 
     noise_rng = torch.Generator().manual_seed(cfg.seed)
     fixed_noise = sample_noise(cfg.n_fixed, noise_rng).to(device) if cfg.n_fixed else None
+    if n_classes is None:
+        real_tensors, fixed_condition = (data,), _NO_CONDITION
+
+        def sample_condition(n: int) -> tuple[torch.Tensor, ...]:
+            return _NO_CONDITION
+    else:
+        real_tensors = (data, labels.to(device))
+        fixed_condition = (torch.arange(cfg.n_fixed, device=device) % n_classes,)
+
+        def sample_condition(n: int) -> tuple[torch.Tensor, ...]:
+            return (torch.randint(n_classes, (n,), generator=noise_rng).to(device),)
     snapshots: list[tuple[int, torch.Tensor]] = []
     start = 0
     if resume and os.path.isfile(cfg.checkpoint_path):
         ckpt = load_checkpoint(cfg.checkpoint_path)
-        _restore(ckpt, cfg, data.shape[0], (generator, discriminator), (opt_g, opt_d), noise_rng)
+        _restore(ckpt, cfg, data.shape[0], n_classes, (generator, discriminator), (opt_g, opt_d), noise_rng)
         start = int(ckpt["step"])
         for key in HISTORY_KEYS:
             history[key][:] = ckpt["history"][key]
         snapshots = list(ckpt["snapshots"])
     elif fixed_noise is not None and cfg.snapshot_every is not None:
-        snapshots.append((0, _snapshot(generator, fixed_noise)))
+        snapshots.append((0, _snapshot(generator, fixed_noise, fixed_condition)))
 
     saved_at = start if start else None  # step of the newest checkpoint this call knows is on disk
 
@@ -404,10 +462,10 @@ def train_gan(
             noise_rng_state=noise_rng.get_state(),
             history={k: list(history[k]) for k in HISTORY_KEYS},
             snapshots=snapshots,
-            stream={**{k: getattr(cfg, k) for k in _STREAM_KEYS}, "n_examples": data.shape[0]},
+            stream={**{k: getattr(cfg, k) for k in _STREAM_KEYS}, "n_examples": data.shape[0], "n_classes": n_classes},
         )
 
-    real_batches = _stream(data, cfg, start * cfg.d_steps)
+    real_batches = _stream(real_tensors, cfg, start * cfg.d_steps)
     batch_size = cfg.batch_size
     postfix_every = max(1, cfg.steps // 200)
     bar = tqdm(total=cfg.steps, initial=start, disable=not cfg.progress, desc="GAN", unit="step")
@@ -416,16 +474,17 @@ def train_gan(
             # --- discriminator: k updates, each on fresh real data and fresh noise ---
             d_sums = torch.zeros(3, device=device)
             for _ in range(cfg.d_steps):
-                real = next(real_batches)
+                real, real_condition = next(real_batches)  # condition: () or (labels,) of a conditional GAN
+                fake_condition = sample_condition(batch_size)
                 with torch.no_grad():
-                    fake = generator(sample_noise(batch_size, noise_rng).to(device))
+                    fake = generator(sample_noise(batch_size, noise_rng).to(device), *fake_condition)
                 if fake.shape[1:] != real.shape[1:]:
                     raise ValueError(
                         f"the generator makes examples of shape {tuple(fake.shape[1:])} but the data's "
                         f"are {tuple(real.shape[1:])}: build the generator for this data"
                     )
-                real_logits = discriminator(real)
-                fake_logits = discriminator(fake)
+                real_logits = discriminator(real, *real_condition)
+                fake_logits = discriminator(fake, *fake_condition)
                 loss_d = d_loss_fn(real_logits, fake_logits)
                 opt_d.zero_grad(set_to_none=True)
                 loss_d.backward()
@@ -434,7 +493,9 @@ def train_gan(
                     [loss_d.detach(), real_logits.detach().sigmoid().mean(), fake_logits.detach().sigmoid().mean()]
                 )
             # --- generator: one update on fresh noise ---
-            fake_logits = discriminator(generator(sample_noise(batch_size, noise_rng).to(device)))
+            fake_condition = sample_condition(batch_size)
+            fake = generator(sample_noise(batch_size, noise_rng).to(device), *fake_condition)
+            fake_logits = discriminator(fake, *fake_condition)
             loss_g = g_loss_fn(fake_logits)
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
@@ -459,7 +520,7 @@ def train_gan(
             history["d_fake"].append(d_fake)
 
             if fixed_noise is not None and cfg.snapshot_every is not None and step % cfg.snapshot_every == 0:
-                snapshots.append((step, _snapshot(generator, fixed_noise)))
+                snapshots.append((step, _snapshot(generator, fixed_noise, fixed_condition)))
             if cfg.checkpoint_every is not None and step % cfg.checkpoint_every == 0:
                 checkpoint(step)
             bar.update(1)
@@ -473,7 +534,7 @@ def train_gan(
         checkpoint(cfg.steps)
     result_snapshots = list(snapshots)
     if fixed_noise is not None and (not result_snapshots or result_snapshots[-1][0] != cfg.steps):
-        result_snapshots.append((cfg.steps, _snapshot(generator, fixed_noise)))
+        result_snapshots.append((cfg.steps, _snapshot(generator, fixed_noise, fixed_condition)))
     return GANResult(
         generator=generator,
         discriminator=discriminator,
@@ -481,4 +542,5 @@ def train_gan(
         snapshots=result_snapshots,
         fixed_noise=None if fixed_noise is None else fixed_noise.cpu(),
         steps=cfg.steps,
+        fixed_labels=fixed_condition[0].cpu() if fixed_condition and fixed_noise is not None else None,
     )
