@@ -93,7 +93,7 @@ class EvalConfig:
     kid_subsets, kid_subset_size : int
         Random subsets of the KID estimate (Bińkowski et al. use 100 subsets of 1000).
     seed : int
-        Seeds the KID subsets.
+        Seeds the KID subsets and the reference subset of precision and recall.
     """
 
     k: int = 3
@@ -147,7 +147,8 @@ def evaluate_samples(
     Classifier features and probabilities of ``images`` are computed once; then FID
     (:func:`~aigc_course.metrics.frechet_distance`), KID (:func:`~aigc_course.metrics.kid`), the
     classifier score and label coverage (:mod:`aigc_course.metrics.labels`), precision and recall
-    (:func:`~aigc_course.metrics.precision_recall`) and the pixel distance to the nearest reference image
+    (:func:`~aigc_course.metrics.precision_recall`, against a seeded random subset of the reference of the
+    same size as ``images`` when the reference is larger) and the pixel distance to the nearest reference image
     (:func:`~aigc_course.metrics.nearest_neighbours`). Passing *real held-out* images gives the row a
     perfect generator could reach with this many images (FID and KID are not 0 for finite sets).
 
@@ -181,7 +182,12 @@ def evaluate_samples(
         )
     out = classifier_features(classifier, images)
     k = kid(out.features, reference.features, subsets=cfg.kid_subsets, subset_size=cfg.kid_subset_size, seed=cfg.seed)
-    pr = precision_recall(reference.features, out.features, k=cfg.k)
+    # Precision and recall compare sets of equal size (Kynkäänniemi et al.): a seeded subset of the reference.
+    n = images.shape[0]
+    ref_pr = reference.features
+    if ref_pr.shape[0] > n:
+        ref_pr = ref_pr[torch.randperm(ref_pr.shape[0], generator=torch.Generator().manual_seed(cfg.seed))[:n]]
+    pr = precision_recall(ref_pr, out.features, k=cfg.k)
     cov = label_coverage(out.probs)
     nn_dist, _ = nearest_neighbours(images, reference.images)
     return SampleMetrics(
@@ -200,7 +206,7 @@ def evaluate_samples(
 
 _COLUMNS = (
     ("fid", "FID", "{:.2f}"),
-    ("kid", "KID", "{:.4f}"),
+    ("kid", "KID", "{:.2f}"),
     ("classifier_score", "score", "{:.2f}"),
     ("coverage_kl", "KL(cls)", "{:.3f}"),
     ("classes_covered", "classes", "{:d}"),
