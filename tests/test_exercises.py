@@ -23,6 +23,7 @@ from aigc_course.exercises.lossmath import (
     check_optimal_discriminator,
 )
 from aigc_course.exercises.feedback import call_reader
+from aigc_course.exercises.applications import check_class_accuracy, check_interpolation, check_mean_pairwise_distance
 from aigc_course.exercises.vae import check_iw_bound, check_negative_elbo, check_reparameterize
 from aigc_course.exercises.metrics import (
     check_classifier_score,
@@ -93,6 +94,9 @@ CHECKERS = [
     check_classifier_score,
     check_mmd2_unbiased,
     check_precision,
+    check_class_accuracy,
+    check_interpolation,
+    check_mean_pairwise_distance,
 ]
 
 

@@ -5,6 +5,11 @@ a mean where a sum belongs, ...) and says which one it sees. It returns a :class
 whose text is what the notebook shows.
 """
 from aigc_course.exercises.feedback import Feedback
+from aigc_course.exercises.applications import (
+    check_class_accuracy,
+    check_interpolation,
+    check_mean_pairwise_distance,
+)
 from aigc_course.exercises.metrics import (
     check_classifier_score,
     check_frechet_distance,
@@ -36,6 +41,9 @@ from aigc_course.exercises.vae import (
 )
 
 __all__ = [
+    "check_class_accuracy",
+    "check_interpolation",
+    "check_mean_pairwise_distance",
     "check_classifier_score",
     "check_frechet_distance",
     "check_mmd2_unbiased",
