@@ -34,11 +34,11 @@ plt.rcParams.update({"figure.dpi": 90, "savefig.dpi": 90})
 # %% [markdown]
 # # Variational autoencoders
 #
-# A GAN learns to sample without ever scoring an image. A {term}`VAE` (变分自编码器) {cite:p}`kingma2014`
+# A {term}`GAN` learns to sample without ever scoring an image. A {term}`VAE` (变分自编码器) {cite:p}`kingma2014`
 # does both: it is a latent-variable model $p_\theta(x) = \int p_\theta(x \mid z)\,p(z)\,dz$ with a simple
 # prior $p(z) = \mathcal N(0, I)$ and a neural-network decoder $p_\theta(x \mid z)$, trained by maximising a
 # lower bound on $\log p_\theta(x)$, the {term}`ELBO`. Sampling is two lines: draw $z \sim \mathcal N(0, I)$,
-# decode. And because the model has a likelihood, we can measure it on held-out images in nats.
+# decode. And because the model has a {term}`likelihood <Likelihood>`, we can measure it on held-out images in nats.
 #
 # This chapter starts from a plain autoencoder and shows why it is *not* a generator, builds the VAE's
 # objective and the reparameterisation trick, trains VAEs on real MNIST, explores a 2-D latent space, sweeps
