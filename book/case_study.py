@@ -34,12 +34,12 @@ plt.rcParams.update({"figure.dpi": 90, "savefig.dpi": 90})
 # %% [markdown]
 # # Case study: MNIST end to end, measured
 #
-# The source article ends with a case study: generate handwritten digits with a GAN in five steps (data,
+# The source article ends with a case study: generate handwritten digits with a {term}`GAN` in five steps (data,
 # model, training, generation, {term}`post-processing <Post-processing>`), with a TensorFlow listing. The
 # listing does not run, and the article judges its result by looking at one picture. This chapter runs the
 # five steps in PyTorch with the course package, says what was wrong with the listing, and then does what the
 # article could not: it **measures** the samples, offline, and compares three model families, a fully
-# connected GAN, a DCGAN and a VAE, trained on the same data for the same wall-clock time.
+# connected GAN, a DCGAN and a {term}`VAE`, trained on the same data for the same wall-clock time.
 
 # %% tags=["nbval-ignore-output"]
 import math

@@ -38,7 +38,7 @@ plt.rcParams.update({"figure.dpi": 90, "savefig.dpi": 90})
 # or one Gaussian. A {term}`GAN` (生成对抗网络) {cite:p}`goodfellow2014` drops the density altogether.
 # A {term}`generator` $G$ turns noise $z \sim \mathcal N(0, I)$ into an image $G(z)$, and it is trained
 # by a second network, the {term}`discriminator` $D$, that learns to tell training images from generated
-# ones. Neither network ever computes a likelihood.
+# ones. Neither network ever computes a {term}`likelihood <Likelihood>`.
 #
 # This chapter trains GANs on a 2-D toy problem, where everything can be seen, then on MNIST; shows the two
 # classic failure modes; and corrects the loss functions of the source article.
@@ -106,7 +106,7 @@ print("device:", device)
 #
 # For a fixed $G$, the best discriminator is $D^*(x) = \frac{p_\text{data}(x)}{p_\text{data}(x) + p_G(x)}$,
 # and plugging it in gives $V(D^*, G) = 2\,\mathrm{JS}(p_\text{data}\,\|\,p_G) - \log 4$: the generator
-# minimises the Jensen-Shannon divergence between the data and its samples, and the game's equilibrium is
+# minimises the {term}`Jensen-Shannon divergence` between the data and its samples, and the game's equilibrium is
 # $p_G = p_\text{data}$ with $D = 1/2$ everywhere (Goodfellow et al., Theorem 1).
 #
 # **The losses.** The discriminator *maximises* $V$, so its loss is $-V$: binary cross-entropy with target 1
@@ -253,7 +253,7 @@ check_count_modes(my_count_modes)
 #
 # Nothing in the GAN objective, as optimised step by step, forces the generator to cover *all* of the data.
 # If it finds a region the discriminator currently accepts, it can put all its samples there; the
-# discriminator then rejects that region, and the generator hops to another. The same settings as above,
+# discriminator then rejects that region, and the generator hops to another: {term}`mode collapse <Mode collapse>`. The same settings as above,
 # started from different random seeds:
 
 # %% tags=["nbval-ignore-output"]

@@ -415,7 +415,7 @@ assert overlap_rows[-1][1] < 1e-4 and overlap_rows[-1][2] > 0.99
 # ## 4. The evidence lower bound (ELBO)
 #
 # A VAE {cite:p}`kingma2014` has a latent variable: $p(x) = \int p(x \mid z)\,p(z)\,dz$, an integral nobody can
-# compute for a neural decoder. Take any distribution $q(z \mid x)$ (the encoder's). For every $z$,
+# compute for a neural {term}`decoder <Decoder>`. Take any distribution $q(z \mid x)$ (the {term}`encoder's <Encoder>`). For every $z$,
 # $p(x) = p(x, z) / p(z \mid x)$, so
 #
 # $$
@@ -602,7 +602,7 @@ check_gaussian_kl(my_gaussian_kl)
 #
 # ## 6. Reconstruction terms: cross-entropy and "MSE" are likelihoods
 #
-# The first ELBO term is a log-likelihood, and its form is a modelling choice.
+# The first ELBO term is a log-{term}`likelihood <Likelihood>`, and its form is a modelling choice.
 #
 # * **Bernoulli pixels**, $p(x\mid z) = \prod_i \pi_i^{x_i}(1-\pi_i)^{1-x_i}$ with $\pi = \sigma(\ell)$ from the decoder:
 #   $-\log p(x\mid z) = -\sum_i [x_i\log\pi_i + (1-x_i)\log(1-\pi_i)]$, which is **binary cross-entropy**, summed over
