@@ -17,7 +17,7 @@ import torch
 
 from aigc_course.runtime import atomic_write
 
-__all__ = ["load_checkpoint", "save_checkpoint"]
+__all__ = ["check_resumable", "load_checkpoint", "save_checkpoint"]
 
 _PLAIN = (str, int, float, bool, type(None), torch.Tensor, torch.Size, torch.dtype, torch.device)
 
@@ -101,3 +101,38 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
             f"no checkpoint at {path}: check the path, or train from scratch (resume=False)"
         )
     return torch.load(path, map_location=map_location, weights_only=True)
+
+
+def check_resumable(
+    path: str | os.PathLike, saved: dict[str, Any], wanted: dict[str, Any], unit: str, done: int, total: int
+) -> None:
+    r"""Refuse to resume a run from a checkpoint written by a different run, or one already past the end.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The checkpoint, named in the messages.
+    saved, wanted : dict
+        The settings that decide which data and noise each step sees (seed, batch size, data size, ...),
+        as stored in the checkpoint and as they are now; every key of ``wanted`` must match.
+    unit : str
+        What ``done`` and ``total`` count, e.g. ``"step"`` or ``"epoch"`` (the config field is ``unit + "s"``).
+    done, total : int
+        Progress stored in the checkpoint, and the total the config asks for.
+
+    Raises
+    ------
+    ValueError
+        Naming every setting that differs, or the progress beyond ``total``, and how to fix it.
+    """
+    diffs = [f"{k}={saved.get(k)!r} in the checkpoint but {v!r} now" for k, v in wanted.items() if saved.get(k) != v]
+    if diffs:
+        raise ValueError(
+            f"cannot resume from {path}: " + "; ".join(diffs)
+            + ". Resume with the settings and data of the original run, or start fresh (resume=False)"
+        )
+    if done > total:
+        raise ValueError(
+            f"the checkpoint {path} is at {unit} {done}, beyond cfg.{unit}s={total}: "
+            f"set cfg.{unit}s to the total number of {unit}s you want"
+        )

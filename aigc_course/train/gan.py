@@ -36,7 +36,7 @@ from aigc_course.losses.gan import (
     generator_loss_saturating,
 )
 from aigc_course.runtime import get_device
-from aigc_course.train.checkpoint import load_checkpoint, save_checkpoint
+from aigc_course.train.checkpoint import check_resumable, load_checkpoint, save_checkpoint
 from aigc_course.train.errors import TrainingDiverged
 
 __all__ = [
@@ -286,19 +286,8 @@ def _restore(
     optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer],
     noise_rng: torch.Generator,
 ) -> None:
-    stream = dict(ckpt["stream"])
     wanted = {**{k: getattr(cfg, k) for k in _STREAM_KEYS}, "n_examples": n_examples, "n_classes": n_classes}
-    diffs = [f"{k}={stream.get(k)!r} in the checkpoint but {v!r} now" for k, v in wanted.items() if stream.get(k) != v]
-    if diffs:
-        raise ValueError(
-            f"cannot resume from {cfg.checkpoint_path}: " + "; ".join(diffs)
-            + ". Resume with the settings and data of the original run, or start fresh (resume=False)"
-        )
-    if ckpt["step"] > cfg.steps:
-        raise ValueError(
-            f"the checkpoint {cfg.checkpoint_path} is at step {ckpt['step']}, beyond cfg.steps={cfg.steps}: "
-            "set cfg.steps to the total number of steps you want"
-        )
+    check_resumable(cfg.checkpoint_path, dict(ckpt["stream"]), wanted, "step", ckpt["step"], cfg.steps)
     models[0].load_state_dict(ckpt["generator"])
     models[1].load_state_dict(ckpt["discriminator"])
     optimizers[0].load_state_dict(ckpt["opt_g"])

@@ -33,7 +33,7 @@ from aigc_course.losses.vae import (
     negative_elbo,
 )
 from aigc_course.runtime import get_device
-from aigc_course.train.checkpoint import load_checkpoint, save_checkpoint
+from aigc_course.train.checkpoint import check_resumable, load_checkpoint, save_checkpoint
 from aigc_course.train.errors import TrainingDiverged
 
 __all__ = ["VAE_HISTORY_KEYS", "VAEEvaluation", "VAEResult", "VAETrainConfig", "evaluate_vae", "train_vae"]
@@ -140,14 +140,7 @@ def _call(fn: Any, tensor: torch.Tensor, labels: torch.Tensor | None, **kwargs: 
 def _restore(ckpt: dict[str, Any], cfg: VAETrainConfig, n: int, model: nn.Module,
              opt: torch.optim.Optimizer, rng: torch.Generator) -> int:
     wanted = {**{k: getattr(cfg, k) for k in _STREAM_KEYS}, "n_examples": n}
-    diffs = [f"{k}={ckpt['stream'].get(k)!r} in the checkpoint but {v!r} now"
-             for k, v in wanted.items() if ckpt["stream"].get(k) != v]
-    if diffs:
-        raise ValueError(f"cannot resume from {cfg.checkpoint_path}: " + "; ".join(diffs)
-                         + ". Resume with the settings and data of the original run, or start fresh (resume=False)")
-    if ckpt["epoch"] > cfg.epochs:
-        raise ValueError(f"the checkpoint {cfg.checkpoint_path} is at epoch {ckpt['epoch']}, beyond "
-                         f"cfg.epochs={cfg.epochs}: set cfg.epochs to the total number of epochs you want")
+    check_resumable(cfg.checkpoint_path, dict(ckpt["stream"]), wanted, "epoch", ckpt["epoch"], cfg.epochs)
     model.load_state_dict(ckpt["model"])
     opt.load_state_dict(ckpt["opt"])
     for group in opt.param_groups:
