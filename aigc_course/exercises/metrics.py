@@ -62,27 +62,22 @@ def check_frechet_distance(fn: Callable[..., object]) -> Feedback:
     mean_term = float(((mu1 - mu2) ** 2).sum())
     tr_sqrt = (mean_term + float(torch.trace(c1) + torch.trace(c2)) - expected) / 2
     tr1, tr2 = float(torch.trace(c1)), float(torch.trace(c2))
-    wrong = {
-        "sqrt": math.sqrt(max(expected, 0.0)),
-        "no_mean": expected - mean_term,
-        "no_two": mean_term + tr1 + tr2 - tr_sqrt,
-        "elementwise": mean_term + tr1 + tr2 - 2 * float((c1 * c2).clamp_min(0).sqrt().trace()),
-        "no_root": mean_term + tr1 + tr2 - 2 * float(torch.trace(c1 @ c2)),
-        "norm": math.sqrt(mean_term) + tr1 + tr2 - 2 * tr_sqrt,
-    }
-    if _close(value, wrong["sqrt"]):
-        return Feedback(False, "you took the square root at the end: FID is the *squared* Fréchet distance, leave it squared")
-    if _close(value, wrong["no_mean"]):
-        return Feedback(False, "the term ||mu1 - mu2||^2 is missing: two Gaussians with equal covariances but different means differ")
-    if _close(value, wrong["no_two"]):
-        return Feedback(False, "the cross term is -2 tr((cov1 cov2)^(1/2)): you left out the factor 2")
-    if _close(value, wrong["elementwise"]):
-        return Feedback(False, "you took square roots element by element; (cov1 cov2)^(1/2) is a matrix square root "
-                        "(e.g. sum the square roots of the eigenvalues of cov1 @ cov2)")
-    if _close(value, wrong["no_root"]):
-        return Feedback(False, "you used tr(cov1 cov2) without the square root: take the matrix square root of cov1 @ cov2 first")
-    if _close(value, wrong["norm"]):
-        return Feedback(False, "the mean term is the squared norm ||mu1 - mu2||^2, not the norm")
+    mistakes = [  # (what that mistake computes, what to tell the reader), tried in this order
+        (math.sqrt(max(expected, 0.0)),
+         "you took the square root at the end: FID is the *squared* Fréchet distance, leave it squared"),
+        (expected - mean_term,
+         "the term ||mu1 - mu2||^2 is missing: two Gaussians with equal covariances but different means differ"),
+        (mean_term + tr1 + tr2 - tr_sqrt, "the cross term is -2 tr((cov1 cov2)^(1/2)): you left out the factor 2"),
+        (mean_term + tr1 + tr2 - 2 * float((c1 * c2).clamp_min(0).sqrt().trace()),
+         "you took square roots element by element; (cov1 cov2)^(1/2) is a matrix square root "
+         "(e.g. sum the square roots of the eigenvalues of cov1 @ cov2)"),
+        (mean_term + tr1 + tr2 - 2 * float(torch.trace(c1 @ c2)),
+         "you used tr(cov1 cov2) without the square root: take the matrix square root of cov1 @ cov2 first"),
+        (math.sqrt(mean_term) + tr1 + tr2 - 2 * tr_sqrt, "the mean term is the squared norm ||mu1 - mu2||^2, not the norm"),
+    ]
+    for wrong_value, message in mistakes:
+        if _close(value, wrong_value):
+            return Feedback(False, message)
     return Feedback(False, f"expected {expected:.5f}, got {value:.5f}")
 
 
@@ -113,24 +108,19 @@ def check_classifier_score(fn: Callable[[torch.Tensor], object]) -> Feedback:
     marginal = probs.mean(0, keepdim=True)
     kl = (probs * (probs / marginal).log()).sum(1)
     reverse = (marginal * (marginal / probs).log()).sum(1)
-    wrong = {
-        "log": float(kl.mean()),
-        "reverse": math.exp(float(reverse.mean())),
-        "log2": math.exp(float((kl / math.log(2)).mean())),
-        "sum": math.exp(float(kl.sum())),
-        "entropy": math.exp(float(-(marginal * marginal.log()).sum())),
-    }
-    if _close(value, wrong["log"]):
-        return Feedback(False, "that is the mean KL itself; the score is its exponential")
-    if _close(value, wrong["reverse"]):
-        return Feedback(False, "the KL is the wrong way round: KL(p(y|x) || p(y)), the prediction first, the marginal second")
-    if _close(value, wrong["sum"]):
-        return Feedback(False, "average the KL over the images (mean), do not sum it")
-    if _close(value, wrong["entropy"]):
-        return Feedback(False, "exp(H(p(y))) only rewards varied labels; subtract the mean entropy of p(y|x) too "
-                        "(the KL form does both)")
-    if _close(value, wrong["log2"]):
-        return Feedback(False, "your KL is in bits (log base 2) but you exponentiated with exp; use natural logs throughout")
+    mistakes = [  # (what that mistake computes, what to tell the reader), tried in this order
+        (float(kl.mean()), "that is the mean KL itself; the score is its exponential"),
+        (math.exp(float(reverse.mean())),
+         "the KL is the wrong way round: KL(p(y|x) || p(y)), the prediction first, the marginal second"),
+        (math.exp(float(kl.sum())), "average the KL over the images (mean), do not sum it"),
+        (math.exp(float(-(marginal * marginal.log()).sum())),
+         "exp(H(p(y))) only rewards varied labels; subtract the mean entropy of p(y|x) too (the KL form does both)"),
+        (math.exp(float((kl / math.log(2)).mean())),
+         "your KL is in bits (log base 2) but you exponentiated with exp; use natural logs throughout"),
+    ]
+    for wrong_value, message in mistakes:
+        if _close(value, wrong_value):
+            return Feedback(False, message)
     return Feedback(False, f"expected {expected:.5f}, got {value:.5f}")
 
 
