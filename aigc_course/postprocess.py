@@ -1,5 +1,6 @@
 r"""Post-processing of generated images: denoising (median filter, VAE projection), clean-up (background
 threshold, contrast stretch). 8-bit quantisation is ``aigc_course.data.to_uint8``."""
+
 from __future__ import annotations
 
 import torch
@@ -30,7 +31,9 @@ def median_filter(x: torch.Tensor, size: int = 3) -> torch.Tensor:
     b, c, h, w = x.shape
     r = size // 2
     if r > min(h, w):
-        raise ValueError(f"window size {size} is larger than the {h}x{w} images allow (at most {2 * min(h, w) + 1})")
+        raise ValueError(
+            f"window size {size} is larger than the {h}x{w} images allow (at most {2 * min(h, w) + 1})"
+        )
     # "symmetric" padding (edge pixel repeated) is what scipy calls mode="reflect".
     xp = x.double().reshape(b * c, 1, h, w)
     left = xp[..., :, :r].flip(-1)
@@ -47,7 +50,9 @@ def median_filter(x: torch.Tensor, size: int = 3) -> torch.Tensor:
 def _check_unit_images(x: torch.Tensor, fn: str) -> None:
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
         what = f"a {x.dtype} tensor" if isinstance(x, torch.Tensor) else type(x).__name__
-        raise TypeError(f"{fn} expects float images in [0, 1], got {what}: use aigc_course.data.to_unit or from_signed")
+        raise TypeError(
+            f"{fn} expects float images in [0, 1], got {what}: use aigc_course.data.to_unit or from_signed"
+        )
     if x.ndim != 4:
         raise ValueError(f"{fn} expects images of shape (B, C, H, W), got {tuple(x.shape)}")
 
@@ -145,7 +150,9 @@ def vae_project(x: torch.Tensor, vae: torch.nn.Module, batch_size: int = 500) ->
     """
     _check_unit_images(x, "vae_project")
     if not (hasattr(vae, "encode") and hasattr(vae, "decode")):
-        raise TypeError(f"vae must have encode(x) and decode(z) methods (e.g. MLPVAE), got {type(vae).__name__}")
+        raise TypeError(
+            f"vae must have encode(x) and decode(z) methods (e.g. MLPVAE), got {type(vae).__name__}"
+        )
     was_training = vae.training
     vae.eval()
     device = next(vae.parameters()).device

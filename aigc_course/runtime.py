@@ -2,14 +2,15 @@ r"""Run-time switches shared by every chapter: seeding, device choice, quick mod
 
 Nothing here keeps state between calls; each function reads its inputs (or the environment) anew.
 """
+
 from __future__ import annotations
 
 import contextlib
 import os
 import random
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch

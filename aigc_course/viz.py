@@ -3,6 +3,7 @@ r"""Figures used across the book: image grids, loss curves and flow diagrams.
 Every function draws on a Matplotlib ``Axes`` (a new figure when none is given) and returns
 the figure, so notebooks decide whether to show, save or close it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -32,10 +33,14 @@ def _as_unit_images(images: torch.Tensor | np.ndarray) -> np.ndarray:
     elif arr.ndim == 2:
         side = int(round(np.sqrt(arr.shape[1])))
         if side * side != arr.shape[1]:
-            raise ValueError(f"flat images of width {arr.shape[1]} are not square; reshape to (B, 1, H, W)")
+            raise ValueError(
+                f"flat images of width {arr.shape[1]} are not square; reshape to (B, 1, H, W)"
+            )
         arr = arr.reshape(-1, side, side)
     elif arr.ndim != 3:
-        raise ValueError(f"expected images of shape (B, 1, H, W), (B, H, W) or (B, H*W), got {tuple(arr.shape)}")
+        raise ValueError(
+            f"expected images of shape (B, 1, H, W), (B, H, W) or (B, H*W), got {tuple(arr.shape)}"
+        )
     if arr.dtype == np.uint8:
         return arr.astype(np.float32) / 255.0
     arr = arr.astype(np.float32)
@@ -119,8 +124,10 @@ def show_image_rows(
         raise ValueError("rows is empty: pass a mapping like {'data': x, 'samples': s}")
     grids = {name: image_grid(x, nrow=nrow) for name, x in rows.items()}
     heights = [g.shape[0] / g.shape[1] * width for g in grids.values()]
-    fig, axes = plt.subplots(len(grids), 1, figsize=(width, sum(heights) + 0.4 * len(grids)), squeeze=False)
-    for ax, (name, grid) in zip(axes[:, 0], grids.items()):
+    fig, axes = plt.subplots(
+        len(grids), 1, figsize=(width, sum(heights) + 0.4 * len(grids)), squeeze=False
+    )
+    for ax, (name, grid) in zip(axes[:, 0], grids.items(), strict=False):
         ax.imshow(1.0 - grid, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
         ax.set_axis_off()
         ax.set_title(name, loc="left", fontsize=10)
@@ -153,7 +160,9 @@ def plot_curves(
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.2))
     for name, values in curves.items():
-        y = np.asarray(values.detach().cpu() if isinstance(values, torch.Tensor) else values, dtype=float)
+        y = np.asarray(
+            values.detach().cpu() if isinstance(values, torch.Tensor) else values, dtype=float
+        )
         if y.ndim != 1:
             raise ValueError(f"curve {name!r} must be 1-D, got shape {y.shape}")
         x = np.arange(len(y))
@@ -195,7 +204,9 @@ def flow_diagram(
     for a, b in list(edges) + list(dashed):
         for end in (a, b):
             if end not in nodes:
-                raise KeyError(f"edge ({a!r}, {b!r}) names {end!r}, which is not a node; known: {sorted(nodes)}")
+                raise KeyError(
+                    f"edge ({a!r}, {b!r}) names {end!r}, which is not a node; known: {sorted(nodes)}"
+                )
     fig, ax = plt.subplots(figsize=figsize)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
@@ -204,7 +215,13 @@ def flow_diagram(
     for label, (x, y) in nodes.items():
         colour = "#f6c177" if label in highlight else "#dbe9f6"
         text = ax.text(
-            x, y, label, ha="center", va="center", fontsize=9, zorder=3,
+            x,
+            y,
+            label,
+            ha="center",
+            va="center",
+            fontsize=9,
+            zorder=3,
             bbox=dict(boxstyle="round,pad=0.5", fc=colour, ec="#34495e", lw=1.0),
         )
         boxes[label] = text
@@ -212,16 +229,32 @@ def flow_diagram(
     for style, pairs in (("-", edges), ("--", dashed)):
         for a, b in pairs:
             arrow = FancyArrowPatch(
-                posA=nodes[a], posB=nodes[b], arrowstyle="-|>", mutation_scale=12,
-                linestyle=style, color="#34495e", lw=1.1, zorder=4, shrinkA=2, shrinkB=2,
-                patchA=boxes[a].get_bbox_patch(), patchB=boxes[b].get_bbox_patch(),
+                posA=nodes[a],
+                posB=nodes[b],
+                arrowstyle="-|>",
+                mutation_scale=12,
+                linestyle=style,
+                color="#34495e",
+                lw=1.1,
+                zorder=4,
+                shrinkA=2,
+                shrinkB=2,
+                patchA=boxes[a].get_bbox_patch(),
+                patchB=boxes[b].get_bbox_patch(),
                 connectionstyle="arc3,rad=0.0" if style == "-" else "arc3,rad=-0.25",
             )
             ax.add_patch(arrow)
     return fig
 
 
-__all__ = ["image_grid", "show_images", "show_image_rows", "plot_curves", "flow_diagram", "plot_toy_2d"]
+__all__ = [
+    "image_grid",
+    "show_images",
+    "show_image_rows",
+    "plot_curves",
+    "flow_diagram",
+    "plot_toy_2d",
+]
 
 
 def plot_toy_2d(
@@ -257,10 +290,19 @@ def plot_toy_2d(
         was_training = discriminator.training
         discriminator.eval()
         with torch.no_grad():
-            prob = torch.sigmoid(discriminator(grid.to(device))).cpu().reshape(resolution, resolution)
+            prob = (
+                torch.sigmoid(discriminator(grid.to(device))).cpu().reshape(resolution, resolution)
+            )
         discriminator.train(was_training)
-        ax.imshow(prob.numpy(), extent=(-extent, extent, -extent, extent), origin="lower",
-                  cmap="RdBu", vmin=0.0, vmax=1.0, alpha=0.55)
+        ax.imshow(
+            prob.numpy(),
+            extent=(-extent, extent, -extent, extent),
+            origin="lower",
+            cmap="RdBu",
+            vmin=0.0,
+            vmax=1.0,
+            alpha=0.55,
+        )
     d, s = data.detach().cpu(), samples.detach().cpu()
     ax.scatter(d[:, 0], d[:, 1], s=2, c="#444444", alpha=0.3, label="data")
     ax.scatter(s[:, 0], s[:, 1], s=2, c="#e67e22", alpha=0.6, label="samples")

@@ -24,6 +24,7 @@ Run::
 
 Timings on a shared machine are noisy; the classifier is trained (and cached) before any timing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,14 +46,23 @@ def bare_models(c: int, latent_dim: int) -> tuple[nn.Module, nn.Module]:
     r"""The DCGAN pair of the package, layer for layer, as a reader would write it."""
     G = nn.Sequential(
         nn.Unflatten(1, (latent_dim, 1, 1)),
-        nn.ConvTranspose2d(latent_dim, 2 * c, 7, 1, 0, bias=False), nn.BatchNorm2d(2 * c), nn.ReLU(),
-        nn.ConvTranspose2d(2 * c, c, 4, 2, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU(),
-        nn.ConvTranspose2d(c, 1, 4, 2, 1), nn.Tanh(),
+        nn.ConvTranspose2d(latent_dim, 2 * c, 7, 1, 0, bias=False),
+        nn.BatchNorm2d(2 * c),
+        nn.ReLU(),
+        nn.ConvTranspose2d(2 * c, c, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(c),
+        nn.ReLU(),
+        nn.ConvTranspose2d(c, 1, 4, 2, 1),
+        nn.Tanh(),
     )
     D = nn.Sequential(
-        nn.Conv2d(1, c, 4, 2, 1), nn.LeakyReLU(0.2),
-        nn.Conv2d(c, 2 * c, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * c), nn.LeakyReLU(0.2),
-        nn.Conv2d(2 * c, 1, 7, 1, 0), nn.Flatten(0),
+        nn.Conv2d(1, c, 4, 2, 1),
+        nn.LeakyReLU(0.2),
+        nn.Conv2d(c, 2 * c, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(2 * c),
+        nn.LeakyReLU(0.2),
+        nn.Conv2d(2 * c, 1, 7, 1, 0),
+        nn.Flatten(0),
     )
     for m in [*G.modules(), *D.modules()]:
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
@@ -65,7 +75,9 @@ def bare_models(c: int, latent_dim: int) -> tuple[nn.Module, nn.Module]:
     return G, D
 
 
-def train_bare(G: nn.Module, D: nn.Module, data: torch.Tensor, steps: int, latent_dim: int) -> float:
+def train_bare(
+    G: nn.Module, D: nn.Module, data: torch.Tensor, steps: int, latent_dim: int
+) -> float:
     r"""Train for ``steps`` steps; return the seconds it took."""
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -99,7 +111,9 @@ def sample(G: nn.Module, n: int, latent_dim: int) -> torch.Tensor:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=60.0, help="training seconds per model")
-    parser.add_argument("--channels", type=int, default=32, help="DCGANConfig.base_channels of both models")
+    parser.add_argument(
+        "--channels", type=int, default=32, help="DCGANConfig.base_channels of both models"
+    )
     parser.add_argument("--n-eval", type=int, default=2000, help="generated images per FID")
     args = parser.parse_args()
 
@@ -108,9 +122,13 @@ def main() -> None:
     real_feats = classifier_features(clf, to_unit(train.images)).features
     data = to_signed(train.images)
     cfg = DCGANConfig(base_channels=args.channels)
-    n_params = sum(p.numel() for m in (DCGANGenerator(cfg), DCGANDiscriminator(cfg)) for p in m.parameters())
-    print(f"torch threads: {torch.get_num_threads()}; DCGAN with base_channels={args.channels} "
-          f"({n_params:,} parameters, G + D); budget {args.budget:.0f} s each; FID on {args.n_eval} samples")
+    n_params = sum(
+        p.numel() for m in (DCGANGenerator(cfg), DCGANDiscriminator(cfg)) for p in m.parameters()
+    )
+    print(
+        f"torch threads: {torch.get_num_threads()}; DCGAN with base_channels={args.channels} "
+        f"({n_params:,} parameters, G + D); budget {args.budget:.0f} s each; FID on {args.n_eval} samples"
+    )
 
     # calibration: the budget's worth of steps, measured after a warm-up run
     torch.manual_seed(0)
@@ -125,16 +143,22 @@ def main() -> None:
     start = time.perf_counter()
     train_gan(G, D, data, GANTrainConfig(steps=steps, n_fixed=0, progress=False))
     pkg_seconds = time.perf_counter() - start
-    pkg_fid = frechet_distance(classifier_features(clf, sample(G, args.n_eval, cfg.latent_dim)).features, real_feats)
+    pkg_fid = frechet_distance(
+        classifier_features(clf, sample(G, args.n_eval, cfg.latent_dim)).features, real_feats
+    )
 
     torch.manual_seed(0)
     Gb, Db = bare_models(args.channels, cfg.latent_dim)
     bare_seconds = train_bare(Gb, Db, data, steps, cfg.latent_dim)
-    bare_fid = frechet_distance(classifier_features(clf, sample(Gb, args.n_eval, cfg.latent_dim)).features, real_feats)
+    bare_fid = frechet_distance(
+        classifier_features(clf, sample(Gb, args.n_eval, cfg.latent_dim)).features, real_feats
+    )
 
     print(f"{'loop':<24}{'steps':>8}{'seconds':>10}{'images/s':>10}{'classifier-FID':>16}")
-    for name, s, sec, fid in (("package (train_gan)", steps, pkg_seconds, pkg_fid),
-                              ("bare PyTorch", steps, bare_seconds, bare_fid)):
+    for name, s, sec, fid in (
+        ("package (train_gan)", steps, pkg_seconds, pkg_fid),
+        ("bare PyTorch", steps, bare_seconds, bare_fid),
+    ):
         print(f"{name:<24}{s:>8}{sec:>10.1f}{s * BATCH / sec:>10.0f}{fid:>16.2f}")
     print(f"package / bare images per second: {bare_seconds / pkg_seconds:.2f}")
 

@@ -9,6 +9,7 @@ Usage::
 The notebooks are executed in memory (nothing is written back). This is a benchmark that prints
 figures, not a test: it never fails on time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,7 +29,12 @@ def run(path: Path, quick: bool, timeout: int) -> float:
     os.environ["AIGC_QUICK"] = "1" if quick else "0"  # inherited by the kernel process
     try:
         start = time.perf_counter()
-        NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+        NotebookClient(
+            nb,
+            timeout=timeout,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
+        ).execute()
         return time.perf_counter() - start
     finally:
         if env_before is None:
@@ -43,10 +49,14 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="run with the chapters' full settings")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds allowed per cell")
     args = parser.parse_args()
-    notebooks = args.notebooks or sorted(Path(__file__).resolve().parents[1].joinpath("book").glob("*.ipynb"))
+    notebooks = args.notebooks or sorted(
+        Path(__file__).resolve().parents[1].joinpath("book").glob("*.ipynb")
+    )
     mode = "full" if args.full else "quick (AIGC_QUICK=1)"
-    print(f"mode: {mode}; torch {torch.__version__}; {os.cpu_count()} CPU cores; "
-          f"CUDA: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}; {platform.platform()}")
+    print(
+        f"mode: {mode}; torch {torch.__version__}; {os.cpu_count()} CPU cores; "
+        f"CUDA: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}; {platform.platform()}"
+    )
     total = 0.0
     for path in notebooks:
         seconds = run(path, quick=not args.full, timeout=args.timeout)

@@ -12,6 +12,7 @@ Run::
 
 Timings on a shared machine are noisy: runs are interleaved and the median of each is shown.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,7 +43,7 @@ def bare_loop(G, D, data: torch.Tensor, steps: int, batch_size: int, seed: int) 
         i = step % per_epoch
         if i == 0:
             perm = torch.randperm(n, generator=gen)
-        real = data[perm[i * batch_size:(i + 1) * batch_size]]
+        real = data[perm[i * batch_size : (i + 1) * batch_size]]
         with torch.no_grad():
             fake = G(torch.randn(batch_size, G.latent_dim, generator=gen))
         d_loss = F.softplus(-D(real)).mean() + F.softplus(D(fake)).mean()
@@ -74,7 +75,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200, help="training steps per timed run")
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs of each loop, interleaved")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timed runs of each loop, interleaved"
+    )
     parser.add_argument("--examples", type=int, default=6400, help="size of the random image set")
     args = parser.parse_args()
 
@@ -86,8 +89,10 @@ def main() -> None:
         bare.append(time_bare(data, args.steps, args.batch_size))
         ours.append(time_train_gan(data, args.steps, args.batch_size))
     bare_med, ours_med = statistics.median(bare), statistics.median(ours)
-    print(f"MLP GAN (MLPGANConfig defaults), batch {args.batch_size}, {args.steps} steps x {args.repeats}, "
-          f"{torch.get_num_threads()} threads, torch {torch.__version__}")
+    print(
+        f"MLP GAN (MLPGANConfig defaults), batch {args.batch_size}, {args.steps} steps x {args.repeats}, "
+        f"{torch.get_num_threads()} threads, torch {torch.__version__}"
+    )
     print(f"bare loop : {bare_med:8.1f} steps/s   (runs: {', '.join(f'{v:.1f}' for v in bare)})")
     print(f"train_gan : {ours_med:8.1f} steps/s   (runs: {', '.join(f'{v:.1f}' for v in ours)})")
     print(f"ratio     : {ours_med / bare_med:8.3f}   (target >= 0.9)")

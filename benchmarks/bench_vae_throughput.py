@@ -12,6 +12,7 @@ Run::
 
 Timings on a shared machine are noisy: runs are interleaved and the median of each is shown.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,7 +38,7 @@ def bare_loop(model: MLPVAE, data: torch.Tensor, epochs: int, batch_size: int) -
     for _ in range(epochs):
         perm = torch.randperm(data.shape[0], generator=gen)
         for i in range(0, data.shape[0], batch_size):
-            x = data[perm[i:i + batch_size]]
+            x = data[perm[i : i + batch_size]]
             h = model.encoder(x)
             mu, logvar = model.to_mu(h), model.to_logvar(h)
             z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=gen)
@@ -69,7 +70,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=2, help="epochs per timed run")
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs of each loop, interleaved")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timed runs of each loop, interleaved"
+    )
     parser.add_argument("--examples", type=int, default=5000, help="size of the random image set")
     args = parser.parse_args()
 
@@ -82,8 +85,10 @@ def main() -> None:
         bare.append(time_bare(data, args.epochs, args.batch_size))
         ours.append(time_train_vae(data, args.epochs, args.batch_size))
     bare_med, ours_med = statistics.median(bare), statistics.median(ours)
-    print(f"MLP VAE 784-400-20, batch {args.batch_size}, {args.examples} images x {args.epochs} epochs x "
-          f"{args.repeats}, {torch.get_num_threads()} threads, torch {torch.__version__}")
+    print(
+        f"MLP VAE 784-400-20, batch {args.batch_size}, {args.examples} images x {args.epochs} epochs x "
+        f"{args.repeats}, {torch.get_num_threads()} threads, torch {torch.__version__}"
+    )
     print(f"bare loop : {bare_med:8.0f} images/s   (runs: {', '.join(f'{v:.0f}' for v in bare)})")
     print(f"train_vae : {ours_med:8.0f} images/s   (runs: {', '.join(f'{v:.0f}' for v in ours)})")
     print(f"ratio     : {ours_med / bare_med:8.3f}   (target >= 0.9)")

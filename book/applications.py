@@ -21,8 +21,14 @@ if "google.colab" in sys.modules:
     import subprocess
 
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q",
-         "aigc_course[offline] @ git+https://github.com/aigc-course/aigc-course@main"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "aigc_course[offline] @ git+https://github.com/aigc-course/aigc-course@main",
+        ],
         check=True,
     )
 
@@ -58,12 +64,23 @@ plt.rcParams.update({"figure.dpi": 90, "savefig.dpi": 90})
 import time
 from dataclasses import dataclass, replace
 
+import aigc_course
 import torch
 import torch.nn.functional as F
-
-import aigc_course
-from aigc_course.data import ImageData, load_fashion_mnist, load_mnist, to_signed, to_uint8, to_unit
-from aigc_course.metrics import classifier_features, nearest_neighbours, precision_recall, trained_classifier
+from aigc_course.data import (
+    ImageData,
+    load_fashion_mnist,
+    load_mnist,
+    to_signed,
+    to_uint8,
+    to_unit,
+)
+from aigc_course.metrics import (
+    classifier_features,
+    nearest_neighbours,
+    precision_recall,
+    trained_classifier,
+)
 from aigc_course.models import (
     ClassifierConfig,
     ConditionalDiscriminator,
@@ -75,30 +92,48 @@ from aigc_course.models import (
 )
 from aigc_course.models.conditional import generate
 from aigc_course.train import GANTrainConfig, train_gan
-from aigc_course.train.classifier import ClassifierTrainConfig, classifier_accuracy, train_classifier
+from aigc_course.train.classifier import (
+    ClassifierTrainConfig,
+    classifier_accuracy,
+    train_classifier,
+)
 from aigc_course.train.vae import VAETrainConfig, train_vae
-from aigc_course.viz import show_image_rows, show_images
+from aigc_course.viz import show_image_rows
 
 
 @dataclass(frozen=True)
 class ApplicationsConfig:
     cvae: ConditionalVAEConfig = ConditionalVAEConfig(latent_dim=4, hidden=400)
-    cvae_train: VAETrainConfig = VAETrainConfig(epochs=60, batch_size=64, lr=3e-3, progress=False)
+    cvae_train: VAETrainConfig = VAETrainConfig(
+        epochs=60, batch_size=64, lr=3e-3, progress=False
+    )
     cgan: ConditionalGANConfig = ConditionalGANConfig(latent_dim=64, hidden=(256, 512))
-    cgan_train: GANTrainConfig = GANTrainConfig(steps=4000, batch_size=64, n_fixed=100, progress=False)
+    cgan_train: GANTrainConfig = GANTrainConfig(
+        steps=4000, batch_size=64, n_fixed=100, progress=False
+    )
     n_per_class: int = 100  # images requested per class when measuring
     fashion_cvae: ConditionalVAEConfig = ConditionalVAEConfig(latent_dim=2, hidden=400)
     fashion_n_train: int = 60_000  # Fashion-MNIST training images for the apparel model
-    fashion_train: VAETrainConfig = VAETrainConfig(epochs=5, batch_size=32, lr=3e-3, progress=False)
+    fashion_train: VAETrainConfig = VAETrainConfig(
+        epochs=5, batch_size=32, lr=3e-3, progress=False
+    )
     fashion_clf_n: int = 6000  # the Fashion-MNIST judge is trained on this many images (same in both modes)
-    fashion_clf_train: ClassifierTrainConfig = ClassifierTrainConfig(epochs=3, max_shift=0, progress=False)
+    fashion_clf_train: ClassifierTrainConfig = ClassifierTrainConfig(
+        epochs=3, max_shift=0, progress=False
+    )
     few_shot_per_class: int = 10
     few_shot_seeds: tuple[int, ...] = (0, 1, 2)
-    few_shot_cvae_train: VAETrainConfig = VAETrainConfig(epochs=300, batch_size=20, lr=2e-3, progress=False)
+    few_shot_cvae_train: VAETrainConfig = VAETrainConfig(
+        epochs=300, batch_size=20, lr=2e-3, progress=False
+    )
     synthetic_per_class: int = 100
-    few_shot_clf_train: ClassifierTrainConfig = ClassifierTrainConfig(epochs=40, batch_size=20, progress=False)
+    few_shot_clf_train: ClassifierTrainConfig = ClassifierTrainConfig(
+        epochs=40, batch_size=20, progress=False
+    )
     detector_n: int = 2000  # real and generated training images of the detector, each
-    detector_train: ClassifierTrainConfig = ClassifierTrainConfig(epochs=3, max_shift=0, progress=False)
+    detector_train: ClassifierTrainConfig = ClassifierTrainConfig(
+        epochs=3, max_shift=0, progress=False
+    )
 
 
 cfg = ApplicationsConfig()
@@ -166,7 +201,13 @@ timings["conditional VAE, MNIST"] = time.perf_counter() - t0
 torch.manual_seed(0)
 cgan_G, cgan_D = ConditionalGenerator(cfg.cgan), ConditionalDiscriminator(cfg.cgan)
 t0 = time.perf_counter()
-train_gan(cgan_G, cgan_D, to_signed(mnist.images), replace(cfg.cgan_train, device=device), labels=y_train)
+train_gan(
+    cgan_G,
+    cgan_D,
+    to_signed(mnist.images),
+    replace(cfg.cgan_train, device=device),
+    labels=y_train,
+)
 timings["conditional GAN, MNIST"] = time.perf_counter() - t0
 cvae.cpu(), cgan_G.cpu()
 for name, seconds in timings.items():
@@ -183,8 +224,15 @@ def request_each_class(model, n, seed=0, classes=10):
     return images, torch.arange(classes).repeat_interleave(n)
 
 
-shown = {name: request_each_class(model, 10)[0] for name, model in (("conditional VAE", cvae), ("conditional GAN", cgan_G))}
-show_image_rows({f"{name} (row k: digit k requested)": imgs for name, imgs in shown.items()}, nrow=10, width=5)
+shown = {
+    name: request_each_class(model, 10)[0]
+    for name, model in (("conditional VAE", cvae), ("conditional GAN", cgan_G))
+}
+show_image_rows(
+    {f"{name} (row k: digit k requested)": imgs for name, imgs in shown.items()},
+    nrow=10,
+    width=5,
+)
 plt.show()
 
 # %% [markdown]
@@ -197,12 +245,18 @@ def hit_rate(images, requested, classifier=judge):
     return (probs.argmax(dim=1) == requested).double().mean().item(), probs
 
 
-requests = {name: request_each_class(model, cfg.n_per_class) for name, model in (("conditional VAE", cvae), ("conditional GAN", cgan_G))}
+requests = {
+    name: request_each_class(model, cfg.n_per_class)
+    for name, model in (("conditional VAE", cvae), ("conditional GAN", cgan_G))
+}
 hits = {name: hit_rate(*req)[0] for name, req in requests.items()}
 hits["real test images"] = hit_rate(x_test[:2000], y_test[:2000])[0]
 for name, rate in hits.items():
     print(f"{name:>17}: {rate:6.1%} of images are the requested digit")
-per_class = {name: [hit_rate(imgs[req == k], req[req == k])[0] for k in range(10)] for name, (imgs, req) in requests.items()}
+per_class = {
+    name: [hit_rate(imgs[req == k], req[req == k])[0] for k in range(10)]
+    for name, (imgs, req) in requests.items()
+}
 print("per requested digit:", *range(10), sep="     ")
 for name, rates in per_class.items():
     print(f"{name:>17}:", " ".join(f"{r:5.0%}" for r in rates))
@@ -230,7 +284,11 @@ assert hits["conditional VAE"] >= 0.90, hits
 # `````
 
 # %%
-from aigc_course.exercises import check_class_accuracy, check_interpolation, check_mean_pairwise_distance
+from aigc_course.exercises import (
+    check_class_accuracy,
+    check_interpolation,
+    check_mean_pairwise_distance,
+)
 
 
 def my_hit_rate(probs, requested):
@@ -274,22 +332,44 @@ xf_test, yf_test = to_unit(fashion_test.images), fashion_test.labels
 torch.manual_seed(0)
 fashion_cvae = ConditionalVAE(cfg.fashion_cvae)
 t0 = time.perf_counter()
-train_vae(fashion_cvae, xf_train, replace(cfg.fashion_train, device=device), labels=yf_train)
+train_vae(
+    fashion_cvae, xf_train, replace(cfg.fashion_train, device=device), labels=yf_train
+)
 timings["conditional VAE, Fashion-MNIST"] = time.perf_counter() - t0
 fashion_cvae.cpu()
-print(f"conditional VAE on {len(xf_train):,} Fashion-MNIST images: {timings['conditional VAE, Fashion-MNIST']:.0f} s")
+print(
+    f"conditional VAE on {len(xf_train):,} Fashion-MNIST images: {timings['conditional VAE, Fashion-MNIST']:.0f} s"
+)
 
-judge_subset = ImageData(fashion.images[: cfg.fashion_clf_n], fashion.labels[: cfg.fashion_clf_n],
-                         fashion.source, fashion.name, fashion.split, fashion.location)
-fashion_judge = trained_classifier(judge_subset, fashion_test, train_cfg=cfg.fashion_clf_train)
+judge_subset = ImageData(
+    fashion.images[: cfg.fashion_clf_n],
+    fashion.labels[: cfg.fashion_clf_n],
+    fashion.source,
+    fashion.name,
+    fashion.split,
+    fashion.location,
+)
+fashion_judge = trained_classifier(
+    judge_subset, fashion_test, train_cfg=cfg.fashion_clf_train
+)
 
 # %% tags=["nbval-ignore-output"]
 f_images, f_requested = request_each_class(fashion_cvae, cfg.n_per_class)
 f_rate, _ = hit_rate(f_images, f_requested, fashion_judge)
 f_real, _ = hit_rate(xf_test[:2000], yf_test[:2000], fashion_judge)
-print(f"requested category produced: {f_rate:.1%} (the judge on real test images: {f_real:.1%})")
-show_image_rows({f"{FASHION_MNIST_CLASSES[k]}": f_images[k * cfg.n_per_class:k * cfg.n_per_class + 12]
-                 for k in range(10)}, nrow=12, width=7)
+print(
+    f"requested category produced: {f_rate:.1%} (the judge on real test images: {f_real:.1%})"
+)
+show_image_rows(
+    {
+        f"{FASHION_MNIST_CLASSES[k]}": f_images[
+            k * cfg.n_per_class : k * cfg.n_per_class + 12
+        ]
+        for k in range(10)
+    },
+    nrow=12,
+    width=7,
+)
 plt.show()
 
 # %% [markdown]
@@ -311,10 +391,20 @@ with torch.no_grad():
     mu, logvar = fashion_cvae.encode(item, item_label)
     gen = torch.Generator().manual_seed(1)
     near = mu + 0.7 * torch.randn(10, mu.shape[1], generator=gen)
-    variants = torch.sigmoid(fashion_cvae.decode(torch.cat([mu, near]), item_label.expand(11)))
+    variants = torch.sigmoid(
+        fashion_cvae.decode(torch.cat([mu, near]), item_label.expand(11))
+    )
     other = torch.sigmoid(fashion_cvae.decode(mu.expand(10, -1), torch.arange(10)))
-show_image_rows({"the real item, its reconstruction, then 10 variants (codes near it)": torch.cat([item, variants]),
-                 "the same code decoded as each of the 10 categories": other}, nrow=12, width=7)
+show_image_rows(
+    {
+        "the real item, its reconstruction, then 10 variants (codes near it)": torch.cat(
+            [item, variants]
+        ),
+        "the same code decoded as each of the 10 categories": other,
+    },
+    nrow=12,
+    width=7,
+)
 plt.show()
 
 # %% [markdown]
@@ -370,7 +460,10 @@ gen = torch.Generator().manual_seed(3)
 z0, z1 = torch.randn(2, cfg.cvae.latent_dim, generator=gen)
 path = my_interpolate(z0, z1, 10)
 with torch.no_grad():
-    rows = {f"digit {k}": torch.sigmoid(cvae.decode(path, torch.full((10,), k))) for k in (2, 3, 5, 8)}
+    rows = {
+        f"digit {k}": torch.sigmoid(cvae.decode(path, torch.full((10,), k)))
+        for k in (2, 3, 5, 8)
+    }
 show_image_rows(rows, nrow=10, width=7)
 plt.show()
 
@@ -396,7 +489,11 @@ with torch.no_grad():
         mean_ink.append(imgs.mean().item())
 print("alpha:   ", " ".join(f"{a:6.2f}" for a in alphas.tolist()))
 print("mean ink:", " ".join(f"{v:6.3f}" for v in mean_ink))
-show_image_rows({f"z + {a:.1f} x ink direction": g for a, g in zip(alphas.tolist(), gallery)}, nrow=10, width=6)
+show_image_rows(
+    {f"z + {a:.1f} x ink direction": g for a, g in zip(alphas.tolist(), gallery, strict=False)},
+    nrow=10,
+    width=6,
+)
 plt.show()
 
 # %% [markdown]
@@ -436,7 +533,9 @@ check_mean_pairwise_distance(my_mean_pairwise_distance)
 
 # %%
 def my_mean_pairwise_distance(features):
-    return F.pdist(features).mean().item()  # pdist lists each pair of different rows once
+    return (
+        F.pdist(features).mean().item()
+    )  # pdist lists each pair of different rows once
 
 
 check_mean_pairwise_distance(my_mean_pairwise_distance)
@@ -447,13 +546,21 @@ check_mean_pairwise_distance(my_mean_pairwise_distance)
 
 # %% tags=["nbval-ignore-output"]
 real_by_class = torch.cat([x_test[y_test == k][: cfg.n_per_class] for k in range(10)])
-sets = {"real test images": real_by_class, **{name: imgs for name, (imgs, _) in requests.items()}}
+sets = {
+    "real test images": real_by_class,
+    **{name: imgs for name, (imgs, _) in requests.items()},
+}
 real_features = classifier_features(judge, real_by_class).features
 print(f"{'':>17}  within-class distance  precision  recall")
 diversity = {}
 for name, imgs in sets.items():
     feats = classifier_features(judge, imgs).features
-    per_class_distance = [my_mean_pairwise_distance(feats[k * cfg.n_per_class:(k + 1) * cfg.n_per_class]) for k in range(10)]
+    per_class_distance = [
+        my_mean_pairwise_distance(
+            feats[k * cfg.n_per_class : (k + 1) * cfg.n_per_class]
+        )
+        for k in range(10)
+    ]
     diversity[name] = sum(per_class_distance) / 10
     pr = precision_recall(real_features, feats, k=3)
     print(f"{name:>17}  {diversity[name]:21.2f}  {pr.precision:9.2f}  {pr.recall:6.2f}")
@@ -489,15 +596,23 @@ for name, imgs in sets.items():
 # %% tags=["nbval-ignore-output"]
 def few_shot_subset(per_class, seed):
     gen = torch.Generator().manual_seed(seed)
-    idx = torch.cat([(y_train == k).nonzero()[:, 0][torch.randperm(int((y_train == k).sum()), generator=gen)[:per_class]]
-                     for k in range(10)])
+    idx = torch.cat(
+        [
+            (y_train == k).nonzero()[:, 0][
+                torch.randperm(int((y_train == k).sum()), generator=gen)[:per_class]
+            ]
+            for k in range(10)
+        ]
+    )
     return x_train[idx], y_train[idx]
 
 
 def train_and_test(images, labels, seed, steps_like=None):
     train_cfg = cfg.few_shot_clf_train
     if steps_like is not None:  # same number of steps as a run on `steps_like` images
-        train_cfg = replace(train_cfg, epochs=max(1, round(train_cfg.epochs * steps_like / len(images))))
+        train_cfg = replace(
+            train_cfg, epochs=max(1, round(train_cfg.epochs * steps_like / len(images)))
+        )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         clf = LeNetClassifier(ClassifierConfig())
@@ -505,27 +620,52 @@ def train_and_test(images, labels, seed, steps_like=None):
     return classifier_accuracy(clf.cpu(), x_test, y_test)
 
 
-few_shot = {"real only": [], "real + synthetic (same 100 images)": [], "real + synthetic (model saw all labels)": []}
+few_shot = {
+    "real only": [],
+    "real + synthetic (same 100 images)": [],
+    "real + synthetic (model saw all labels)": [],
+}
 few_shot_models = []
 t0 = time.perf_counter()
 for seed in cfg.few_shot_seeds:
     x_few, y_few = few_shot_subset(cfg.few_shot_per_class, seed)
     torch.manual_seed(seed)
     small_cvae = ConditionalVAE(cfg.cvae)
-    train_vae(small_cvae, x_few, replace(cfg.few_shot_cvae_train, seed=seed, device=device), labels=y_few)
+    train_vae(
+        small_cvae,
+        x_few,
+        replace(cfg.few_shot_cvae_train, seed=seed, device=device),
+        labels=y_few,
+    )
     small_cvae.cpu()
     few_shot_models.append((small_cvae, x_few, y_few))
     n = cfg.synthetic_per_class
     synth_small, y_synth = request_each_class(small_cvae, n, seed=seed)
     synth_big, _ = request_each_class(cvae, n, seed=seed)
     few_shot["real only"].append(train_and_test(x_few, y_few, seed))
-    for key, synth in (("real + synthetic (same 100 images)", synth_small), ("real + synthetic (model saw all labels)", synth_big)):
-        few_shot[key].append(train_and_test(torch.cat([x_few, synth]), torch.cat([y_few, y_synth]), seed, steps_like=len(x_few)))
+    for key, synth in (
+        ("real + synthetic (same 100 images)", synth_small),
+        ("real + synthetic (model saw all labels)", synth_big),
+    ):
+        few_shot[key].append(
+            train_and_test(
+                torch.cat([x_few, synth]),
+                torch.cat([y_few, y_synth]),
+                seed,
+                steps_like=len(x_few),
+            )
+        )
 timings["few-shot experiment (all models)"] = time.perf_counter() - t0
-print(f"test accuracy on {len(x_test):,} real test images, {cfg.few_shot_per_class} real labelled images per class, "
-      f"seeds {list(cfg.few_shot_seeds)}:")
+print(
+    f"test accuracy on {len(x_test):,} real test images, {cfg.few_shot_per_class} real labelled images per class, "
+    f"seeds {list(cfg.few_shot_seeds)}:"
+)
 for name, accs in few_shot.items():
-    print(f"  {name:<40} " + "  ".join(f"{a:.1%}" for a in accs) + f"   mean {sum(accs) / len(accs):.1%}")
+    print(
+        f"  {name:<40} "
+        + "  ".join(f"{a:.1%}" for a in accs)
+        + f"   mean {sum(accs) / len(accs):.1%}"
+    )
 
 # %% [markdown]
 # Whatever the numbers show on your run, note what the honest comparison is: row 2 against row 1. A generator
@@ -563,14 +703,21 @@ def as_8bit(images):
 def detector_data(fakes, start):
     n = cfg.detector_n
     real = x_test[start : start + n]
-    return torch.cat([real, as_8bit(fakes[:n])]), torch.cat([torch.zeros(n, dtype=torch.long), torch.ones(n, dtype=torch.long)])
+    return torch.cat([real, as_8bit(fakes[:n])]), torch.cat(
+        [torch.zeros(n, dtype=torch.long), torch.ones(n, dtype=torch.long)]
+    )
 
 
 n_fake = 2 * cfg.detector_n
 fake_sets = {}
-for name, model, seed in (("conditional VAE", cvae, 10), ("conditional GAN", cgan_G, 11)):
+for name, model, seed in (
+    ("conditional VAE", cvae, 10),
+    ("conditional GAN", cgan_G, 11),
+):
     imgs, _ = request_each_class(model, n_fake // 10, seed=seed)
-    fake_sets[name] = imgs[torch.randperm(n_fake, generator=torch.Generator().manual_seed(seed))]
+    fake_sets[name] = imgs[
+        torch.randperm(n_fake, generator=torch.Generator().manual_seed(seed))
+    ]
 t0 = time.perf_counter()
 detection = {}
 for trained_on in fake_sets:
@@ -581,14 +728,22 @@ for trained_on in fake_sets:
     train_classifier(detector, x_det, y_det, replace(cfg.detector_train, device=device))
     detector.cpu()
     for tested_on in fake_sets:
-        fakes = fake_sets[tested_on][cfg.detector_n:]  # held-out generated images
-        x_held, y_held = detector_data(fakes, start=cfg.detector_n)  # and held-out real ones
+        fakes = fake_sets[tested_on][cfg.detector_n :]  # held-out generated images
+        x_held, y_held = detector_data(
+            fakes, start=cfg.detector_n
+        )  # and held-out real ones
         detection[trained_on, tested_on] = classifier_accuracy(detector, x_held, y_held)
 timings["two real-vs-generated detectors"] = time.perf_counter() - t0
-print("detector accuracy on held-out images (half real, half generated; 50% = guessing)")
-print(f"{'trained against':>18} | {'tested on conditional VAE':>26} | {'tested on conditional GAN':>26}")
+print(
+    "detector accuracy on held-out images (half real, half generated; 50% = guessing)"
+)
+print(
+    f"{'trained against':>18} | {'tested on conditional VAE':>26} | {'tested on conditional GAN':>26}"
+)
 for trained_on in fake_sets:
-    print(f"{trained_on:>18} | {detection[trained_on, 'conditional VAE']:26.1%} | {detection[trained_on, 'conditional GAN']:26.1%}")
+    print(
+        f"{trained_on:>18} | {detection[trained_on, 'conditional VAE']:26.1%} | {detection[trained_on, 'conditional GAN']:26.1%}"
+    )
 
 # %% [markdown]
 # On the diagonal, the detector faces the generator it was trained against; off the diagonal, a generator it has
@@ -622,8 +777,14 @@ small_cvae, x_few, y_few = few_shot_models[0]
 small_samples, _ = request_each_class(small_cvae, 20, seed=5)
 rows = [
     ("real test images -> training set", median_nn(x_test[:1000], x_train)),
-    ("conditional VAE -> training set", median_nn(requests["conditional VAE"][0], x_train)),
-    ("conditional GAN -> training set", median_nn(requests["conditional GAN"][0], x_train)),
+    (
+        "conditional VAE -> training set",
+        median_nn(requests["conditional VAE"][0], x_train),
+    ),
+    (
+        "conditional GAN -> training set",
+        median_nn(requests["conditional GAN"][0], x_train),
+    ),
     ("real test images -> the 100 images", median_nn(x_test[:1000], x_few)),
     ("few-shot VAE -> its 100 images", median_nn(small_samples, x_few)),
 ]
@@ -631,7 +792,14 @@ print("median distance to the nearest training image (pixels in [0, 1], 784 of t
 for name, d in rows:
     print(f"  {name:<36} {d:5.2f}")
 _, nearest = nearest_neighbours(small_samples[::20], x_few)
-show_image_rows({"few-shot VAE samples": small_samples[::20], "their nearest training images": x_few[nearest]}, nrow=10, width=6)
+show_image_rows(
+    {
+        "few-shot VAE samples": small_samples[::20],
+        "their nearest training images": x_few[nearest],
+    },
+    nrow=10,
+    width=6,
+)
 plt.show()
 
 # %% [markdown]
@@ -660,8 +828,10 @@ def n_params(*modules):
 print(f"{'training run':<36} {'seconds':>8}")
 for name, seconds in timings.items():
     print(f"{name:<36} {seconds:8.1f}")
-print(f"parameters: conditional VAE {n_params(cvae):,}; conditional GAN {n_params(cgan_G, cgan_D):,} "
-      f"(generator {n_params(cgan_G):,}); LeNet judge {n_params(judge):,}")
+print(
+    f"parameters: conditional VAE {n_params(cvae):,}; conditional GAN {n_params(cgan_G, cgan_D):,} "
+    f"(generator {n_params(cgan_G):,}); LeNet judge {n_params(judge):,}"
+)
 print(f"{torch.get_num_threads()} CPU threads; device {device}")
 
 # %% [markdown]
@@ -681,7 +851,9 @@ with torch.no_grad():
         for d in range(cfg.cvae.latent_dim):
             z = torch.zeros(len(values), cfg.cvae.latent_dim)
             z[:, d] = values
-            traversal[f"digit {digit}, z[{d}] from -2 to 2"] = torch.sigmoid(cvae.decode(z, torch.full((len(values),), digit)))
+            traversal[f"digit {digit}, z[{d}] from -2 to 2"] = torch.sigmoid(
+                cvae.decode(z, torch.full((len(values),), digit))
+            )
 show_image_rows(traversal, nrow=9, width=5)
 plt.show()
 

@@ -21,8 +21,14 @@ if "google.colab" in sys.modules:
     import subprocess
 
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q",
-         "aigc_course[offline] @ git+https://github.com/aigc-course/aigc-course@main"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "aigc_course[offline] @ git+https://github.com/aigc-course/aigc-course@main",
+        ],
         check=True,
     )
 
@@ -48,34 +54,43 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import torch
-import torch.nn.functional as F
-from torch import nn
-
 import aigc_course
+import torch
 from aigc_course.data import from_signed, load_mnist, to_signed, to_unit
 from aigc_course.metrics import (
     EvalConfig,
+    classifier_features,
     evaluate_samples,
     label_coverage,
-    classifier_features,
     make_reference,
     metrics_table,
     nearest_neighbours,
     trained_classifier,
 )
 from aigc_course.models import (
+    MLPVAE,
     DCGANConfig,
     DCGANDiscriminator,
     DCGANGenerator,
     MLPGANConfig,
     MLPGenerator,
-    MLPVAE,
     VAEConfig,
 )
-from aigc_course.postprocess import contrast_stretch, median_filter, suppress_background, vae_project
-from aigc_course.train import ClassifierTrainConfig, GANTrainConfig, VAETrainConfig, train_gan, train_vae
+from aigc_course.postprocess import (
+    contrast_stretch,
+    median_filter,
+    suppress_background,
+    vae_project,
+)
+from aigc_course.train import (
+    ClassifierTrainConfig,
+    GANTrainConfig,
+    VAETrainConfig,
+    train_gan,
+    train_vae,
+)
 from aigc_course.viz import plot_curves, show_image_rows
+from torch import nn
 
 
 @dataclass(frozen=True)
@@ -83,7 +98,9 @@ class CaseStudyConfig:
     budget_s: float = 120.0  # wall-clock training time of each model
     n_eval: int = 2000  # images per row of the table
     gan_chunk: int = 100  # GAN steps between two looks at the clock
-    gan: GANTrainConfig = GANTrainConfig(steps=1, batch_size=32, lr_d=4e-4, lr_g=4e-4, n_fixed=0, progress=False)
+    gan: GANTrainConfig = GANTrainConfig(
+        steps=1, batch_size=32, lr_d=4e-4, lr_g=4e-4, n_fixed=0, progress=False
+    )
     vae: VAETrainConfig = VAETrainConfig(epochs=1, batch_size=128, progress=False)
     dcgan: DCGANConfig = DCGANConfig(base_channels=32)
     classifier: ClassifierTrainConfig = ClassifierTrainConfig(progress=False)
@@ -116,7 +133,12 @@ train = load_mnist("train")
 test = load_mnist("test")
 x_signed = to_signed(train.images)  # (N, 1, 28, 28) in [-1, 1], for the GANs
 x_unit = to_unit(train.images)  # (N, 1, 28, 28) in [0, 1], for the VAE and the metrics
-print("training images:", tuple(x_unit.shape), " held-out test images:", tuple(test.images.shape))
+print(
+    "training images:",
+    tuple(x_unit.shape),
+    " held-out test images:",
+    tuple(test.images.shape),
+)
 
 # %% [markdown]
 # ## 2. The measuring instrument
@@ -166,7 +188,11 @@ print("training images:", tuple(x_unit.shape), " held-out test images:", tuple(t
 t0 = time.perf_counter()
 classifier = trained_classifier(train, test, train_cfg=cfg.classifier)
 reference = make_reference(x_unit, classifier)
-rows = {"real (held-out test)": evaluate_samples(to_unit(test.images[: cfg.n_eval]), reference, classifier, cfg.evaluation)}
+rows = {
+    "real (held-out test)": evaluate_samples(
+        to_unit(test.images[: cfg.n_eval]), reference, classifier, cfg.evaluation
+    )
+}
 print(f"classifier and reference ready in {time.perf_counter() - t0:.0f} s")
 print(metrics_table(rows))
 
@@ -192,9 +218,13 @@ models = {
     "DCGAN": (DCGANGenerator(cfg.dcgan), DCGANDiscriminator(cfg.dcgan)),
 }
 vae = MLPVAE(VAEConfig())
-untrained_G = DCGANGenerator(cfg.dcgan)  # never trained: the row the article's last step would produce
+untrained_G = DCGANGenerator(
+    cfg.dcgan
+)  # never trained: the row the article's last step would produce
 for name, (G, D) in models.items():
-    print(f"{name}: generator {n_params(G):,} + discriminator {n_params(D):,} parameters")
+    print(
+        f"{name}: generator {n_params(G):,} + discriminator {n_params(D):,} parameters"
+    )
 print(f"VAE: {n_params(vae):,} parameters")
 
 # %% [markdown]
@@ -209,7 +239,14 @@ print(f"VAE: {n_params(vae):,} parameters")
 # %%
 conv = nn.Conv2d(1, 64, kernel_size=3, stride=2)
 print("no padding:", tuple(conv(torch.zeros(1, 1, 28, 28)).shape))
-print("padding=1: ", tuple(nn.Conv2d(1, 64, kernel_size=3, stride=2, padding=1)(torch.zeros(1, 1, 28, 28)).shape))
+print(
+    "padding=1: ",
+    tuple(
+        nn.Conv2d(1, 64, kernel_size=3, stride=2, padding=1)(
+            torch.zeros(1, 1, 28, 28)
+        ).shape
+    ),
+)
 
 # %% [markdown]
 # The "generator" of the article's section 4.3 is three 3x3 convolutions with `padding='same'` applied to the noise
@@ -218,9 +255,14 @@ print("padding=1: ", tuple(nn.Conv2d(1, 64, kernel_size=3, stride=2, padding=1)(
 # (as in the DCGAN generator) or a dense layer:
 
 # %%
-same = nn.Sequential(nn.Conv2d(100, 64, 3, padding="same"), nn.Conv2d(64, 1, 3, padding="same"))
+same = nn.Sequential(
+    nn.Conv2d(100, 64, 3, padding="same"), nn.Conv2d(64, 1, 3, padding="same")
+)
 print("'same' convolutions on z:      ", tuple(same(torch.zeros(1, 100, 1, 1)).shape))
-print("DCGAN generator (transposed):  ", tuple(DCGANGenerator(cfg.dcgan)(torch.zeros(1, 100)).shape))
+print(
+    "DCGAN generator (transposed):  ",
+    tuple(DCGANGenerator(cfg.dcgan)(torch.zeros(1, 100)).shape),
+)
 
 # %% [markdown]
 # **Undefined and untrained models.** `build_generator(z)` and `build_discriminator(x)` take *tensors* and return
@@ -244,8 +286,12 @@ losses = {
     "correct G loss (non-saturating)": -torch.log(d_fake),
 }
 for name, loss in losses.items():
-    g_real, g_fake = torch.autograd.grad(loss, (d_real, d_fake), allow_unused=True, materialize_grads=True)
-    print(f"{name:32s} dL/dD(x) = {float(g_real):+.2f}   dL/dD(G(z)) = {float(g_fake):+.2f}")
+    g_real, g_fake = torch.autograd.grad(
+        loss, (d_real, d_fake), allow_unused=True, materialize_grads=True
+    )
+    print(
+        f"{name:32s} dL/dD(x) = {float(g_real):+.2f}   dL/dD(G(z)) = {float(g_fake):+.2f}"
+    )
 
 # %% [markdown]
 # Gradient descent on the article's `disc_loss` *lowers* $D(x)$ and *raises* $D(G(z))$: the discriminator is trained
@@ -292,8 +338,12 @@ def train_vae_for(model, seconds, path):
     epochs, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         epochs += 1
-        result = train_vae(model, x_unit, replace(cfg.vae, epochs=epochs, checkpoint_path=path, device=str(device)),
-                           resume=True)
+        result = train_vae(
+            model,
+            x_unit,
+            replace(cfg.vae, epochs=epochs, checkpoint_path=path, device=str(device)),
+            resume=True,
+        )
     return result, time.perf_counter() - start
 
 
@@ -303,9 +353,13 @@ for name, (G, D) in models.items():
     runs[name] = (result, seconds, f"{result.steps} steps")
     print(f"{name}: {result.steps} steps in {seconds:.0f} s")
 vae_result, seconds = train_vae_for(vae, cfg.budget_s, workdir / "vae.pt")
-vae_epochs = len(vae_result.history["loss"]) // math.ceil(len(x_unit) / cfg.vae.batch_size)
+vae_epochs = len(vae_result.history["loss"]) // math.ceil(
+    len(x_unit) / cfg.vae.batch_size
+)
 runs["VAE"] = (vae_result, seconds, f"{vae_epochs} epochs")
-print(f"VAE: {vae_epochs} epochs ({len(vae_result.history['loss'])} steps) in {seconds:.0f} s")
+print(
+    f"VAE: {vae_epochs} epochs ({len(vae_result.history['loss'])} steps) in {seconds:.0f} s"
+)
 
 # %% [markdown]
 # ## 6. Generation
@@ -330,7 +384,14 @@ with torch.no_grad():
         "DCGAN": gan_samples(models["DCGAN"][0], cfg.n_eval),
         "VAE": vae.sample(cfg.n_eval, generator=torch.Generator().manual_seed(1)).cpu(),
     }
-show_image_rows({"real (test)": to_unit(test.images[:20]), **{k: v[:20] for k, v in samples.items()}}, nrow=20, width=10)
+show_image_rows(
+    {
+        "real (test)": to_unit(test.images[:20]),
+        **{k: v[:20] for k, v in samples.items()},
+    },
+    nrow=20,
+    width=10,
+)
 plt.show()
 
 # %% [markdown]
@@ -347,22 +408,36 @@ def grey_share(images):
 
 for name, images in samples.items():
     rows[name] = evaluate_samples(images, reference, classifier, cfg.evaluation)
-extra = {"real (held-out test)": {"grey %": f"{100 * grey_share(to_unit(test.images[:cfg.n_eval])):.1f}"}}
-extra["untrained generator"] = {"grey %": f"{100 * grey_share(samples['untrained generator']):.1f}",
-                                "params": f"{n_params(untrained_G):,}"}
+extra = {
+    "real (held-out test)": {
+        "grey %": f"{100 * grey_share(to_unit(test.images[: cfg.n_eval])):.1f}"
+    }
+}
+extra["untrained generator"] = {
+    "grey %": f"{100 * grey_share(samples['untrained generator']):.1f}",
+    "params": f"{n_params(untrained_G):,}",
+}
 for name, (result, seconds, amount) in runs.items():
     net = vae if name == "VAE" else models[name][0]
-    extra[name] = {"grey %": f"{100 * grey_share(samples[name]):.1f}", "train s": f"{seconds:.0f}",
-                   "trained": amount, "params": f"{n_params(net):,}"}
+    extra[name] = {
+        "grey %": f"{100 * grey_share(samples[name]):.1f}",
+        "train s": f"{seconds:.0f}",
+        "trained": amount,
+        "params": f"{n_params(net):,}",
+    }
 print(metrics_table(rows, extra))
-print("params: the generator (GANs) or the whole VAE, the network that makes the images")
+print(
+    "params: the generator (GANs) or the whole VAE, the network that makes the images"
+)
 
 # %% tags=["remove-cell"]
 # Test: the trained DCGAN beats an untrained generator by a wide margin (FID at least 4 times lower; in practice
 # it is about 10 times lower) and produces every digit (each class gets at least 1% of the samples).
 dc, untrained = rows["DCGAN"], rows["untrained generator"]
 assert dc.fid < untrained.fid / 4, (dc.fid, untrained.fid)
-dc_cov = label_coverage(classifier_features(classifier, samples["DCGAN"]).probs, min_share=0.01)
+dc_cov = label_coverage(
+    classifier_features(classifier, samples["DCGAN"]).probs, min_share=0.01
+)
 assert dc_cov.n_covered == 10, dc_cov
 assert rows["real (held-out test)"].fid < dc.fid
 
@@ -383,17 +458,33 @@ def verdict(claim, holds, evidence):
 
 grey = {name: grey_share(images) for name, images in samples.items()}
 best_gan = min(("MLP GAN", "DCGAN"), key=lambda n: rows[n].fid)
-verdict("GAN samples are sharper than VAE samples", grey["DCGAN"] < grey["VAE"] and grey["MLP GAN"] < grey["VAE"],
-        f"grey pixels: MLP GAN {grey['MLP GAN']:.1%}, DCGAN {grey['DCGAN']:.1%}, VAE {grey['VAE']:.1%}")
-verdict("GAN samples are more realistic (precision)", rows[best_gan].precision > rows["VAE"].precision,
-        f"precision: {best_gan} {rows[best_gan].precision:.3f}, VAE {rows['VAE'].precision:.3f}")
-verdict("VAE samples are more diverse (recall)", rows["VAE"].recall > max(rows["MLP GAN"].recall, rows["DCGAN"].recall),
-        f"recall: VAE {rows['VAE'].recall:.3f}, MLP GAN {rows['MLP GAN'].recall:.3f}, DCGAN {rows['DCGAN'].recall:.3f}")
-verdict("VAE covers the digits more evenly", rows["VAE"].coverage_kl < min(rows["MLP GAN"].coverage_kl, rows["DCGAN"].coverage_kl),
-        f"KL to uniform: VAE {rows['VAE'].coverage_kl:.3f}, MLP GAN {rows['MLP GAN'].coverage_kl:.3f}, "
-        f"DCGAN {rows['DCGAN'].coverage_kl:.3f}")
-verdict("the best GAN has a lower FID than the VAE", rows[best_gan].fid < rows["VAE"].fid,
-        f"FID: {best_gan} {rows[best_gan].fid:.1f}, VAE {rows['VAE'].fid:.1f}")
+verdict(
+    "GAN samples are sharper than VAE samples",
+    grey["DCGAN"] < grey["VAE"] and grey["MLP GAN"] < grey["VAE"],
+    f"grey pixels: MLP GAN {grey['MLP GAN']:.1%}, DCGAN {grey['DCGAN']:.1%}, VAE {grey['VAE']:.1%}",
+)
+verdict(
+    "GAN samples are more realistic (precision)",
+    rows[best_gan].precision > rows["VAE"].precision,
+    f"precision: {best_gan} {rows[best_gan].precision:.3f}, VAE {rows['VAE'].precision:.3f}",
+)
+verdict(
+    "VAE samples are more diverse (recall)",
+    rows["VAE"].recall > max(rows["MLP GAN"].recall, rows["DCGAN"].recall),
+    f"recall: VAE {rows['VAE'].recall:.3f}, MLP GAN {rows['MLP GAN'].recall:.3f}, DCGAN {rows['DCGAN'].recall:.3f}",
+)
+verdict(
+    "VAE covers the digits more evenly",
+    rows["VAE"].coverage_kl
+    < min(rows["MLP GAN"].coverage_kl, rows["DCGAN"].coverage_kl),
+    f"KL to uniform: VAE {rows['VAE'].coverage_kl:.3f}, MLP GAN {rows['MLP GAN'].coverage_kl:.3f}, "
+    f"DCGAN {rows['DCGAN'].coverage_kl:.3f}",
+)
+verdict(
+    "the best GAN has a lower FID than the VAE",
+    rows[best_gan].fid < rows["VAE"].fid,
+    f"FID: {best_gan} {rows[best_gan].fid:.1f}, VAE {rows['VAE'].fid:.1f}",
+)
 
 # %% [markdown]
 # "Stable" is about training rather than samples. The VAE minimises one objective, the negative ELBO, which falls
@@ -402,10 +493,18 @@ verdict("the best GAN has a lower FID than the VAE", rows[best_gan].fid < rows["
 # %% tags=["nbval-ignore-output"]
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
 dc_hist = runs["DCGAN"][0].history
-plot_curves({"DCGAN: D loss": dc_hist["d_loss"], "DCGAN: G loss": dc_hist["g_loss"]},
-            smooth=max(1, len(dc_hist["d_loss"]) // 50), ax=axes[0], title="DCGAN losses (a game, not a descent)")
-plot_curves({"VAE: negative ELBO (nats)": vae_result.history["loss"]},
-            smooth=max(1, len(vae_result.history["loss"]) // 50), ax=axes[1], title="VAE loss (one objective)")
+plot_curves(
+    {"DCGAN: D loss": dc_hist["d_loss"], "DCGAN: G loss": dc_hist["g_loss"]},
+    smooth=max(1, len(dc_hist["d_loss"]) // 50),
+    ax=axes[0],
+    title="DCGAN losses (a game, not a descent)",
+)
+plot_curves(
+    {"VAE: negative ELBO (nats)": vae_result.history["loss"]},
+    smooth=max(1, len(vae_result.history["loss"]) // 50),
+    ax=axes[1],
+    title="VAE loss (one objective)",
+)
 plt.show()
 
 # %% [markdown]
@@ -459,19 +558,28 @@ post_rows = {"DCGAN, as generated": rows["DCGAN"]}
 post_images = {"DCGAN, as generated": samples["DCGAN"][:16]}
 for name, fn in techniques.items():
     out = fn(samples["DCGAN"])
-    post_rows[f"DCGAN + {name}"] = evaluate_samples(out, reference, classifier, cfg.evaluation)
+    post_rows[f"DCGAN + {name}"] = evaluate_samples(
+        out, reference, classifier, cfg.evaluation
+    )
     post_images[f"+ {name}"] = out[:16]
 real_test = to_unit(test.images[: cfg.n_eval])
 post_rows["real, as is"] = rows["real (held-out test)"]
 for name, fn in techniques.items():
-    post_rows[f"real + {name}"] = evaluate_samples(fn(real_test), reference, classifier, cfg.evaluation)
+    post_rows[f"real + {name}"] = evaluate_samples(
+        fn(real_test), reference, classifier, cfg.evaluation
+    )
 print(metrics_table(post_rows))
 print()
 for name in techniques:
     gan_before, gan_after = rows["DCGAN"].fid, post_rows[f"DCGAN + {name}"].fid
-    real_before, real_after = rows["real (held-out test)"].fid, post_rows[f"real + {name}"].fid
-    print(f"{name:20s} FID of DCGAN samples {gan_before:6.1f} -> {gan_after:6.1f} ({gan_after - gan_before:+6.1f}); "
-          f"of real images {real_before:5.1f} -> {real_after:5.1f} ({real_after - real_before:+5.1f})")
+    real_before, real_after = (
+        rows["real (held-out test)"].fid,
+        post_rows[f"real + {name}"].fid,
+    )
+    print(
+        f"{name:20s} FID of DCGAN samples {gan_before:6.1f} -> {gan_after:6.1f} ({gan_after - gan_before:+6.1f}); "
+        f"of real images {real_before:5.1f} -> {real_after:5.1f} ({real_after - real_before:+5.1f})"
+    )
 show_image_rows(post_images, nrow=16, width=9)
 plt.show()
 
@@ -504,7 +612,9 @@ pairs = {}
 for name in ("DCGAN", "VAE"):
     dist, idx = nearest_neighbours(samples[name][:12], x_unit)
     pairs[f"{name} samples"] = samples[name][:12]
-    pairs[f"nearest training image (distances {dist.min():.1f} to {dist.max():.1f})"] = x_unit[idx]
+    pairs[
+        f"nearest training image (distances {dist.min():.1f} to {dist.max():.1f})"
+    ] = x_unit[idx]
 show_image_rows(pairs, nrow=12, width=8)
 plt.show()
 
@@ -514,14 +624,26 @@ d_dcgan, _ = nearest_neighbours(samples["DCGAN"], x_unit)
 d_vae, _ = nearest_neighbours(samples["VAE"], x_unit)
 fig, ax = plt.subplots(figsize=(7, 3))
 bins = torch.linspace(0, 16, 65).tolist()
-for name, d in (("real held-out test images", d_test), ("DCGAN samples", d_dcgan), ("VAE samples", d_vae)):
-    ax.hist(d.numpy(), bins=bins, histtype="step", density=True, label=f"{name} (median {d.median():.2f})")
+for name, d in (
+    ("real held-out test images", d_test),
+    ("DCGAN samples", d_dcgan),
+    ("VAE samples", d_vae),
+):
+    ax.hist(
+        d.numpy(),
+        bins=bins,
+        histtype="step",
+        density=True,
+        label=f"{name} (median {d.median():.2f})",
+    )
 ax.set_xlabel("pixel distance to the nearest training image")
 ax.set_ylabel("density")
 ax.legend(frameon=False)
 plt.show()
-print(f"share closer than 3.0 to a training image: test {float((d_test < 3).double().mean()):.1%}, "
-      f"DCGAN {float((d_dcgan < 3).double().mean()):.1%}, VAE {float((d_vae < 3).double().mean()):.1%}")
+print(
+    f"share closer than 3.0 to a training image: test {float((d_test < 3).double().mean()):.1%}, "
+    f"DCGAN {float((d_dcgan < 3).double().mean()):.1%}, VAE {float((d_vae < 3).double().mean()):.1%}"
+)
 
 # %% [markdown]
 # Held-out test images are *new* digits, so their distances show how close a new digit usually comes to one of the
@@ -566,7 +688,12 @@ check_frechet_distance(my_frechet)
 # %%
 def my_frechet(mu1, cov1, mu2, cov2):
     eig = torch.linalg.eigvals(cov1 @ cov2).real.clamp_min(0)
-    return float(((mu1 - mu2) ** 2).sum() + torch.trace(cov1) + torch.trace(cov2) - 2 * eig.sqrt().sum())
+    return float(
+        ((mu1 - mu2) ** 2).sum()
+        + torch.trace(cov1)
+        + torch.trace(cov2)
+        - 2 * eig.sqrt().sum()
+    )
 
 
 check_frechet_distance(my_frechet)
@@ -600,7 +727,9 @@ check_classifier_score(my_classifier_score)
 # %%
 def my_classifier_score(probs):
     marginal = probs.mean(0, keepdim=True).expand_as(probs)
-    kl = (torch.xlogy(probs, probs) - torch.xlogy(probs, marginal)).sum(1)  # xlogy: 0 * log 0 = 0
+    kl = (torch.xlogy(probs, probs) - torch.xlogy(probs, marginal)).sum(
+        1
+    )  # xlogy: 0 * log 0 = 0
     return float(kl.mean().exp())
 
 
@@ -679,7 +808,9 @@ check_precision(my_precision)
 
 # %%
 def my_precision(real, fake, k):
-    radius = torch.cdist(real, real).kthvalue(k + 1, dim=1).values  # the 1st smallest is the point itself (0)
+    radius = (
+        torch.cdist(real, real).kthvalue(k + 1, dim=1).values
+    )  # the 1st smallest is the point itself (0)
     return float((torch.cdist(fake, real) <= radius).any(1).double().mean())
 
 

@@ -21,8 +21,14 @@ if "google.colab" in sys.modules:
     import subprocess
 
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q",
-         "aigc_course[offline] @ git+https://github.com/aigc-course/aigc-course@main"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "aigc_course[offline] @ git+https://github.com/aigc-course/aigc-course@main",
+        ],
         check=True,
     )
 
@@ -78,7 +84,10 @@ flow_diagram(
         ("Loss\n(NLL)", "Training"),
         ("Generated\nresult", "Evaluation &\noptimisation"),
     ],
-    dashed=[("Training", "Generative\nmodel"), ("Evaluation &\noptimisation", "Generative\nmodel")],
+    dashed=[
+        ("Training", "Generative\nmodel"),
+        ("Evaluation &\noptimisation", "Generative\nmodel"),
+    ],
     highlight=["Generative\nmodel"],
     figsize=(9, 3.6),
 )
@@ -94,11 +103,21 @@ plt.show()
 # %% tags=["nbval-ignore-output"]
 from dataclasses import dataclass, replace
 
-import torch
-
 import aigc_course
-from aigc_course.data import binarize, dequantize, load_mnist, to_signed, to_uint8, to_unit
-from aigc_course.metrics import bits_per_dim, discrete_nll_from_density, nearest_neighbours
+import torch
+from aigc_course.data import (
+    binarize,
+    dequantize,
+    load_mnist,
+    to_signed,
+    to_uint8,
+    to_unit,
+)
+from aigc_course.metrics import (
+    bits_per_dim,
+    discrete_nll_from_density,
+    nearest_neighbours,
+)
 from aigc_course.models.baselines import PCAGaussian, PixelBernoulli
 from aigc_course.postprocess import median_filter
 from aigc_course.train.likelihood import LikelihoodTrainConfig, train_likelihood
@@ -111,12 +130,16 @@ class ConceptsConfig:
     pca_k: int = 32  # principal directions kept by the PCA Gaussian
     pca_sweep: tuple[int, ...] = (0, 8, 32, 128, 256, 400, 512, 600, 700)
     n_samples: int = 40  # samples drawn from each model for the figures and neighbours
-    train: LikelihoodTrainConfig = LikelihoodTrainConfig(epochs=20, batch_size=128, lr=0.05, progress=False)
+    train: LikelihoodTrainConfig = LikelihoodTrainConfig(
+        epochs=20, batch_size=128, lr=0.05, progress=False
+    )
 
 
 cfg = ConceptsConfig()
 if aigc_course.quick_mode():
-    cfg = replace(cfg, pca_sweep=(0, 32, 256, 512, 700), train=replace(cfg.train, epochs=5))
+    cfg = replace(
+        cfg, pca_sweep=(0, 32, 256, 512, 700), train=replace(cfg.train, epochs=5)
+    )
 generator = aigc_course.seed_everything(cfg.seed)
 print(cfg)
 
@@ -133,11 +156,22 @@ train = load_mnist("train")
 test = load_mnist("test")
 
 # %%
-print("train:", tuple(train.images.shape), train.images.dtype, "| test:", tuple(test.images.shape))
-print("test label counts, digits 0-9:", torch.bincount(test.labels, minlength=10).tolist())
+print(
+    "train:",
+    tuple(train.images.shape),
+    train.images.dtype,
+    "| test:",
+    tuple(test.images.shape),
+)
+print(
+    "test label counts, digits 0-9:", torch.bincount(test.labels, minlength=10).tolist()
+)
 
 # %% tags=["nbval-ignore-output"]
-print("train label counts, digits 0-9:", torch.bincount(train.labels, minlength=10).tolist())
+print(
+    "train label counts, digits 0-9:",
+    torch.bincount(train.labels, minlength=10).tolist(),
+)
 show_images(train.images[:32], title="the first 32 training images", nrow=16)
 plt.show()
 
@@ -147,10 +181,14 @@ plt.show()
 
 # %% tags=["nbval-ignore-output"]
 values = train.images.flatten()
-print(f"pixels equal to 0: {(values == 0).float().mean():.1%}, equal to 255: {(values == 255).float().mean():.1%}")
+print(
+    f"pixels equal to 0: {(values == 0).float().mean():.1%}, equal to 255: {(values == 255).float().mean():.1%}"
+)
 fig, ax = plt.subplots(figsize=(6, 2.6))
 ax.hist(values.numpy(), bins=64, log=True, color="#34495e")
-ax.set(xlabel="pixel value (0-255)", ylabel="count (log scale)", title="MNIST pixel values")
+ax.set(
+    xlabel="pixel value (0-255)", ylabel="count (log scale)", title="MNIST pixel values"
+)
 plt.show()
 
 # %% [markdown]
@@ -171,11 +209,20 @@ x_unit = to_unit(train.images)
 x_signed = to_signed(train.images)
 x_bin = binarize(x_unit)
 x_deq = dequantize(train.images, generator=generator)
-for name, x in [("[0,1]", x_unit), ("[-1,1]", x_signed), ("binary", x_bin), ("dequantised", x_deq)]:
-    print(f"{name:12s} shape {tuple(x.shape)}  dtype {x.dtype}  range [{x.min():.3f}, {x.max():.3f}]")
+for name, x in [
+    ("[0,1]", x_unit),
+    ("[-1,1]", x_signed),
+    ("binary", x_bin),
+    ("dequantised", x_deq),
+]:
+    print(
+        f"{name:12s} shape {tuple(x.shape)}  dtype {x.dtype}  range [{x.min():.3f}, {x.max():.3f}]"
+    )
 
 # %% tags=["nbval-ignore-output"]
-show_image_rows({"[0, 1]": x_unit[:10], "binarised at 0.5": x_bin[:10]}, nrow=10, width=7)
+show_image_rows(
+    {"[0, 1]": x_unit[:10], "binarised at 0.5": x_bin[:10]}, nrow=10, width=7
+)
 plt.show()
 
 # %% [markdown]
@@ -190,7 +237,11 @@ plt.show()
 # `````
 
 # %%
-from aigc_course.exercises import check_bernoulli_log_likelihood, check_bits_per_dim, check_to_signed
+from aigc_course.exercises import (
+    check_bernoulli_log_likelihood,
+    check_bits_per_dim,
+    check_to_signed,
+)
 
 
 def my_to_signed(x):
@@ -241,7 +292,9 @@ print("parameters:", sum(p.numel() for p in pixel_model.parameters()))
 
 # %% tags=["nbval-ignore-output"]
 fig, axes = plt.subplots(1, 2, figsize=(9, 2.8), gridspec_kw={"width_ratios": [1, 3.2]})
-show_images(pixel_model.probs.reshape(1, 1, 28, 28), title="probabilities $\\pi$", ax=axes[0])
+show_images(
+    pixel_model.probs.reshape(1, 1, 28, 28), title="probabilities $\\pi$", ax=axes[0]
+)
 show_images(pixel_samples[:20], title="samples", nrow=10, ax=axes[1])
 plt.show()
 
@@ -285,10 +338,19 @@ closed_form_nll = -pixel_model.log_prob(x_bin).mean().item()
 with torch.no_grad():
     final_nll = -trained.log_prob(x_bin).mean().item()
     gap = (trained.probs - pixel_model.probs).abs()
-print(f"{len(history)} steps: training NLL {history[0]:.1f} -> {final_nll:.2f} nats/image "
-      f"(closed form: {closed_form_nll:.2f})")
-print(f"largest |pi_trained - pi_closed_form| = {gap.max():.3f}, mean = {gap.mean():.4f}")
-plot_curves({"mini-batch NLL": history}, ylabel="nats per image", title="training the independent-pixel model", logy=True)
+print(
+    f"{len(history)} steps: training NLL {history[0]:.1f} -> {final_nll:.2f} nats/image "
+    f"(closed form: {closed_form_nll:.2f})"
+)
+print(
+    f"largest |pi_trained - pi_closed_form| = {gap.max():.3f}, mean = {gap.mean():.4f}"
+)
+plot_curves(
+    {"mini-batch NLL": history},
+    ylabel="nats per image",
+    title="training the independent-pixel model",
+    logy=True,
+)
 plt.show()
 
 # %% [markdown]
@@ -357,14 +419,20 @@ check_bernoulli_log_likelihood(my_log_likelihood)
 pca_model = PCAGaussian.fit(x_deq, k=cfg.pca_k)
 pca_samples = pca_model.sample(cfg.n_samples, generator=generator)
 pca_subspace = pca_model.sample(cfg.n_samples, generator=generator, noise=False)
-print(f"k = {pca_model.k} directions, noise variance sigma^2 = {pca_model.noise_variance:.2e}")
+print(
+    f"k = {pca_model.k} directions, noise variance sigma^2 = {pca_model.noise_variance:.2e}"
+)
 
 # %% tags=["nbval-ignore-output"]
-explained = pca_model.variances.sum() / (x_deq.reshape(len(x_deq), -1).var(0, unbiased=False).sum())
+explained = pca_model.variances.sum() / (
+    x_deq.reshape(len(x_deq), -1).var(0, unbiased=False).sum()
+)
 print(f"the top {pca_model.k} directions hold {explained:.1%} of the pixel variance")
 show_image_rows(
     {
-        "top 10 principal directions (scaled to [0, 1])": (pca_model.components[:, :10].T - pca_model.components[:, :10].min())
+        "top 10 principal directions (scaled to [0, 1])": (
+            pca_model.components[:, :10].T - pca_model.components[:, :10].min()
+        )
         / (pca_model.components[:, :10].max() - pca_model.components[:, :10].min()),
         "samples: subspace part only (noise=False)": pca_subspace[:10].clamp(0, 1),
         "samples: full model, with the isotropic noise": pca_samples[:10].clamp(0, 1),
@@ -394,8 +462,14 @@ plt.show()
 # %%
 pixel_clean = median_filter(pixel_samples, size=3)
 pca_uint8 = to_uint8(pca_samples.float())
-print("PCA samples before:", f"[{pca_samples.min():.2f}, {pca_samples.max():.2f}]", pca_samples.dtype,
-      "| after to_uint8:", f"[{pca_uint8.min()}, {pca_uint8.max()}]", pca_uint8.dtype)
+print(
+    "PCA samples before:",
+    f"[{pca_samples.min():.2f}, {pca_samples.max():.2f}]",
+    pca_samples.dtype,
+    "| after to_uint8:",
+    f"[{pca_uint8.min()}, {pca_uint8.max()}]",
+    pca_uint8.dtype,
+)
 
 # %% tags=["nbval-ignore-output"]
 show_image_rows(
@@ -403,7 +477,9 @@ show_image_rows(
         "independent pixels: raw samples": pixel_samples[:10],
         "independent pixels: after a 3x3 median filter": pixel_clean[:10],
         "PCA Gaussian: raw samples (clamped)": pca_samples[:10].clamp(0, 1),
-        "PCA Gaussian: after a 3x3 median filter": median_filter(pca_samples[:10].clamp(0, 1).float()),
+        "PCA Gaussian: after a 3x3 median filter": median_filter(
+            pca_samples[:10].clamp(0, 1).float()
+        ),
     },
     nrow=10,
     width=7,
@@ -438,9 +514,15 @@ D = 28 * 28
 with torch.no_grad():
     nll_pixel = -pixel_model.log_prob(test_bin)
 nll_pca = discrete_nll_from_density(pca_model.log_prob(test_deq), num_dims=D)
-print(f"independent pixels, binarised test images: {nll_pixel.mean():7.1f} nats/image = {bits_per_dim(nll_pixel.mean(), D):.3f} bits/dim")
-print(f"PCA Gaussian (k={pca_model.k}), 8-bit test images: {nll_pca.mean():7.1f} nats/image = {bits_per_dim(nll_pca.mean(), D):.3f} bits/dim")
-print(f"for scale: storing 8-bit pixels raw costs 8 bits/dim; binary pixels as fair coins cost 1 bit/dim")
+print(
+    f"independent pixels, binarised test images: {nll_pixel.mean():7.1f} nats/image = {bits_per_dim(nll_pixel.mean(), D):.3f} bits/dim"
+)
+print(
+    f"PCA Gaussian (k={pca_model.k}), 8-bit test images: {nll_pca.mean():7.1f} nats/image = {bits_per_dim(nll_pca.mean(), D):.3f} bits/dim"
+)
+print(
+    "for scale: storing 8-bit pixels raw costs 8 bits/dim; binary pixels as fair coins cost 1 bit/dim"
+)
 
 # %% [markdown]
 # **Choosing $k$ (the "optimisation" in evaluation and optimisation).** More principal directions always
@@ -451,8 +533,12 @@ print(f"for scale: storing 8-bit pixels raw costs 8 bits/dim; binary pixels as f
 sweep = []
 for k in cfg.pca_sweep:
     model_k = PCAGaussian.fit(x_deq, k=k)
-    train_bpd = bits_per_dim(discrete_nll_from_density(model_k.log_prob(x_deq), D).mean(), D)
-    test_bpd = bits_per_dim(discrete_nll_from_density(model_k.log_prob(test_deq), D).mean(), D)
+    train_bpd = bits_per_dim(
+        discrete_nll_from_density(model_k.log_prob(x_deq), D).mean(), D
+    )
+    test_bpd = bits_per_dim(
+        discrete_nll_from_density(model_k.log_prob(test_deq), D).mean(), D
+    )
     sweep.append((k, float(train_bpd), float(test_bpd)))
     print(f"k = {k:4d}: train {train_bpd:6.3f} bits/dim, test {test_bpd:6.3f} bits/dim")
 best_k = min(sweep, key=lambda row: row[2])[0]
@@ -461,7 +547,12 @@ fig, ax = plt.subplots(figsize=(6, 3))
 ks = [max(r[0], 0.5) for r in sweep]
 ax.plot(ks, [r[1] for r in sweep], "o-", label="train")
 ax.plot(ks, [r[2] for r in sweep], "s-", label="test")
-ax.set(xscale="log", xlabel="k (0 plotted at 0.5)", ylabel="bits/dim (lower is better)", title="PCA Gaussian: choosing k")
+ax.set(
+    xscale="log",
+    xlabel="k (0 plotted at 0.5)",
+    ylabel="bits/dim (lower is better)",
+    title="PCA Gaussian: choosing k",
+)
 ax.legend(frameon=False)
 ax.grid(alpha=0.3)
 plt.show()
@@ -495,7 +586,14 @@ print(f"{'test images ([0,1])':38s}{d_test.median():.2f}")
 print(f"{'PCA Gaussian samples':38s}{d_pca.median():.2f}")
 print(f"{'binarised test images':38s}{d_pixel_ref.median():.2f}")
 print(f"{'independent-pixel samples (binary)':38s}{d_pixel.median():.2f}")
-show_image_rows({"PCA samples": pca_samples[:10].clamp(0, 1), "their nearest training images": x_unit[idx_pca[:10]]}, nrow=10, width=7)
+show_image_rows(
+    {
+        "PCA samples": pca_samples[:10].clamp(0, 1),
+        "their nearest training images": x_unit[idx_pca[:10]],
+    },
+    nrow=10,
+    width=7,
+)
 plt.show()
 
 # %% [markdown]

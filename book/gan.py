@@ -21,8 +21,14 @@ if "google.colab" in sys.modules:
     import subprocess
 
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q",
-         "aigc_course[offline] @ git+https://github.com/aigc-course/aigc-course@main"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "aigc_course[offline] @ git+https://github.com/aigc-course/aigc-course@main",
+        ],
         check=True,
     )
 
@@ -50,9 +56,8 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import torch
-
 import aigc_course
+import torch
 from aigc_course.data import count_modes, load_mnist, ring_of_gaussians, to_signed
 from aigc_course.losses import generator_loss_nonsaturating, generator_loss_saturating
 from aigc_course.models import (
@@ -76,10 +81,20 @@ class GANChapterConfig:
     ring_chunk: int = 500  # steps between the snapshots of the ring run
     ring_seeds: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7)
     ring: GANTrainConfig = GANTrainConfig(
-        steps=3000, batch_size=256, lr_d=1e-3, lr_g=1e-3, betas=(0.5, 0.9), n_fixed=2000, progress=False
+        steps=3000,
+        batch_size=256,
+        lr_d=1e-3,
+        lr_g=1e-3,
+        betas=(0.5, 0.9),
+        n_fixed=2000,
+        progress=False,
     )
-    mlp: GANTrainConfig = GANTrainConfig(steps=6000, batch_size=64, snapshot_every=1000, progress=False)
-    dcgan: GANTrainConfig = GANTrainConfig(steps=3000, batch_size=64, snapshot_every=500, progress=False)
+    mlp: GANTrainConfig = GANTrainConfig(
+        steps=6000, batch_size=64, snapshot_every=1000, progress=False
+    )
+    dcgan: GANTrainConfig = GANTrainConfig(
+        steps=3000, batch_size=64, snapshot_every=500, progress=False
+    )
 
 
 cfg = GANChapterConfig()
@@ -166,7 +181,9 @@ def train_ring_in_chunks(train_cfg, seed=0, chunk=cfg.ring_chunk, total=cfg.ring
     frames = []
     with tempfile.TemporaryDirectory() as tmp:
         for steps in range(chunk, total + 1, chunk):
-            run_cfg = replace(train_cfg, steps=steps, seed=seed, checkpoint_path=Path(tmp) / "ring.pt")
+            run_cfg = replace(
+                train_cfg, steps=steps, seed=seed, checkpoint_path=Path(tmp) / "ring.pt"
+            )
             result = train_gan(G, D, ring_data, run_cfg, resume=True)
             D_copy = ToyDiscriminator(toy_cfg)
             D_copy.load_state_dict(D.state_dict())
@@ -178,10 +195,19 @@ t0 = time.perf_counter()
 ring_result, frames = train_ring_in_chunks(cfg.ring)
 print(f"{cfg.ring_steps} steps in {time.perf_counter() - t0:.1f} s")
 fig, axes = plt.subplots(1, len(frames), figsize=(2.3 * len(frames), 2.5))
-for ax, (step, samples, D_frame) in zip(axes, frames):
+for ax, (step, samples, D_frame) in zip(axes, frames, strict=False):
     cov = count_modes(samples, centers, RING_STD)
-    plot_toy_2d(ring_data[:2000], samples, D_frame, ax=ax, title=f"step {step}: {cov.n_covered}/8 modes")
-fig.suptitle("samples (orange) over D's probability 'real' (red = fake, blue = real)", fontsize=10)
+    plot_toy_2d(
+        ring_data[:2000],
+        samples,
+        D_frame,
+        ax=ax,
+        title=f"step {step}: {cov.n_covered}/8 modes",
+    )
+fig.suptitle(
+    "samples (orange) over D's probability 'real' (red = fake, blue = real)",
+    fontsize=10,
+)
 plt.show()
 
 # %% [markdown]
@@ -192,8 +218,10 @@ plt.show()
 
 # %% tags=["nbval-ignore-output"]
 final = count_modes(ring_result.snapshots[-1][1], centers, RING_STD)
-print(f"after {cfg.ring_steps} steps: {final.n_covered} of 8 modes covered, "
-      f"{final.high_quality_fraction:.0%} of samples within 3 std of a centre")
+print(
+    f"after {cfg.ring_steps} steps: {final.n_covered} of 8 modes covered, "
+    f"{final.high_quality_fraction:.0%} of samples within 3 std of a centre"
+)
 print("samples per mode:", final.counts.tolist())
 
 # %% tags=["remove-cell"]
@@ -265,8 +293,13 @@ for seed in cfg.ring_seeds:
     seed_results[seed] = (res, count_modes(res.snapshots[-1][1], centers, RING_STD))
     print(f"seed {seed}: {seed_results[seed][1].n_covered} of 8 modes")
 fig, axes = plt.subplots(1, len(seed_results), figsize=(2.3 * len(seed_results), 2.5))
-for ax, (seed, (res, cov)) in zip(axes, seed_results.items()):
-    plot_toy_2d(ring_data[:2000], res.snapshots[-1][1], ax=ax, title=f"seed {seed}: {cov.n_covered}/8")
+for ax, (seed, (res, cov)) in zip(axes, seed_results.items(), strict=False):
+    plot_toy_2d(
+        ring_data[:2000],
+        res.snapshots[-1][1],
+        ax=ax,
+        title=f"seed {seed}: {cov.n_covered}/8",
+    )
 plt.show()
 
 # %% [markdown]
@@ -291,19 +324,29 @@ plt.show()
 
 # %%
 logits = torch.linspace(-10, 10, 201, requires_grad=True)
-grad_sat = torch.autograd.grad(generator_loss_saturating(logits) * len(logits), logits)[0]
-grad_ns = torch.autograd.grad(generator_loss_nonsaturating(logits) * len(logits), logits)[0]
+grad_sat = torch.autograd.grad(generator_loss_saturating(logits) * len(logits), logits)[
+    0
+]
+grad_ns = torch.autograd.grad(
+    generator_loss_nonsaturating(logits) * len(logits), logits
+)[0]
 d_of_g = torch.sigmoid(logits.detach())
 for target in (1e-4, 1e-2, 0.5):
     i = int((d_of_g - target).abs().argmin())
-    print(f"D(G(z)) = {d_of_g[i]:.4f}:  |dL/dl| minimax = {grad_sat[i].abs():.4f}, non-saturating = {grad_ns[i].abs():.4f}")
+    print(
+        f"D(G(z)) = {d_of_g[i]:.4f}:  |dL/dl| minimax = {grad_sat[i].abs():.4f}, non-saturating = {grad_ns[i].abs():.4f}"
+    )
 
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(6, 3))
 ax.plot(d_of_g, grad_sat.abs(), label=r"minimax  $\log(1-D(G(z)))$")
 ax.plot(d_of_g, grad_ns.abs(), label=r"non-saturating  $-\log D(G(z))$")
-ax.set(xscale="log", xlabel="D(G(z)) (discriminator's belief that a fake is real)",
-       ylabel="|dL_G / d logit|", title="generator gradient per sample")
+ax.set(
+    xscale="log",
+    xlabel="D(G(z)) (discriminator's belief that a fake is real)",
+    ylabel="|dL_G / d logit|",
+    title="generator gradient per sample",
+)
 ax.axvspan(d_of_g.min(), 0.01, color="grey", alpha=0.15)
 ax.text(1.5e-4, 0.5, "D confidently\nrejects fakes", fontsize=8)
 ax.legend(frameon=False)
@@ -320,7 +363,9 @@ plt.show()
 from aigc_course.data import two_gaussians_1d
 from aigc_course.losses import discriminator_loss
 
-line_data, _ = two_gaussians_1d(10_000, means=(6.0, 10.0), std=0.5, generator=torch.Generator().manual_seed(0))
+line_data, _ = two_gaussians_1d(
+    10_000, means=(6.0, 10.0), std=0.5, generator=torch.Generator().manual_seed(0)
+)
 line_cfg = ToyGANConfig(latent_dim=1, data_dim=1)
 torch.manual_seed(0)
 G_line, D_line = ToyGenerator(line_cfg), ToyDiscriminator(line_cfg)
@@ -335,7 +380,10 @@ for step in range(300):  # the discriminator alone: G is frozen
     opt_d.step()
 fake_logits = D_line(G_line(torch.randn(256, 1)))
 print(f"after 300 D steps: mean D(G(z)) = {torch.sigmoid(fake_logits).mean():.2e}")
-for name, loss_fn in (("minimax", generator_loss_saturating), ("non-saturating", generator_loss_nonsaturating)):
+for name, loss_fn in (
+    ("minimax", generator_loss_saturating),
+    ("non-saturating", generator_loss_nonsaturating),
+):
     G_line.zero_grad()
     loss_fn(D_line(G_line(torch.randn(256, 1)))).backward()
     norm = torch.sqrt(sum((p.grad**2).sum() for p in G_line.parameters()))
@@ -351,16 +399,44 @@ for name, loss_fn in (("minimax", generator_loss_saturating), ("non-saturating",
 # %% tags=["nbval-ignore-output"]
 torch.manual_seed(0)
 G_sat, D_sat = ToyGenerator(toy_cfg), ToyDiscriminator(toy_cfg)
-sat = train_gan(G_sat, D_sat, ring_data, replace(cfg.ring, generator_loss="saturating", steps=cfg.ring_steps))
+sat = train_gan(
+    G_sat,
+    D_sat,
+    ring_data,
+    replace(cfg.ring, generator_loss="saturating", steps=cfg.ring_steps),
+)
 sat_cov = count_modes(sat.snapshots[-1][1], centers, RING_STD)
 ns, ns_cov = seed_results[0]
-print(f"non-saturating: {ns_cov.n_covered}/8 modes, mean D(G(z)) over the first 200 steps {sum(ns.history['d_fake'][:200]) / 200:.3f}")
-print(f"minimax:        {sat_cov.n_covered}/8 modes, mean D(G(z)) over the first 200 steps {sum(sat.history['d_fake'][:200]) / 200:.3f}")
-fig, axes = plt.subplots(1, 3, figsize=(10, 2.8), gridspec_kw={"width_ratios": [1, 1, 1.8]})
-plot_toy_2d(ring_data[:2000], ns.snapshots[-1][1], ax=axes[0], title=f"non-saturating: {ns_cov.n_covered}/8")
-plot_toy_2d(ring_data[:2000], sat.snapshots[-1][1], ax=axes[1], title=f"minimax: {sat_cov.n_covered}/8")
-plot_curves({"D(G(z)) non-saturating": ns.history["d_fake"], "D(G(z)) minimax": sat.history["d_fake"]},
-            ylabel="D(G(z))", smooth=25, ax=axes[2])
+print(
+    f"non-saturating: {ns_cov.n_covered}/8 modes, mean D(G(z)) over the first 200 steps {sum(ns.history['d_fake'][:200]) / 200:.3f}"
+)
+print(
+    f"minimax:        {sat_cov.n_covered}/8 modes, mean D(G(z)) over the first 200 steps {sum(sat.history['d_fake'][:200]) / 200:.3f}"
+)
+fig, axes = plt.subplots(
+    1, 3, figsize=(10, 2.8), gridspec_kw={"width_ratios": [1, 1, 1.8]}
+)
+plot_toy_2d(
+    ring_data[:2000],
+    ns.snapshots[-1][1],
+    ax=axes[0],
+    title=f"non-saturating: {ns_cov.n_covered}/8",
+)
+plot_toy_2d(
+    ring_data[:2000],
+    sat.snapshots[-1][1],
+    ax=axes[1],
+    title=f"minimax: {sat_cov.n_covered}/8",
+)
+plot_curves(
+    {
+        "D(G(z)) non-saturating": ns.history["d_fake"],
+        "D(G(z)) minimax": sat.history["d_fake"],
+    },
+    ylabel="D(G(z))",
+    smooth=25,
+    ax=axes[2],
+)
 fig.tight_layout()
 plt.show()
 
@@ -454,15 +530,23 @@ check_nonsaturating_loss(my_generator_loss)
 # %% tags=["nbval-ignore-output"]
 mnist = load_mnist("train")
 x_train = to_signed(mnist.images)
-print("training images:", tuple(x_train.shape), f"range [{x_train.min():.0f}, {x_train.max():.0f}]")
+print(
+    "training images:",
+    tuple(x_train.shape),
+    f"range [{x_train.min():.0f}, {x_train.max():.0f}]",
+)
 
 # %% tags=["nbval-ignore-output"]
 torch.manual_seed(0)
 mlp_G, mlp_D = MLPGenerator(MLPGANConfig()), MLPDiscriminator(MLPGANConfig())
 t0 = time.perf_counter()
 mlp = train_gan(mlp_G, mlp_D, x_train, replace(cfg.mlp, device=str(device)))
-print(f"fully connected GAN: {cfg.mlp.steps} steps in {time.perf_counter() - t0:.0f} s on {device}")
-show_image_rows({f"step {s}": img[:16] for s, img in mlp.snapshots[1:]}, nrow=16, width=9)
+print(
+    f"fully connected GAN: {cfg.mlp.steps} steps in {time.perf_counter() - t0:.0f} s on {device}"
+)
+show_image_rows(
+    {f"step {s}": img[:16] for s, img in mlp.snapshots[1:]}, nrow=16, width=9
+)
 plt.show()
 
 # %% tags=["nbval-ignore-output"]
@@ -471,7 +555,9 @@ dc_G, dc_D = DCGANGenerator(DCGANConfig()), DCGANDiscriminator(DCGANConfig())
 t0 = time.perf_counter()
 dcgan = train_gan(dc_G, dc_D, x_train, replace(cfg.dcgan, device=str(device)))
 print(f"DCGAN: {cfg.dcgan.steps} steps in {time.perf_counter() - t0:.0f} s on {device}")
-show_image_rows({f"step {s}": img[:16] for s, img in dcgan.snapshots[1:]}, nrow=16, width=9)
+show_image_rows(
+    {f"step {s}": img[:16] for s, img in dcgan.snapshots[1:]}, nrow=16, width=9
+)
 plt.show()
 
 # %% [markdown]
@@ -481,18 +567,37 @@ plt.show()
 # %% tags=["nbval-ignore-output"]
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
 smooth = max(1, min(cfg.dcgan.steps, cfg.mlp.steps) // 30)
-plot_curves({"MLP: D loss": mlp.history["d_loss"], "MLP: G loss": mlp.history["g_loss"],
-             "DCGAN: D loss": dcgan.history["d_loss"], "DCGAN: G loss": dcgan.history["g_loss"]},
-            smooth=smooth, ax=axes[0], title="losses")
-plot_curves({"MLP: D(x)": mlp.history["d_real"], "MLP: D(G(z))": mlp.history["d_fake"],
-             "DCGAN: D(x)": dcgan.history["d_real"], "DCGAN: D(G(z))": dcgan.history["d_fake"]},
-            smooth=smooth, ylabel="mean probability 'real'", ax=axes[1], title="the discriminator's beliefs")
+plot_curves(
+    {
+        "MLP: D loss": mlp.history["d_loss"],
+        "MLP: G loss": mlp.history["g_loss"],
+        "DCGAN: D loss": dcgan.history["d_loss"],
+        "DCGAN: G loss": dcgan.history["g_loss"],
+    },
+    smooth=smooth,
+    ax=axes[0],
+    title="losses",
+)
+plot_curves(
+    {
+        "MLP: D(x)": mlp.history["d_real"],
+        "MLP: D(G(z))": mlp.history["d_fake"],
+        "DCGAN: D(x)": dcgan.history["d_real"],
+        "DCGAN: D(G(z))": dcgan.history["d_fake"],
+    },
+    smooth=smooth,
+    ylabel="mean probability 'real'",
+    ax=axes[1],
+    title="the discriminator's beliefs",
+)
 plt.show()
 for name, res in (("MLP", mlp), ("DCGAN", dcgan)):
     last = slice(-200, None)
     mean = lambda v: sum(v[last]) / len(v[last])  # noqa: E731
-    print(f"{name}, last 200 steps: D loss {mean(res.history['d_loss']):.2f} (2 ln 2 = {2 * math.log(2):.2f} at equilibrium), "
-          f"D(x) {mean(res.history['d_real']):.2f}, D(G(z)) {mean(res.history['d_fake']):.2f}")
+    print(
+        f"{name}, last 200 steps: D loss {mean(res.history['d_loss']):.2f} (2 ln 2 = {2 * math.log(2):.2f} at equilibrium), "
+        f"D(x) {mean(res.history['d_real']):.2f}, D(G(z)) {mean(res.history['d_fake']):.2f}"
+    )
 
 # %% [markdown]
 # GAN losses do not go down like the likelihood of the Concepts chapter: each network's loss depends on the
@@ -533,14 +638,28 @@ for name, res in (("MLP", mlp), ("DCGAN", dcgan)):
 # %% tags=["nbval-ignore-output"]
 torch.manual_seed(0)
 G_art, D_art = ToyGenerator(toy_cfg), ToyDiscriminator(toy_cfg)
-article = train_gan(G_art, D_art, ring_data, replace(cfg.ring, d_loss="article", steps=cfg.ring_steps))
+article = train_gan(
+    G_art, D_art, ring_data, replace(cfg.ring, d_loss="article", steps=cfg.ring_steps)
+)
 art_cov = count_modes(article.snapshots[-1][1], centers, RING_STD)
-print(f"article's D loss: {art_cov.n_covered}/8 modes; final D(x) = {article.history['d_real'][-1]:.3f}, "
-      f"D(G(z)) = {article.history['d_fake'][-1]:.3f}")
+print(
+    f"article's D loss: {art_cov.n_covered}/8 modes; final D(x) = {article.history['d_real'][-1]:.3f}, "
+    f"D(G(z)) = {article.history['d_fake'][-1]:.3f}"
+)
 fig, axes = plt.subplots(1, 2, figsize=(8, 3), gridspec_kw={"width_ratios": [1, 1.8]})
-plot_toy_2d(ring_data[:2000], article.snapshots[-1][1], D_art, ax=axes[0], title=f"article's loss: {art_cov.n_covered}/8")
-plot_curves({"D(x)": article.history["d_real"], "D(G(z))": article.history["d_fake"]},
-            ylabel="mean probability 'real'", ax=axes[1], title="the discriminator calls everything real")
+plot_toy_2d(
+    ring_data[:2000],
+    article.snapshots[-1][1],
+    D_art,
+    ax=axes[0],
+    title=f"article's loss: {art_cov.n_covered}/8",
+)
+plot_curves(
+    {"D(x)": article.history["d_real"], "D(G(z))": article.history["d_fake"]},
+    ylabel="mean probability 'real'",
+    ax=axes[1],
+    title="the discriminator calls everything real",
+)
 fig.tight_layout()
 plt.show()
 

@@ -21,8 +21,14 @@ if "google.colab" in sys.modules:
     import subprocess
 
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q",
-         "aigc_course[offline] @ git+https://github.com/aigc-course/aigc-course@main"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "aigc_course[offline] @ git+https://github.com/aigc-course/aigc-course@main",
+        ],
         check=True,
     )
 
@@ -47,10 +53,9 @@ import math
 import time
 from dataclasses import dataclass, replace
 
+import aigc_course
 import torch
 import torch.nn.functional as F
-
-import aigc_course
 from aigc_course.data import load_mnist, to_unit, two_gaussians_1d
 from aigc_course.losses import (
     article_discriminator_loss,
@@ -77,13 +82,17 @@ class LossMathConfig:
     mc_samples: int = 200_000  # Monte Carlo samples for the KL and ELBO checks
     ppca_images: int = 10_000  # MNIST test images the probabilistic PCA is fitted on
     ppca_k: int = 16  # its latent dimension
-    errata_steps: int = 300  # training steps of the discriminator with the article's loss
+    errata_steps: int = (
+        300  # training steps of the discriminator with the article's loss
+    )
     ssim_mse: float = 0.04  # the common MSE of the distorted images (section 7)
 
 
 cfg = LossMathConfig()
 if aigc_course.quick_mode():
-    cfg = replace(cfg, d_steps=600, mc_samples=40_000, ppca_images=2_000, errata_steps=150)
+    cfg = replace(
+        cfg, d_steps=600, mc_samples=40_000, ppca_images=2_000, errata_steps=150
+    )
 print(cfg)
 
 # %% [markdown]
@@ -120,7 +129,9 @@ def normal_pdf(x, mean, std):
     return torch.exp(-0.5 * ((x - mean) / std) ** 2) / (std * math.sqrt(2 * math.pi))
 
 
-def p_data(x):  # the density two_gaussians_1d samples from (defaults: means -2 and 2, std 0.5)
+def p_data(
+    x,
+):  # the density two_gaussians_1d samples from (defaults: means -2 and 2, std 0.5)
     return 0.5 * normal_pdf(x, -2.0, 0.5) + 0.5 * normal_pdf(x, 2.0, 0.5)
 
 
@@ -135,7 +146,9 @@ fake_pool = 0.5 + torch.randn(100_000, 1, generator=gen)
 torch.manual_seed(0)
 D = ToyDiscriminator(ToyGANConfig(latent_dim=1, data_dim=1, hidden=64))
 opt = torch.optim.Adam(D.parameters(), lr=2e-3)
-decay = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1 - step / cfg.d_steps)  # linear decay to 0: settles the noise
+decay = torch.optim.lr_scheduler.LambdaLR(
+    opt, lambda step: 1 - step / cfg.d_steps
+)  # linear decay to 0: settles the noise
 t0 = time.perf_counter()
 for step in range(cfg.d_steps):
     real = real_pool[torch.randint(len(real_pool), (cfg.d_batch,), generator=gen)]
@@ -145,7 +158,9 @@ for step in range(cfg.d_steps):
     loss.backward()
     opt.step()
     decay.step()
-print(f"{cfg.d_steps} discriminator steps in {time.perf_counter() - t0:.1f} s, final loss {loss.item():.4f}")
+print(
+    f"{cfg.d_steps} discriminator steps in {time.perf_counter() - t0:.1f} s, final loss {loss.item():.4f}"
+)
 
 xs = torch.linspace(-4.5, 4.5, 451)
 with torch.no_grad():
@@ -160,9 +175,13 @@ axes[0].fill_between(xs, p_data(xs), alpha=0.3, label=r"$p_\mathrm{data}$")
 axes[0].fill_between(xs, p_g(xs), alpha=0.3, label=r"$p_g$")
 axes[0].set(title="the two densities", xlabel="x")
 axes[0].legend(frameon=False)
-axes[1].plot(xs, d_star, "k--", label=r"analytic $D^* = p_\mathrm{data}/(p_\mathrm{data}+p_g)$")
+axes[1].plot(
+    xs, d_star, "k--", label=r"analytic $D^* = p_\mathrm{data}/(p_\mathrm{data}+p_g)$"
+)
 axes[1].plot(xs, d_learned, label="trained discriminator")
-axes[1].set(title="the optimal discriminator", xlabel="x", ylabel="D(x)", ylim=(-0.05, 1.05))
+axes[1].set(
+    title="the optimal discriminator", xlabel="x", ylabel="D(x)", ylim=(-0.05, 1.05)
+)
 axes[1].legend(frameon=False, fontsize=8, loc="lower left")
 plt.show()
 
@@ -254,14 +273,18 @@ def log_normal_pdf(x, mean, std):
 def value_at_optimum(log_p, log_q, x):
     r"""C(G) = \int p log D* + q log(1 - D*), by the trapezoidal rule, with log D* computed in log space."""
     log_mix = torch.logaddexp(log_p, log_q)  # log(p + q)
-    return torch.trapezoid(log_p.exp() * (log_p - log_mix) + log_q.exp() * (log_q - log_mix), x)
+    return torch.trapezoid(
+        log_p.exp() * (log_p - log_mix) + log_q.exp() * (log_q - log_mix), x
+    )
 
 
 print("  mu     C(G) integrated   -log 4 + 2 JSD")
 c_checks = []
 for mu in (0.0, 0.5, 1.0, 2.0, 4.0, 8.0):
     p, q = normal_pdf(grid, 0.0, 1.0), normal_pdf(grid, mu, 1.0)
-    c_int = value_at_optimum(log_normal_pdf(grid, 0.0, 1.0), log_normal_pdf(grid, mu, 1.0), grid).item()
+    c_int = value_at_optimum(
+        log_normal_pdf(grid, 0.0, 1.0), log_normal_pdf(grid, mu, 1.0), grid
+    ).item()
     c_jsd = (-math.log(4) + 2 * js_divergence_1d(p, q, grid)).item()
     c_checks.append((c_int, c_jsd))
     print(f"{mu:4.1f}   {c_int:15.6f}   {c_jsd:15.6f}")
@@ -290,25 +313,40 @@ for mu in mus:
 jsd_values, jsd_grads = torch.tensor(jsd_values), torch.tensor(jsd_grads)
 for target in (1.0, 2.0, 4.0, 8.0, 12.0):
     i = int((mus - target).abs().argmin())
-    print(f"mu = {mus[i]:4.1f}: JSD = {jsd_values[i]:.6f} nats (log 2 = {math.log(2):.6f}), dJSD/dmu = {jsd_grads[i]:.1e}")
+    print(
+        f"mu = {mus[i]:4.1f}: JSD = {jsd_values[i]:.6f} nats (log 2 = {math.log(2):.6f}), dJSD/dmu = {jsd_grads[i]:.1e}"
+    )
 
 # %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(10, 3))
 axes[0].plot(mus, jsd_values)
 axes[0].axhline(math.log(2), color="k", ls="--", lw=0.8)
 axes[0].text(10, math.log(2) - 0.08, "log 2", fontsize=9)
-axes[0].set(xlabel=r"$\mu$ (distance between the two Gaussians)", ylabel="JSD (nats)", title=r"JSD$(\mathcal{N}(0,1)\,\|\,\mathcal{N}(\mu,1))$")
+axes[0].set(
+    xlabel=r"$\mu$ (distance between the two Gaussians)",
+    ylabel="JSD (nats)",
+    title=r"JSD$(\mathcal{N}(0,1)\,\|\,\mathcal{N}(\mu,1))$",
+)
 axes[1].semilogy(mus[1:], jsd_grads[1:].abs().clamp(min=1e-300))
-axes[1].set(xlabel=r"$\mu$", ylabel=r"$|\partial\,\mathrm{JSD} / \partial\mu|$", title="the signal left for the generator")
+axes[1].set(
+    xlabel=r"$\mu$",
+    ylabel=r"$|\partial\,\mathrm{JSD} / \partial\mu|$",
+    title="the signal left for the generator",
+)
 for ax in axes:
     ax.grid(alpha=0.3)
 plt.show()
 
 # %% tags=["remove-cell"]
 # Test: JSD is 0 for equal densities, increases with mu, saturates at log 2 with a vanishing gradient.
-assert abs(jsd_values[0]) < 1e-12 and bool((jsd_values[1:] >= jsd_values[:-1] - 1e-12).all())
+assert abs(jsd_values[0]) < 1e-12 and bool(
+    (jsd_values[1:] >= jsd_values[:-1] - 1e-12).all()
+)
 far = int((mus - 12.0).abs().argmin())
-assert abs(jsd_values[far] - math.log(2)) < 1e-6 and abs(jsd_grads[far]) < 1e-6, (jsd_values[far], jsd_grads[far])
+assert abs(jsd_values[far] - math.log(2)) < 1e-6 and abs(jsd_grads[far]) < 1e-6, (
+    jsd_values[far],
+    jsd_grads[far],
+)
 assert jsd_grads[int((mus - 1.0).abs().argmin())] > 0.1
 
 # %% [markdown]
@@ -342,7 +380,9 @@ check_js_divergence(my_jsd)
 # %%
 def my_jsd(P, Q):
     M = (P + Q) / 2
-    kl_pm = (torch.xlogy(P, P) - torch.xlogy(P, M)).sum()  # xlogy(0, .) = 0: 0 log 0 counts as 0
+    kl_pm = (
+        torch.xlogy(P, P) - torch.xlogy(P, M)
+    ).sum()  # xlogy(0, .) = 0: 0 log 0 counts as 0
     kl_qm = (torch.xlogy(Q, Q) - torch.xlogy(Q, M)).sum()
     return (kl_pm + kl_qm) / 2
 
@@ -372,15 +412,27 @@ check_js_divergence(my_jsd)
 
 # %%
 logits = torch.linspace(-12.0, 12.0, 241, dtype=torch.float64, requires_grad=True)
-g_minimax = torch.autograd.grad(generator_loss_saturating(logits) * len(logits), logits)[0]
-g_ns = torch.autograd.grad(generator_loss_nonsaturating(logits) * len(logits), logits)[0]
+g_minimax = torch.autograd.grad(
+    generator_loss_saturating(logits) * len(logits), logits
+)[0]
+g_ns = torch.autograd.grad(generator_loss_nonsaturating(logits) * len(logits), logits)[
+    0
+]
 sig = torch.sigmoid(logits.detach())
-print("autograd = -D      for the minimax loss, to 1e-12:       ", bool((g_minimax + sig).abs().max() < 1e-12))
-print("autograd = -(1 - D) for the non-saturating loss, to 1e-12:", bool((g_ns + (1 - sig)).abs().max() < 1e-12))
+print(
+    "autograd = -D      for the minimax loss, to 1e-12:       ",
+    bool((g_minimax + sig).abs().max() < 1e-12),
+)
+print(
+    "autograd = -(1 - D) for the non-saturating loss, to 1e-12:",
+    bool((g_ns + (1 - sig)).abs().max() < 1e-12),
+)
 
 # At the optimal discriminator the logit on a fake x is log p_data(x) - log p_g(x) (section 1).
 # How big is the minimax gradient, averaged over the generator's samples, as the two Gaussians separate?
-print("\n  mu    E_pg[D*] = mean |minimax grad|   E_pg[1 - D*] = mean |non-saturating grad|")
+print(
+    "\n  mu    E_pg[D*] = mean |minimax grad|   E_pg[1 - D*] = mean |non-saturating grad|"
+)
 overlap_rows = []
 for mu in (0.5, 2.0, 4.0, 8.0):
     p, q = normal_pdf(grid, 0.0, 1.0), normal_pdf(grid, mu, 1.0)
@@ -392,10 +444,21 @@ for mu in (0.5, 2.0, 4.0, 8.0):
 
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(6, 3))
-ax.plot(logits.detach(), g_minimax.abs(), label=r"minimax $\log(1-D)$: $|\partial_\ell| = D$")
-ax.plot(logits.detach(), g_ns.abs(), label=r"non-saturating $-\log D$: $|\partial_\ell| = 1-D$")
-ax.set(xlabel=r"discriminator logit $\ell$ on a generated sample", ylabel="|gradient|",
-       title="generator-loss gradients as functions of the logit")
+ax.plot(
+    logits.detach(),
+    g_minimax.abs(),
+    label=r"minimax $\log(1-D)$: $|\partial_\ell| = D$",
+)
+ax.plot(
+    logits.detach(),
+    g_ns.abs(),
+    label=r"non-saturating $-\log D$: $|\partial_\ell| = 1-D$",
+)
+ax.set(
+    xlabel=r"discriminator logit $\ell$ on a generated sample",
+    ylabel="|gradient|",
+    title="generator-loss gradients as functions of the logit",
+)
 ax.axvspan(-12, -4, color="grey", alpha=0.15)
 ax.text(-11.5, 0.45, "D rejects\nthe fake", fontsize=8)
 ax.legend(frameon=False, fontsize=8)
@@ -448,7 +511,9 @@ ppca = PCAGaussian.fit(x_fit, k=cfg.ppca_k)
 U, lam, s2 = ppca.components, ppca.variances, ppca.noise_variance
 W = U * (lam - s2).sqrt()  # (D, k)
 n_pixels = W.shape[0]
-print(f"probabilistic PCA on {cfg.ppca_images} MNIST test images: D = {n_pixels}, k = {cfg.ppca_k}, sigma^2 = {s2:.4f}")
+print(
+    f"probabilistic PCA on {cfg.ppca_images} MNIST test images: D = {n_pixels}, k = {cfg.ppca_k}, sigma^2 = {s2:.4f}"
+)
 
 x = x_fit[:6].view(6, -1)  # six images, (B, D)
 post_mu = ((x - ppca.mean) @ U) * (lam - s2).sqrt() / lam  # M^{-1} W^T (x - mu)
@@ -473,14 +538,20 @@ def kl_to_posterior(m, logvar):
 
 log_px = ppca.log_prob(x)
 # A sloppy encoder: the posterior mean shrunk and jittered, the variance too large.
-sloppy_mu = 0.7 * post_mu + 0.3 * torch.randn(post_mu.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+sloppy_mu = 0.7 * post_mu + 0.3 * torch.randn(
+    post_mu.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64
+)
 sloppy_logvar = post_logvar + 1.0
 gap = log_px - elbo(x, sloppy_mu, sloppy_logvar)
 kl_post = kl_to_posterior(sloppy_mu, sloppy_logvar)
 gap_exact_q = log_px - elbo(x, post_mu, post_logvar)
-print("image   log p(x)    ELBO(sloppy q)   log p(x) - ELBO   KL(q || p(z|x))   gap with q = p(z|x)")
+print(
+    "image   log p(x)    ELBO(sloppy q)   log p(x) - ELBO   KL(q || p(z|x))   gap with q = p(z|x)"
+)
 for i in range(len(x)):
-    print(f"{i:5d} {log_px[i]:10.3f} {log_px[i] - gap[i]:14.3f} {gap[i]:17.6f} {kl_post[i]:17.6f} {gap_exact_q[i]:19.1e}")
+    print(
+        f"{i:5d} {log_px[i]:10.3f} {log_px[i] - gap[i]:14.3f} {gap[i]:17.6f} {kl_post[i]:17.6f} {gap_exact_q[i]:19.1e}"
+    )
 
 # %% tags=["remove-cell"]
 # Test: log p(x) - ELBO = KL(q || posterior) exactly; the gap closes for q = posterior; log p(x) agrees with a dense Gaussian.
@@ -501,20 +572,41 @@ assert torch.allclose(log_px, dense, rtol=1e-9, atol=1e-6), (log_px, dense)
 # %% tags=["nbval-ignore-output"]
 mc_gen = torch.Generator().manual_seed(2)
 x0, m0, lv0 = x[:1], sloppy_mu[:1], sloppy_logvar[:1]
-z = reparameterize(m0.expand(cfg.mc_samples, -1), lv0.expand(cfg.mc_samples, -1), generator=mc_gen)
-log_lik = log_normal_diag(x0, ppca.mean + z @ W.T, torch.full((n_pixels,), math.log(s2), dtype=torch.float64))
-mc_terms = log_lik + log_normal_diag(z, torch.zeros(1), torch.zeros(1)) - log_normal_diag(z, m0, lv0)
-mc_elbo, mc_se = mc_terms.mean().item(), (mc_terms.std() / math.sqrt(cfg.mc_samples)).item()
+z = reparameterize(
+    m0.expand(cfg.mc_samples, -1), lv0.expand(cfg.mc_samples, -1), generator=mc_gen
+)
+log_lik = log_normal_diag(
+    x0, ppca.mean + z @ W.T, torch.full((n_pixels,), math.log(s2), dtype=torch.float64)
+)
+mc_terms = (
+    log_lik
+    + log_normal_diag(z, torch.zeros(1), torch.zeros(1))
+    - log_normal_diag(z, m0, lv0)
+)
+mc_elbo, mc_se = (
+    mc_terms.mean().item(),
+    (mc_terms.std() / math.sqrt(cfg.mc_samples)).item(),
+)
 exact_elbo = elbo(x0, m0, lv0).item()
-print(f"image 0: exact ELBO {exact_elbo:.3f}, Monte Carlo ({cfg.mc_samples} samples) {mc_elbo:.3f} +- {mc_se:.3f}")
+print(
+    f"image 0: exact ELBO {exact_elbo:.3f}, Monte Carlo ({cfg.mc_samples} samples) {mc_elbo:.3f} +- {mc_se:.3f}"
+)
 
 ts = torch.linspace(-1.0, 2.5, 71, dtype=torch.float64)
 line = torch.stack([elbo(x0, t * post_mu[:1], post_logvar[:1])[0] for t in ts])
 fig, ax = plt.subplots(figsize=(6, 3))
 ax.axhline(log_px[0].item(), color="k", ls="--", label=r"$\log p(x)$ (exact)")
-ax.plot(ts, line, label=r"ELBO for $q = \mathcal{N}(t\,\mu_\mathrm{post}, \sigma^2_\mathrm{post})$")
+ax.plot(
+    ts,
+    line,
+    label=r"ELBO for $q = \mathcal{N}(t\,\mu_\mathrm{post}, \sigma^2_\mathrm{post})$",
+)
 ax.axvline(1.0, color="grey", lw=0.8)
-ax.set(xlabel="t (t = 1: q is the posterior)", ylabel="nats", title="the ELBO is a lower bound, tight at the posterior")
+ax.set(
+    xlabel="t (t = 1: q is the posterior)",
+    ylabel="nats",
+    title="the ELBO is a lower bound, tight at the posterior",
+)
 ax.legend(frameon=False, fontsize=8)
 plt.show()
 
@@ -559,7 +651,9 @@ log_ratio = (q.log_prob(zs) - prior.log_prob(zs)).sum(-1)  # (S, 4)
 kl_mc, kl_se = log_ratio.mean(0), log_ratio.std(0) / math.sqrt(cfg.mc_samples)
 print("row   closed form   torch.distributions   Monte Carlo")
 for i in range(4):
-    print(f"{i:3d} {kl_closed[i]:13.6f} {kl_torch[i]:21.6f} {kl_mc[i]:11.4f} +- {kl_se[i]:.4f}")
+    print(
+        f"{i:3d} {kl_closed[i]:13.6f} {kl_torch[i]:21.6f} {kl_mc[i]:11.4f} +- {kl_se[i]:.4f}"
+    )
 
 # %% tags=["remove-cell"]
 # Test: closed form = torch.distributions to rounding; Monte Carlo within 4 standard errors.
@@ -616,11 +710,19 @@ check_gaussian_kl(my_gaussian_kl)
 
 # %%
 rec_gen = torch.Generator().manual_seed(4)
-x_bin = (torch.rand(3, 1, 28, 28, generator=rec_gen, dtype=torch.float64) < 0.3).double()
+x_bin = (
+    torch.rand(3, 1, 28, 28, generator=rec_gen, dtype=torch.float64) < 0.3
+).double()
 dec_logits = 3 * torch.randn(3, 1, 28, 28, generator=rec_gen, dtype=torch.float64)
 nll_bern = bernoulli_nll(dec_logits, x_bin)
-bce_sum = F.binary_cross_entropy(torch.sigmoid(dec_logits), x_bin, reduction="none").flatten(1).sum(1)
-dist_bern = -torch.distributions.Bernoulli(logits=dec_logits).log_prob(x_bin).flatten(1).sum(1)
+bce_sum = (
+    F.binary_cross_entropy(torch.sigmoid(dec_logits), x_bin, reduction="none")
+    .flatten(1)
+    .sum(1)
+)
+dist_bern = (
+    -torch.distributions.Bernoulli(logits=dec_logits).log_prob(x_bin).flatten(1).sum(1)
+)
 
 x_real = torch.rand(3, 1, 28, 28, generator=rec_gen, dtype=torch.float64)
 x_hat = torch.rand(3, 1, 28, 28, generator=rec_gen, dtype=torch.float64)
@@ -628,14 +730,30 @@ sigma, D_pix = 0.1, 784
 nll_gauss = gaussian_nll(x_hat, x_real, sigma=sigma)
 mse = ((x_real - x_hat) ** 2).flatten(1).mean(1)
 from_mse = D_pix / (2 * sigma**2) * mse + D_pix / 2 * math.log(2 * math.pi * sigma**2)
-dist_gauss = -torch.distributions.Normal(x_hat, sigma).log_prob(x_real).flatten(1).sum(1)
-print("Bernoulli NLL:", [round(v, 4) for v in nll_bern.tolist()], " BCE summed:", [round(v, 4) for v in bce_sum.tolist()])
-print("Gaussian NLL: ", [round(v, 4) for v in nll_gauss.tolist()], " D/(2 sigma^2) MSE + const:", [round(v, 4) for v in from_mse.tolist()])
+dist_gauss = (
+    -torch.distributions.Normal(x_hat, sigma).log_prob(x_real).flatten(1).sum(1)
+)
+print(
+    "Bernoulli NLL:",
+    [round(v, 4) for v in nll_bern.tolist()],
+    " BCE summed:",
+    [round(v, 4) for v in bce_sum.tolist()],
+)
+print(
+    "Gaussian NLL: ",
+    [round(v, 4) for v in nll_gauss.tolist()],
+    " D/(2 sigma^2) MSE + const:",
+    [round(v, 4) for v in from_mse.tolist()],
+)
 
 # %% tags=["remove-cell"]
 # Test: Bernoulli NLL = summed BCE = -Bernoulli log-prob; Gaussian NLL = scaled MSE + constant = -Normal log-prob.
-assert torch.allclose(nll_bern, bce_sum, rtol=1e-10) and torch.allclose(nll_bern, dist_bern, rtol=1e-10)
-assert torch.allclose(nll_gauss, from_mse, rtol=1e-12) and torch.allclose(nll_gauss, dist_gauss, rtol=1e-12)
+assert torch.allclose(nll_bern, bce_sum, rtol=1e-10) and torch.allclose(
+    nll_bern, dist_bern, rtol=1e-10
+)
+assert torch.allclose(nll_gauss, from_mse, rtol=1e-12) and torch.allclose(
+    nll_gauss, dist_gauss, rtol=1e-12
+)
 
 # %% [markdown]
 # **What this means for the article's "MSE loss".** Training with MSE *is* maximum likelihood under a Gaussian with
@@ -652,9 +770,20 @@ mu_z = torch.randn(3, 20, generator=rec_gen, dtype=torch.float64)
 logvar_z = torch.randn(3, 20, generator=rec_gen, dtype=torch.float64)
 recipe = mse + gaussian_kl(mu_z, logvar_z)  # "mean MSE + KL"
 sigma_implied = math.sqrt(D_pix / 2)
-as_elbo = gaussian_nll(x_hat, x_real, sigma=sigma_implied) - D_pix / 2 * math.log(2 * math.pi * sigma_implied**2) + gaussian_kl(mu_z, logvar_z)
-print(f"'mean MSE + KL' is the negative ELBO of a Gaussian VAE with sigma = sqrt(D/2) = {sigma_implied:.1f}, up to a constant:")
-print("  recipe:", [round(v, 4) for v in recipe.tolist()], " negative ELBO - constant:", [round(v, 4) for v in as_elbo.tolist()])
+as_elbo = (
+    gaussian_nll(x_hat, x_real, sigma=sigma_implied)
+    - D_pix / 2 * math.log(2 * math.pi * sigma_implied**2)
+    + gaussian_kl(mu_z, logvar_z)
+)
+print(
+    f"'mean MSE + KL' is the negative ELBO of a Gaussian VAE with sigma = sqrt(D/2) = {sigma_implied:.1f}, up to a constant:"
+)
+print(
+    "  recipe:",
+    [round(v, 4) for v in recipe.tolist()],
+    " negative ELBO - constant:",
+    [round(v, 4) for v in as_elbo.tolist()],
+)
 
 # %% tags=["remove-cell"]
 assert torch.allclose(recipe, as_elbo, rtol=1e-12)
@@ -686,7 +815,9 @@ check_gaussian_nll(my_gaussian_nll)
 def my_gaussian_nll(x, mean, sigma):
     n_dims = x[0].numel()
     squared_error = ((x - mean) ** 2).flatten(1).sum(dim=1)
-    return squared_error / (2 * sigma**2) + 0.5 * n_dims * math.log(2 * math.pi * sigma**2)
+    return squared_error / (2 * sigma**2) + 0.5 * n_dims * math.log(
+        2 * math.pi * sigma**2
+    )
 
 
 check_gaussian_nll(my_gaussian_nll)
@@ -737,12 +868,16 @@ def gaussian_blur(x, sigma=1.0, radius=3):
     g = torch.exp(-(k**2) / (2 * sigma**2))
     g = (g / g.sum()).view(1, 1, 1, -1)
     x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="replicate"), g)
-    return F.conv2d(F.pad(x, (0, 0, radius, radius), mode="replicate"), g.transpose(2, 3))
+    return F.conv2d(
+        F.pad(x, (0, 0, radius, radius), mode="replicate"), g.transpose(2, 3)
+    )
 
 
 def block_dct_quantise(x, block=4, step=1.0):
     n = torch.arange(block, dtype=x.dtype)
-    C = torch.cos(math.pi * (2 * n[None, :] + 1) * n[:, None] / (2 * block)) * math.sqrt(2 / block)
+    C = torch.cos(
+        math.pi * (2 * n[None, :] + 1) * n[:, None] / (2 * block)
+    ) * math.sqrt(2 / block)
     C[0] /= math.sqrt(2)  # orthonormal DCT-II matrix
     h, w = x.shape[-2:]
     blocks = x.reshape(h // block, block, w // block, block).permute(0, 2, 1, 3)
@@ -751,20 +886,29 @@ def block_dct_quantise(x, block=4, step=1.0):
     return (C.T @ coef @ C).permute(0, 2, 1, 3).reshape(1, 1, h, w)
 
 
-ref = 1 - to_unit(mnist.images[:1]).double()  # (1, 1, 28, 28): the first test digit, dark ink on white paper
+ref = (
+    1 - to_unit(mnist.images[:1]).double()
+)  # (1, 1, 28, 28): the first test digit, dark ink on white paper
 t = cfg.ssim_mse
 noise_gen = torch.Generator().manual_seed(5)
 impulses = torch.rand(ref.shape, generator=noise_gen, dtype=torch.float64)
-salt_pepper = torch.where(impulses < 0.03, 1 - ref.round(), ref)  # flip 3% of the pixels to the other extreme
+salt_pepper = torch.where(
+    impulses < 0.03, 1 - ref.round(), ref
+)  # flip 3% of the pixels to the other extreme
 distorted = {
     "mean shift": at_mse(ref, ref - 0.1, t),
     "contrast": at_mse(ref, ref.mean() + 0.8 * (ref - ref.mean()), t),
-    "Gaussian noise": at_mse(ref, ref + torch.randn(ref.shape, generator=noise_gen, dtype=torch.float64), t),
+    "Gaussian noise": at_mse(
+        ref, ref + torch.randn(ref.shape, generator=noise_gen, dtype=torch.float64), t
+    ),
     "salt & pepper": at_mse(ref, salt_pepper, t),
     "blur": at_mse(ref, gaussian_blur(ref, sigma=1.0), t),
     "JPEG-like blocks": at_mse(ref, block_dct_quantise(ref, step=1.0), t),
 }
-scores = {name: (((img - ref) ** 2).mean().item(), ssim(img, ref, data_range=1.0).item()) for name, img in distorted.items()}
+scores = {
+    name: (((img - ref) ** 2).mean().item(), ssim(img, ref, data_range=1.0).item())
+    for name, img in distorted.items()
+}
 for name, (m, s) in scores.items():
     print(f"{name:17s} MSE = {m:.6f}   SSIM = {s:.3f}")
 
@@ -776,7 +920,9 @@ for j, (name, img) in enumerate(distorted.items(), start=1):
     m, s = scores[name]
     axes[0, j].imshow(img[0, 0], cmap="gray", vmin=0, vmax=1)
     axes[0, j].set_title(f"{name}\nMSE {m:.4f}, SSIM {s:.2f}", fontsize=8)
-    axes[1, j].imshow(ssim_map(img, ref, data_range=1.0)[0, 0], cmap="viridis", vmin=-0.2, vmax=1)
+    axes[1, j].imshow(
+        ssim_map(img, ref, data_range=1.0)[0, 0], cmap="viridis", vmin=-0.2, vmax=1
+    )
     axes[1, j].set_title("local SSIM map", fontsize=8)
 for ax in axes.flat:
     ax.set_xticks([])
@@ -792,8 +938,14 @@ assert all(abs(m - t) < 1e-12 for m, _ in scores.values())
 assert max(ssims) - min(ssims) > 0.3, scores
 assert scores["mean shift"][1] == max(ssims) and scores["mean shift"][1] > 0.9, scores
 for img in distorted.values():
-    sk = structural_similarity(img[0, 0].numpy(), ref[0, 0].numpy(), gaussian_weights=True, sigma=1.5,
-                               use_sample_covariance=False, data_range=1.0)
+    sk = structural_similarity(
+        img[0, 0].numpy(),
+        ref[0, 0].numpy(),
+        gaussian_weights=True,
+        sigma=1.5,
+        use_sample_covariance=False,
+        data_range=1.0,
+    )
     assert abs(sk - ssim(img, ref, data_range=1.0).item()) < 1e-9
 
 # %% [markdown]
@@ -808,11 +960,16 @@ for img in distorted.values():
 # %% tags=["nbval-ignore-output"]
 dark = 1 - ref  # the digit as stored in MNIST: white strokes on black
 shift = math.sqrt(t)
-print(f"mean shift of {shift:.2f} (MSE {t}): SSIM {ssim(ref - shift, ref, data_range=1.0).item():.3f} on white paper, "
-      f"{ssim(dark + shift, dark, data_range=1.0).item():.3f} on the black background")
+print(
+    f"mean shift of {shift:.2f} (MSE {t}): SSIM {ssim(ref - shift, ref, data_range=1.0).item():.3f} on white paper, "
+    f"{ssim(dark + shift, dark, data_range=1.0).item():.3f} on the black background"
+)
 
 # %% tags=["remove-cell"]
-assert ssim(dark + shift, dark, data_range=1.0).item() < 0.7 and ssim(ref - shift, ref, data_range=1.0).item() > 0.9
+assert (
+    ssim(dark + shift, dark, data_range=1.0).item() < 0.7
+    and ssim(ref - shift, ref, data_range=1.0).item() > 0.9
+)
 
 # %% [markdown]
 # **When each is right.**
@@ -860,7 +1017,9 @@ opt = torch.optim.Adam(D_article.parameters(), lr=1e-3)
 for step in range(cfg.errata_steps):
     real = real_pool[torch.randint(len(real_pool), (cfg.d_batch,), generator=gen)]
     fake = fake_pool[torch.randint(len(fake_pool), (cfg.d_batch,), generator=gen)]
-    loss = article_discriminator_loss(D_article(real).view(-1), D_article(fake).view(-1))
+    loss = article_discriminator_loss(
+        D_article(real).view(-1), D_article(fake).view(-1)
+    )
     opt.zero_grad()
     loss.backward()
     opt.step()
@@ -869,8 +1028,12 @@ with torch.no_grad():
     art_fake = torch.sigmoid(D_article(fake_pool[:5000])).mean().item()
     cor_real = torch.sigmoid(D(real_pool[:5000])).mean().item()
     cor_fake = torch.sigmoid(D(fake_pool[:5000])).mean().item()
-print(f"article's loss ({cfg.errata_steps} steps): mean D(real) = {art_real:.3f}, mean D(fake) = {art_fake:.3f}")
-print(f"correct loss   ({cfg.d_steps} steps): mean D(real) = {cor_real:.3f}, mean D(fake) = {cor_fake:.3f}")
+print(
+    f"article's loss ({cfg.errata_steps} steps): mean D(real) = {art_real:.3f}, mean D(fake) = {art_fake:.3f}"
+)
+print(
+    f"correct loss   ({cfg.d_steps} steps): mean D(real) = {cor_real:.3f}, mean D(fake) = {cor_fake:.3f}"
+)
 
 # %% tags=["remove-cell"]
 # Test: the article's discriminator calls everything real; the correct one separates real from fake.
@@ -890,15 +1053,25 @@ def optimal_logit(x):  # log p_data(x) - log p_g(x): the logit of D* (section 1)
 
 fakes = fake_pool[:2000].view(-1).double().requires_grad_(True)
 reals = real_pool[:2000].view(-1).double()
-grad_article = torch.autograd.grad(discriminator_loss(optimal_logit(reals), optimal_logit(fakes)), fakes)[0]
-grad_ns = torch.autograd.grad(generator_loss_nonsaturating(optimal_logit(fakes)), fakes)[0]
+grad_article = torch.autograd.grad(
+    discriminator_loss(optimal_logit(reals), optimal_logit(fakes)), fakes
+)[0]
+grad_ns = torch.autograd.grad(
+    generator_loss_nonsaturating(optimal_logit(fakes)), fakes
+)[0]
 opposite = (grad_article * grad_ns < 0).float().mean().item()
-step_size = 0.5 * len(fakes)  # one gradient step on every sample (the losses are batch means)
+step_size = 0.5 * len(
+    fakes
+)  # one gradient step on every sample (the losses are batch means)
 for name, g in (("non-saturating", grad_ns), ("article's L_G", grad_article)):
     moved = fakes.detach() - step_size * g
-    print(f"{name:15s} one step: mean log p_data of the fakes {torch.log(p_data(fakes.detach())).mean():.2f} -> "
-          f"{torch.log(p_data(moved)).mean():.2f}")
-print(f"the two gradients point in opposite directions for {opposite:.0%} of the samples")
+    print(
+        f"{name:15s} one step: mean log p_data of the fakes {torch.log(p_data(fakes.detach())).mean():.2f} -> "
+        f"{torch.log(p_data(moved)).mean():.2f}"
+    )
+print(
+    f"the two gradients point in opposite directions for {opposite:.0%} of the samples"
+)
 
 # %% tags=["remove-cell"]
 # Test: the article's generator gradient is the opposite of the correct one and moves the fakes away from the data.
@@ -917,13 +1090,22 @@ assert torch.log(p_data(fakes.detach() - step_size * grad_article)).mean() < bef
 # %%
 x_img = ref.clone()
 mean0 = torch.zeros_like(x_img, requires_grad=True)
-correct_step = torch.autograd.grad(gaussian_nll(mean0, x_img, sigma=1.0).sum(), mean0)[0]
-article_step = torch.autograd.grad((-gaussian_nll(mean0, x_img, sigma=1.0)).sum(), mean0)[0]  # + log p, minimised
+correct_step = torch.autograd.grad(gaussian_nll(mean0, x_img, sigma=1.0).sum(), mean0)[
+    0
+]
+article_step = torch.autograd.grad(
+    (-gaussian_nll(mean0, x_img, sigma=1.0)).sum(), mean0
+)[0]  # + log p, minimised
 sq_before = (mean0.detach() - x_img).pow(2).sum().item()
 sq_after = {}
-for name, g in (("correct  -log p(x|z)", correct_step), ("article  +log p(x|x)", article_step)):
+for name, g in (
+    ("correct  -log p(x|z)", correct_step),
+    ("article  +log p(x|x)", article_step),
+):
     sq_after[name] = (mean0.detach() - 0.5 * g - x_img).pow(2).sum().item()
-    print(f"{name}: squared error {sq_before:.2f} -> {sq_after[name]:.2f} after one step")
+    print(
+        f"{name}: squared error {sq_before:.2f} -> {sq_after[name]:.2f} after one step"
+    )
 
 # %% tags=["remove-cell"]
 # Test: a step on the correct reconstruction term reduces the error, a step on the article's increases it.
@@ -940,12 +1122,25 @@ assert sq_after["correct  -log p(x|z)"] < sq_before < sq_after["article  +log p(
 c = 6.0
 recon_orig = expected_log_lik(x, post_mu, post_logvar)
 recon_scaled = expected_log_lik(x, post_mu / c, post_logvar - 2 * math.log(c), W=c * W)
-kl_orig, kl_scaled = gaussian_kl(post_mu, post_logvar), gaussian_kl(post_mu / c, post_logvar - 2 * math.log(c))
-print("reconstruction term  original:", [round(v, 2) for v in recon_orig[:3].tolist()], " rescaled:",
-      [round(v, 2) for v in recon_scaled[:3].tolist()])
-print("KL term              original:", [round(v, 2) for v in kl_orig[:3].tolist()], " rescaled:",
-      [round(v, 2) for v in kl_scaled[:3].tolist()])
-z_prior = torch.randn(8, cfg.ppca_k, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
+kl_orig, kl_scaled = (
+    gaussian_kl(post_mu, post_logvar),
+    gaussian_kl(post_mu / c, post_logvar - 2 * math.log(c)),
+)
+print(
+    "reconstruction term  original:",
+    [round(v, 2) for v in recon_orig[:3].tolist()],
+    " rescaled:",
+    [round(v, 2) for v in recon_scaled[:3].tolist()],
+)
+print(
+    "KL term              original:",
+    [round(v, 2) for v in kl_orig[:3].tolist()],
+    " rescaled:",
+    [round(v, 2) for v in kl_scaled[:3].tolist()],
+)
+z_prior = torch.randn(
+    8, cfg.ppca_k, generator=torch.Generator().manual_seed(6), dtype=torch.float64
+)
 fig, axes = plt.subplots(2, 8, figsize=(9, 2.6))
 for row, (name, dec) in enumerate((("decoder W", W), (f"decoder {c:g}W", c * W))):
     imgs = (ppca.mean + z_prior @ dec.T).view(-1, 28, 28)

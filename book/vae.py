@@ -21,8 +21,14 @@ if "google.colab" in sys.modules:
     import subprocess
 
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q",
-         "aigc_course[offline] @ git+https://github.com/aigc-course/aigc-course@main"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "aigc_course[offline] @ git+https://github.com/aigc-course/aigc-course@main",
+        ],
         check=True,
     )
 
@@ -49,13 +55,11 @@ import math
 import time
 from dataclasses import dataclass, replace
 
-import numpy as np
-import torch
-
 import aigc_course
+import torch
 from aigc_course.data import iterate_batches, load_mnist, to_unit
-from aigc_course.losses import bernoulli_nll, gaussian_kl, negative_elbo
-from aigc_course.models import ConvVAE, MLPVAE, VAEConfig
+from aigc_course.losses import bernoulli_nll, negative_elbo
+from aigc_course.models import MLPVAE, ConvVAE, VAEConfig
 from aigc_course.train import VAETrainConfig, evaluate_vae, train_vae
 from aigc_course.viz import plot_curves, show_image_rows, show_images
 
@@ -100,7 +104,9 @@ x_train, x_test = to_unit(train.images), to_unit(test.images)
 x_train_bin = torch.bernoulli(x_train, generator=torch.Generator().manual_seed(0))
 x_test_bin = torch.bernoulli(x_test, generator=torch.Generator().manual_seed(1))
 x_eval, x_eval_bin = x_test[: cfg.eval_images], x_test_bin[: cfg.eval_images]
-print(f"train {tuple(x_train.shape)}, test {tuple(x_test.shape)}; scoring {len(x_eval)} test images")
+print(
+    f"train {tuple(x_train.shape)}, test {tuple(x_test.shape)}; scoring {len(x_eval)} test images"
+)
 
 # %% [markdown]
 # ## 1. An autoencoder is not a generator
@@ -116,14 +122,18 @@ autoencoder = MLPVAE(VAEConfig(latent_dim=20)).to(device)
 optimizer = torch.optim.Adam(autoencoder.parameters(), lr=cfg.vae.lr)
 t0 = time.perf_counter()
 for epoch in range(cfg.vae.epochs):
-    for (xb,) in iterate_batches(x_train, batch_size=cfg.vae.batch_size, seed=0, epoch=epoch):
+    for (xb,) in iterate_batches(
+        x_train, batch_size=cfg.vae.batch_size, seed=0, epoch=epoch
+    ):
         xb = xb.to(device)
         code, _ = autoencoder.encode(xb)  # deterministic code: no noise...
         loss = bernoulli_nll(autoencoder.decode(code), xb).mean()  # ...and no KL term
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-print(f"autoencoder: {cfg.vae.epochs} epochs in {time.perf_counter() - t0:.0f} s, last batch loss {loss.item():.1f} nats")
+print(
+    f"autoencoder: {cfg.vae.epochs} epochs in {time.perf_counter() - t0:.0f} s, last batch loss {loss.item():.1f} nats"
+)
 
 # %% [markdown]
 # Its reconstructions are good. Now use it as a generator: draw codes from $\mathcal N(0, I)$, the obvious
@@ -135,13 +145,22 @@ with torch.no_grad():
     shown = x_test[:10].to(device)
     recon = torch.sigmoid(autoencoder.decode(autoencoder.encode(shown)[0]))
     codes = autoencoder.encode(x_test[:2000].to(device))[0]
-    random_codes = torch.randn(10, 20, generator=torch.Generator().manual_seed(0)).to(device)
+    random_codes = torch.randn(10, 20, generator=torch.Generator().manual_seed(0)).to(
+        device
+    )
     ae_samples = torch.sigmoid(autoencoder.decode(random_codes))
-show_image_rows({"test images": shown, "autoencoder reconstructions": recon,
-                 "decoded z ~ N(0, I)": ae_samples})
+show_image_rows(
+    {
+        "test images": shown,
+        "autoencoder reconstructions": recon,
+        "decoded z ~ N(0, I)": ae_samples,
+    }
+)
 plt.show()
-print(f"code statistics over 2,000 test images: mean of |mean| {codes.mean(0).abs().mean():.2f}, "
-      f"per-dimension std from {codes.std(0).min():.2f} to {codes.std(0).max():.2f}")
+print(
+    f"code statistics over 2,000 test images: mean of |mean| {codes.mean(0).abs().mean():.2f}, "
+    f"per-dimension std from {codes.std(0).min():.2f} to {codes.std(0).max():.2f}"
+)
 
 # %% [markdown]
 # The "samples" are blots. Nothing in the training asked the codes to fill $\mathcal N(0, I)$: they sit
@@ -213,8 +232,12 @@ z = reparameterize(mu, logvar, torch.Generator().manual_seed(0))
 z.sum().backward()
 eps = (z.detach() - mu.detach()) / torch.exp(0.5 * logvar.detach())
 print("dz/dmu     =", mu.grad.tolist())
-print("dz/dlogvar =", [round(v, 4) for v in logvar.grad[0].tolist()],
-      " expected sigma * eps / 2 =", [round(v, 4) for v in (torch.exp(0.5 * logvar) * eps / 2)[0].tolist()])
+print(
+    "dz/dlogvar =",
+    [round(v, 4) for v in logvar.grad[0].tolist()],
+    " expected sigma * eps / 2 =",
+    [round(v, 4) for v in (torch.exp(0.5 * logvar) * eps / 2)[0].tolist()],
+)
 
 # %% [markdown]
 # `````{exercise-start}
@@ -286,7 +309,11 @@ import torch.nn.functional as F
 
 
 def my_negative_elbo(x, logits, mu, logvar):
-    recon = F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
+    recon = (
+        F.binary_cross_entropy_with_logits(logits, x, reduction="none")
+        .flatten(1)
+        .sum(1)
+    )
     kl = 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum(1)
     return (recon + kl).mean()
 
@@ -329,10 +356,15 @@ for name, (model, history, seconds) in runs.items():
     print(f"{name:16s}: {len(history['loss'])} steps in {seconds:.0f} s")
 
 # %% tags=["nbval-ignore-output"]
-fig = plot_curves({f"{name}: recon": h["recon"] for name, (_, h, _) in runs.items()}
-                  | {f"{name}: KL": h["kl"] for name, (_, h, _) in runs.items()},
-                  xlabel="step", ylabel="nats per image", title="the two terms of the loss during training",
-                  smooth=10, logy=True)
+fig = plot_curves(
+    {f"{name}: recon": h["recon"] for name, (_, h, _) in runs.items()}
+    | {f"{name}: KL": h["kl"] for name, (_, h, _) in runs.items()},
+    xlabel="step",
+    ylabel="nats per image",
+    title="the two terms of the loss during training",
+    smooth=10,
+    logy=True,
+)
 plt.show()
 
 # %% [markdown]
@@ -353,12 +385,20 @@ scores = {}
 t0 = time.perf_counter()
 for name, (model, _, _) in runs.items():
     binary = "binarised" in name
-    scores[name] = evaluate_vae(model, x_eval_bin if binary else x_eval, binarized=binary, k=cfg.k)
-scores["untrained MLP, binarised"] = evaluate_vae(untrained, x_eval_bin, binarized=True, k=cfg.k)
-print(f"training data: {len(x_train):,} MNIST images; evaluated in {time.perf_counter() - t0:.0f} s\n")
+    scores[name] = evaluate_vae(
+        model, x_eval_bin if binary else x_eval, binarized=binary, k=cfg.k
+    )
+scores["untrained MLP, binarised"] = evaluate_vae(
+    untrained, x_eval_bin, binarized=True, k=cfg.k
+)
+print(
+    f"training data: {len(x_train):,} MNIST images; evaluated in {time.perf_counter() - t0:.0f} s\n"
+)
 print(f"{'model':26s} {'neg. ELBO':>10s} {'IW-NLL':>10s}   (nats per test image)")
 for name, ev in scores.items():
-    print(f"{name:26s} {ev.neg_elbo:10.2f} {ev.iw_nll:10.2f}   k={ev.k}, {'binarised' if ev.binarized else 'grey-level'}")
+    print(
+        f"{name:26s} {ev.neg_elbo:10.2f} {ev.iw_nll:10.2f}   k={ev.k}, {'binarised' if ev.binarized else 'grey-level'}"
+    )
 
 # %% tags=["remove-cell"]
 # Test: training helps by a wide margin (an untrained decoder scores ~540 nats; we require at least 250 better),
@@ -392,7 +432,9 @@ with torch.no_grad():
     g = torch.Generator().manual_seed(0)
     rows = {
         "binarised test images": shown,
-        "MLP VAE reconstructions (pixel probabilities)": torch.sigmoid(mlp_bin.decode(mlp_bin.encode(shown)[0])),
+        "MLP VAE reconstructions (pixel probabilities)": torch.sigmoid(
+            mlp_bin.decode(mlp_bin.encode(shown)[0])
+        ),
         "MLP VAE samples": mlp_bin.sample(10, g),
         "conv VAE samples": conv_bin.sample(10, g),
         "untrained samples": untrained.sample(10, g),
@@ -453,23 +495,42 @@ check_iw_bound(my_iw_bound)
 # %% tags=["nbval-ignore-output"]
 vae2d, history2d, seconds2d = fit(MLPVAE, x_train, cfg.vae2d, latent_dim=2)
 vae2d.eval()
-print(f"2-D VAE: {len(history2d['loss'])} steps in {seconds2d:.0f} s; test score "
-      f"{evaluate_vae(vae2d, x_eval, binarized=False, k=cfg.k)}")
+print(
+    f"2-D VAE: {len(history2d['loss'])} steps in {seconds2d:.0f} s; test score "
+    f"{evaluate_vae(vae2d, x_eval, binarized=False, k=cfg.k)}"
+)
 
 # %% tags=["nbval-ignore-output"]
 n_grid = 15
 normal = torch.distributions.Normal(0.0, 1.0)
 ticks = normal.icdf(torch.linspace(0.05, 0.95, n_grid))
-grid_z = torch.stack(torch.meshgrid(ticks, ticks.flip(0), indexing="xy"), dim=-1).reshape(-1, 2)
+grid_z = torch.stack(
+    torch.meshgrid(ticks, ticks.flip(0), indexing="xy"), dim=-1
+).reshape(-1, 2)
 with torch.no_grad():
     manifold = torch.sigmoid(vae2d.decode(grid_z.to(device)))
     test_mu = vae2d.encode(x_test[:5000].to(device))[0].cpu()
 fig, (ax_grid, ax_codes) = plt.subplots(1, 2, figsize=(11, 5.2))
-show_images(manifold, nrow=n_grid, ax=ax_grid, title="decoded grid of z (5th-95th percentiles)")
-points = ax_codes.scatter(test_mu[:, 0], test_mu[:, 1], c=test.labels[:5000], cmap="tab10", s=3, alpha=0.7)
-ax_codes.legend(*points.legend_elements(), title="digit", fontsize=7, loc="upper right", markerscale=0.8)
-ax_codes.set(xlabel="$z_1$", ylabel="$z_2$", title="codes $\\mu(x)$ of 5,000 test images",
-             xlim=(-4, 4), ylim=(-4, 4))
+show_images(
+    manifold, nrow=n_grid, ax=ax_grid, title="decoded grid of z (5th-95th percentiles)"
+)
+points = ax_codes.scatter(
+    test_mu[:, 0], test_mu[:, 1], c=test.labels[:5000], cmap="tab10", s=3, alpha=0.7
+)
+ax_codes.legend(
+    *points.legend_elements(),
+    title="digit",
+    fontsize=7,
+    loc="upper right",
+    markerscale=0.8,
+)
+ax_codes.set(
+    xlabel="$z_1$",
+    ylabel="$z_2$",
+    title="codes $\\mu(x)$ of 5,000 test images",
+    xlim=(-4, 4),
+    ylim=(-4, 4),
+)
 plt.show()
 
 # %% [markdown]
@@ -487,7 +548,9 @@ with torch.no_grad():
     z_a, z_b = vae2d.encode(a.to(device))[0], vae2d.encode(b.to(device))[0]
     latent_walk = torch.sigmoid(vae2d.decode(torch.lerp(z_a, z_b, steps.to(device))))
 pixel_walk = torch.lerp(a, b, steps.view(-1, 1, 1, 1))
-show_image_rows({"interpolating the codes": latent_walk, "interpolating the pixels": pixel_walk})
+show_image_rows(
+    {"interpolating the codes": latent_walk, "interpolating the pixels": pixel_walk}
+)
 plt.show()
 
 # %% [markdown]
@@ -520,7 +583,7 @@ with torch.no_grad():
     line = torch.stack([slider_values, torch.zeros_like(slider_values)], dim=1)
     frames = torch.sigmoid(vae2d.decode(line.to(device)))
 fig, axes = plt.subplots(1, len(slider_values), figsize=(13, 1.4))
-for ax, value, frame in zip(axes, slider_values, frames):
+for ax, value, frame in zip(axes, slider_values, frames, strict=False):
     show_images(frame[None], ax=ax)
     ax.set_title(f"z1={value:.1f}", fontsize=8)
 fig.suptitle("the explorer at z2 = 0, with z1 swept from -3 to 3", fontsize=10, y=1.08)
@@ -573,7 +636,9 @@ check_beta_zero_prediction("b")
 sweep = {}
 t0 = time.perf_counter()
 for beta in cfg.betas:
-    model, _, _ = fit(MLPVAE, x_train_bin, replace(cfg.vae, epochs=cfg.beta_epochs, beta=beta))
+    model, _, _ = fit(
+        MLPVAE, x_train_bin, replace(cfg.vae, epochs=cfg.beta_epochs, beta=beta)
+    )
     model.eval()
     with torch.no_grad():
         xb = x_eval_bin.to(device)
@@ -582,7 +647,9 @@ for beta in cfg.betas:
         active = int((out.mu.var(0) > 0.01).sum())
         samples = model.sample(10, torch.Generator().manual_seed(0))
     sweep[beta] = (float(terms.recon.mean()), float(terms.kl.mean()), active, samples)
-print(f"{len(cfg.betas)} models, {cfg.beta_epochs} epochs each, in {time.perf_counter() - t0:.0f} s\n")
+print(
+    f"{len(cfg.betas)} models, {cfg.beta_epochs} epochs each, in {time.perf_counter() - t0:.0f} s\n"
+)
 print(f"{'beta':>5s} {'recon':>8s} {'KL':>7s} {'recon+KL':>9s} {'active units':>13s}")
 for beta, (recon, kl, active, _) in sweep.items():
     print(f"{beta:5.1f} {recon:8.1f} {kl:7.1f} {recon + kl:9.1f} {active:10d}/20")
@@ -596,7 +663,9 @@ assert sweep[lo][2] >= sweep[hi][2], sweep
 assert min(sweep, key=lambda beta: sweep[beta][0] + sweep[beta][1]) == 1.0, sweep
 
 # %% tags=["nbval-ignore-output"]
-show_image_rows({f"samples, beta = {beta:g}": s for beta, (_, _, _, s) in sweep.items()})
+show_image_rows(
+    {f"samples, beta = {beta:g}": s for beta, (_, _, _, s) in sweep.items()}
+)
 plt.show()
 
 # %% [markdown]
@@ -660,15 +729,25 @@ def steps_on(loss_sign, n_steps=20, lr=1e-3):
 
 
 with torch.no_grad():
-    before = float(bernoulli_nll(mlp_bin.decode(mlp_bin.encode(x_eval_bin[:512].to(device))[0]),
-                                 x_eval_bin[:512].to(device)).mean())
+    before = float(
+        bernoulli_nll(
+            mlp_bin.decode(mlp_bin.encode(x_eval_bin[:512].to(device))[0]),
+            x_eval_bin[:512].to(device),
+        ).mean()
+    )
 article_after, correct_after = steps_on(-1.0), steps_on(+1.0)
-print(f"reconstruction NLL before: {before:.1f} nats; after 20 steps on the article's sign: {article_after:.1f}; "
-      f"on the correct sign: {correct_after:.1f}")
+print(
+    f"reconstruction NLL before: {before:.1f} nats; after 20 steps on the article's sign: {article_after:.1f}; "
+    f"on the correct sign: {correct_after:.1f}"
+)
 
 # %% tags=["remove-cell"]
 # Test: the article's sign makes reconstructions worse, the correct one does not.
-assert article_after > before + 5 and correct_after < before, (before, article_after, correct_after)
+assert article_after > before + 5 and correct_after < before, (
+    before,
+    article_after,
+    correct_after,
+)
 
 # %% [markdown]
 # The article's sign wrecks the reconstructions within a few steps; the correct sign improves them. The

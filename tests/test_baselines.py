@@ -1,4 +1,5 @@
 r"""Tests of aigc_course.models.baselines against torch.distributions and numpy.linalg oracles."""
+
 from __future__ import annotations
 
 import math
@@ -56,7 +57,9 @@ def test_pixel_bernoulli_log_prob_matches_torch_bernoulli():
         model.logits.copy_(torch.randn(20, generator=gen) * 2)
     x = (torch.rand(7, 1, 4, 5, generator=gen) < 0.5).float()
     lp = model.log_prob(x)
-    expected = Bernoulli(probs=model.probs.detach().double()).log_prob(x.reshape(7, -1).double()).sum(1)
+    expected = (
+        Bernoulli(probs=model.probs.detach().double()).log_prob(x.reshape(7, -1).double()).sum(1)
+    )
     assert lp.shape == (7,)
     torch.testing.assert_close(lp.double(), expected, rtol=1e-5, atol=1e-5)
 
@@ -96,7 +99,7 @@ def test_pixel_bernoulli_sample_frequencies_match_probs():
     p = model.probs.detach()
     se = torch.sqrt(p * (1 - p) / n)
     # 12 pixels, each within 4.5 standard errors (two-sided p ~ 7e-6 per pixel).
-    assert torch.all((freq - p).abs() < 4.5 * se), ((freq - p) / se)
+    assert torch.all((freq - p).abs() < 4.5 * se), (freq - p) / se
     # And the sampler is not trivially wrong (e.g. u > p): the frequencies span the range of probs.
     assert freq.min() < 0.3 and freq.max() > 0.7
 
@@ -121,9 +124,15 @@ def test_pixel_bernoulli_errors():
     with pytest.raises(ValueError, match="alpha must be >= 0, got -0.1"):
         PixelBernoulli.fit(_binary_data(), alpha=-0.1)
     model = PixelBernoulli.fit(_binary_data())
-    with pytest.raises(ValueError, match="PixelBernoulli.log_prob: each example has 16 values but the model was built for 12"):
+    with pytest.raises(
+        ValueError,
+        match="PixelBernoulli.log_prob: each example has 16 values but the model was built for 12",
+    ):
         model.log_prob(torch.zeros(2, 1, 4, 4))
-    with pytest.raises(ValueError, match=r"PixelBernoulli.log_prob: expected a batch of images .* got shape \(12,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"PixelBernoulli.log_prob: expected a batch of images .* got shape \(12,\)",
+    ):
         model.log_prob(torch.zeros(12))
     with pytest.raises(ValueError, match="PixelBernoulli.fit: expected a batch"):
         PixelBernoulli.fit(torch.zeros(12))
@@ -134,7 +143,9 @@ def test_pixel_bernoulli_errors():
 
 def _gaussian_data(n=200, d=6, seed=0):
     gen = torch.Generator().manual_seed(seed)
-    a = torch.randn(d, d, generator=gen, dtype=torch.float64) * torch.logspace(0, -1.5, d, dtype=torch.float64)
+    a = torch.randn(d, d, generator=gen, dtype=torch.float64) * torch.logspace(
+        0, -1.5, d, dtype=torch.float64
+    )
     mu = torch.randn(d, generator=gen, dtype=torch.float64)
     return torch.randn(n, d, generator=gen, dtype=torch.float64) @ a.T + mu
 
@@ -329,7 +340,9 @@ def test_pca_fit_rejects_too_few_examples(shape):
     ],
 )
 def test_pca_rejects_inconsistent_parameter_shapes(mean, components, variances):
-    with pytest.raises(ValueError, match=r"inconsistent PCA parameters: .* expected \(D,\), \(D, k\), \(k,\)"):
+    with pytest.raises(
+        ValueError, match=r"inconsistent PCA parameters: .* expected \(D,\), \(D, k\), \(k,\)"
+    ):
         PCAGaussian(mean, components, variances, 1.0, (4,))
 
 
@@ -341,7 +354,10 @@ def test_pca_rejects_non_positive_noise_variance(noise):
 
 def test_pca_log_prob_rejects_wrong_size():
     model = PCAGaussian.fit(_gaussian_data(), 2)
-    with pytest.raises(ValueError, match="PCAGaussian.log_prob: each example has 5 values but the model was built for 6"):
+    with pytest.raises(
+        ValueError,
+        match="PCAGaussian.log_prob: each example has 5 values but the model was built for 6",
+    ):
         model.log_prob(torch.zeros(3, 5))
 
 

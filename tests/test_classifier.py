@@ -1,4 +1,5 @@
 r"""Tests of the LeNet classifier, its training loop and the cached trained_classifier."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,7 +12,12 @@ from aigc_course.data import DataError, ImageData, to_unit
 from aigc_course.metrics import classifier_cache_key, classifier_features, trained_classifier
 from aigc_course.models.classifier import ClassifierConfig, LeNetClassifier
 from aigc_course.train import TrainingDiverged
-from aigc_course.train.classifier import ClassifierTrainConfig, classifier_accuracy, random_shift, train_classifier
+from aigc_course.train.classifier import (
+    ClassifierTrainConfig,
+    classifier_accuracy,
+    random_shift,
+    train_classifier,
+)
 
 TINY = ClassifierConfig(channels=(2, 4), feature_dim=8)
 FAST = ClassifierTrainConfig(epochs=4, batch_size=16, lr=1e-2, max_shift=1, progress=False)
@@ -25,7 +31,9 @@ def _toy_digits(n=96, seed=0):
     images[labels == 0, 12:16, 4:24] = 255
     images[labels == 1, 4:24, 12:16] = 255
     images[labels == 2, 8:20, 8:20] = 255
-    return ImageData(images=images.to(torch.uint8), labels=labels, source="test", name="MNIST", split="train")
+    return ImageData(
+        images=images.to(torch.uint8), labels=labels, source="test", name="MNIST", split="train"
+    )
 
 
 # ------------------------------------------------------------------ model
@@ -49,18 +57,27 @@ def test_lenet_input_errors():
     model = LeNetClassifier(TINY)
     with pytest.raises(ValueError, match=r"add the channel axis with x.unsqueeze\(1\)"):
         model(torch.rand(2, 28, 28))
-    with pytest.raises(ValueError, match=r"expected images of shape \(B, 1, 28, 28\), got \(2, 1, 32, 32\)"):
+    with pytest.raises(
+        ValueError, match=r"expected images of shape \(B, 1, 28, 28\), got \(2, 1, 32, 32\)"
+    ):
         model(torch.rand(2, 1, 32, 32))
     with pytest.raises(TypeError, match="convert uint8 images with aigc_course.data.to_unit"):
         model(torch.zeros(2, 1, 28, 28, dtype=torch.uint8))
-    with pytest.raises(ValueError, match="map \\[-1, 1\\] images \\(GAN output\\) with aigc_course.data.from_signed"):
+    with pytest.raises(
+        ValueError,
+        match="map \\[-1, 1\\] images \\(GAN output\\) with aigc_course.data.from_signed",
+    ):
         model(torch.rand(2, 1, 28, 28) * 2 - 1)
 
 
 @pytest.mark.parametrize(
     "kwargs,message",
-    [({"channels": (16,)}, "must be two ints"), ({"channels": (16, 0)}, "channels\\[i\\] must be a positive int"),
-     ({"feature_dim": 0}, "feature_dim must be a positive int"), ({"num_classes": 1}, "num_classes must be at least 2")],
+    [
+        ({"channels": (16,)}, "must be two ints"),
+        ({"channels": (16, 0)}, "channels\\[i\\] must be a positive int"),
+        ({"feature_dim": 0}, "feature_dim must be a positive int"),
+        ({"num_classes": 1}, "num_classes must be at least 2"),
+    ],
 )
 def test_classifier_config_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -95,7 +112,7 @@ def test_train_classifier_learns_and_is_bit_reproducible():
         assert result.model is model and not model.training
         assert len(result.losses) == 4 * 6
         weights.append([p.detach().clone() for p in model.parameters()])
-    for a, b in zip(*weights):
+    for a, b in zip(*weights, strict=False):
         assert torch.equal(a, b)
     assert result.losses[-1] < result.losses[0]
     assert classifier_accuracy(model, x, y, batch_size=10) > 0.9
@@ -119,8 +136,12 @@ def test_train_classifier_errors_and_divergence():
 
 @pytest.mark.parametrize(
     "kwargs,message",
-    [({"epochs": 0}, "epochs must be an int >= 1"), ({"lr": -1.0}, "lr must be a positive finite number"),
-     ({"weight_decay": -0.1}, "weight_decay must be >= 0"), ({"max_shift": 20}, "would shift digits out")],
+    [
+        ({"epochs": 0}, "epochs must be an int >= 1"),
+        ({"lr": -1.0}, "lr must be a positive finite number"),
+        ({"weight_decay": -0.1}, "weight_decay must be >= 0"),
+        ({"max_shift": 20}, "would shift digits out"),
+    ],
 )
 def test_classifier_train_config_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -141,7 +162,7 @@ def test_trained_classifier_trains_once_then_loads_from_cache(tmp_path, capsys):
     assert len(files) == 1 and not list((tmp_path / "classifiers").glob(".*tmp"))
     second = trained_classifier(train, test, **kw)
     assert "weights loaded from the cache" in capsys.readouterr().out
-    for a, b in zip(first.state_dict().values(), second.state_dict().values()):
+    for a, b in zip(first.state_dict().values(), second.state_dict().values(), strict=False):
         assert torch.equal(a, b)
     assert not second.training
 
@@ -153,11 +174,21 @@ def test_cache_key_separates_data_sources_and_settings(tmp_path):
     assert key == classifier_cache_key(a.images.clone(), a.labels.clone(), TINY, FAST)
     assert key != classifier_cache_key(b.images, b.labels, TINY, FAST)  # other images, same size
     assert key != classifier_cache_key(a.images[:60], a.labels[:60], TINY, FAST)  # a subset
-    assert key != classifier_cache_key(a.images, a.labels, TINY, ClassifierTrainConfig(epochs=3, progress=False))
-    assert key != classifier_cache_key(a.images, a.labels, ClassifierConfig(channels=(2, 5), feature_dim=8), FAST)
+    assert key != classifier_cache_key(
+        a.images, a.labels, TINY, ClassifierTrainConfig(epochs=3, progress=False)
+    )
+    assert key != classifier_cache_key(
+        a.images, a.labels, ClassifierConfig(channels=(2, 5), feature_dim=8), FAST
+    )
     # Progress bars and the device do not change the weights' identity.
-    assert key == classifier_cache_key(a.images, a.labels, TINY, ClassifierTrainConfig(
-        epochs=4, batch_size=16, lr=1e-2, max_shift=1, progress=True, device="cpu"))
+    assert key == classifier_cache_key(
+        a.images,
+        a.labels,
+        TINY,
+        ClassifierTrainConfig(
+            epochs=4, batch_size=16, lr=1e-2, max_shift=1, progress=True, device="cpu"
+        ),
+    )
     trained_classifier(a, a, model_cfg=TINY, train_cfg=FAST, folder=tmp_path, verbose=False)
     trained_classifier(b, b, model_cfg=TINY, train_cfg=FAST, folder=tmp_path, verbose=False)
     assert len(list((tmp_path / "classifiers").glob("*.pt"))) == 2
@@ -165,14 +196,21 @@ def test_cache_key_separates_data_sources_and_settings(tmp_path):
 
 def test_damaged_cache_file_is_replaced(tmp_path, capsys):
     train = _toy_digits(48, seed=4)
-    model = trained_classifier(train, train, model_cfg=TINY, train_cfg=FAST, folder=tmp_path, verbose=False)
+    model = trained_classifier(
+        train, train, model_cfg=TINY, train_cfg=FAST, folder=tmp_path, verbose=False
+    )
     (path,) = (tmp_path / "classifiers").glob("*.pt")
     path.write_bytes(b"not a checkpoint")
     again = trained_classifier(train, train, model_cfg=TINY, train_cfg=FAST, folder=tmp_path)
     assert "ignoring the cache file" in capsys.readouterr().out
-    for a, b in zip(model.state_dict().values(), again.state_dict().values()):
+    for a, b in zip(model.state_dict().values(), again.state_dict().values(), strict=False):
         assert torch.equal(a, b)  # retrained from the same seed: the same weights
-    assert trained_classifier(train, train, model_cfg=TINY, train_cfg=FAST, folder=tmp_path, verbose=False) is not None
+    assert (
+        trained_classifier(
+            train, train, model_cfg=TINY, train_cfg=FAST, folder=tmp_path, verbose=False
+        )
+        is not None
+    )
 
 
 def test_trained_classifier_default_splits_and_no_cache(tmp_path, monkeypatch, capsys):

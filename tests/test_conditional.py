@@ -1,4 +1,5 @@
 """Conditional generation: the conditional GAN pair, the conditional VAE, generate(), and train_gan(labels=...)."""
+
 import dataclasses
 
 import pytest
@@ -48,7 +49,7 @@ def labelled_images(n=60, k=3):
 
 
 def assert_same_state(a, b):
-    for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items()):
+    for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items(), strict=False):
         assert ka == kb and torch.equal(va, vb), ka
 
 
@@ -106,7 +107,9 @@ def test_discriminator_is_a_projection():
     torch.testing.assert_close(D(x, y), expected)
     # changing the label changes the logit by exactly (e_y' - e_y).h
     y2 = torch.tensor([1, 0, 1, 0])
-    torch.testing.assert_close(D(x, y2) - D(x, y), ((D.embed.weight[y2] - D.embed.weight[y]) * h).sum(1))
+    torch.testing.assert_close(
+        D(x, y2) - D(x, y), ((D.embed.weight[y2] - D.embed.weight[y]) * h).sum(1)
+    )
 
 
 def test_generator_sees_the_one_hot_label():
@@ -167,11 +170,15 @@ def test_trained_conditional_vae_draws_the_requested_class():
     # part of the class in z, and then a prior sample can decode to the wrong class).
     x, y = labelled_images(60)
     model = cvae()
-    result = train_vae(model, x, VAETrainConfig(epochs=200, batch_size=10, lr=1e-2, progress=False), labels=y)
+    result = train_vae(
+        model, x, VAETrainConfig(epochs=200, batch_size=10, lr=1e-2, progress=False), labels=y
+    )
     assert result.history["loss"][-1] < result.history["loss"][0] / 4
     for k in range(3):
         imgs = generate(model, 20, k, generator=torch.Generator().manual_seed(k))
-        band_means = torch.stack([imgs[:, 0, c * 9 : (c + 1) * 9].mean(dim=(1, 2)) for c in range(3)], 1)
+        band_means = torch.stack(
+            [imgs[:, 0, c * 9 : (c + 1) * 9].mean(dim=(1, 2)) for c in range(3)], 1
+        )
         assert (band_means.argmax(1) == k).float().mean() >= 0.9, band_means
 
 
@@ -202,7 +209,9 @@ def test_generate_is_seeded_in_range_and_keeps_the_mode(make):
     assert a.shape == (5, 1, 28, 28) and a.min() >= 0 and a.max() <= 1
     assert torch.equal(a, b) and not torch.equal(a, c)
     assert model.training  # put back in the mode it was in
-    per_image = generate(model, 3, torch.tensor([0, 1, 2]), generator=torch.Generator().manual_seed(7))
+    per_image = generate(
+        model, 3, torch.tensor([0, 1, 2]), generator=torch.Generator().manual_seed(7)
+    )
     assert per_image.shape == (3, 1, 28, 28)
     assert generate(model, 0, 1).shape == (0, 1, 28, 28)
 
@@ -226,10 +235,26 @@ def test_generate_vae_matches_the_decoder():
 
 
 BAD_LABELS = [
-    ([0, 1, 2, 0], TypeError, r"torch.Tensor of int64 class indices.*torch.tensor\(labels, dtype=torch.long\)"),
-    (torch.tensor([0.0, 1.0, 2.0, 0.0]), TypeError, r"int64 class indices, got dtype torch.float32.*one-hot"),
-    (torch.tensor([0, 1, 2, 0], dtype=torch.int32), TypeError, r"got dtype torch.int32: convert with y.long\(\)"),
-    (F.one_hot(torch.tensor([0, 1, 2, 0]), 3), ValueError, r"shape \(B,\), got \(4, 3\): y.argmax\(dim=1\)"),
+    (
+        [0, 1, 2, 0],
+        TypeError,
+        r"torch.Tensor of int64 class indices.*torch.tensor\(labels, dtype=torch.long\)",
+    ),
+    (
+        torch.tensor([0.0, 1.0, 2.0, 0.0]),
+        TypeError,
+        r"int64 class indices, got dtype torch.float32.*one-hot",
+    ),
+    (
+        torch.tensor([0, 1, 2, 0], dtype=torch.int32),
+        TypeError,
+        r"got dtype torch.int32: convert with y.long\(\)",
+    ),
+    (
+        F.one_hot(torch.tensor([0, 1, 2, 0]), 3),
+        ValueError,
+        r"shape \(B,\), got \(4, 3\): y.argmax\(dim=1\)",
+    ),
     (torch.zeros(2, 2, 1, dtype=torch.long), ValueError, r"shape \(B,\), got \(2, 2, 1\): flatten"),
     (torch.tensor([0, 1, 2]), ValueError, "has 3 entries but the batch has 4"),
     (torch.tensor([0, 1, 3, 0]), ValueError, r"\[0, 2\] \(the model has n_classes=3\), found 3"),
@@ -279,7 +304,9 @@ def test_generate_rejects_bad_arguments(args, error, match):
 
 
 def test_generate_rejects_other_models():
-    with pytest.raises(TypeError, match="ConditionalGenerator or a ConditionalVAE.*generator instead"):
+    with pytest.raises(
+        TypeError, match="ConditionalGenerator or a ConditionalVAE.*generator instead"
+    ):
         generate(gan_pair()[1], 2, 0)
 
 
@@ -316,7 +343,9 @@ def test_train_gan_with_labels_pairs_real_images_with_their_labels():
         def forward(self, x, y):
             flat = x.flatten(1)
             if (flat.std(dim=1) == 0).all():  # a real batch: constant images
-                assert torch.equal(flat[:, 0].long(), y), "a real image came with another image's label"
+                assert torch.equal(flat[:, 0].long(), y), (
+                    "a real image came with another image's label"
+                )
                 self.seen_real += 1
             else:
                 self.fake_labels.append(y)
@@ -329,7 +358,11 @@ def test_train_gan_with_labels_pairs_real_images_with_their_labels():
     result = train_gan(G, D, x, dataclasses.replace(CFG, steps=5, d_steps=2), labels=y)
     assert D.seen_real == 10
     fake = torch.cat(D.fake_labels)
-    assert fake.dtype == torch.long and set(fake.tolist()) == {0, 1, 2}  # uniform draws cover the classes
+    assert fake.dtype == torch.long and set(fake.tolist()) == {
+        0,
+        1,
+        2,
+    }  # uniform draws cover the classes
     assert torch.equal(result.fixed_labels, torch.tensor([0, 1, 2, 0, 1, 2]))
     assert [s for s, _ in result.snapshots] == [0, 3, 5]
     assert result.snapshots[-1][1].shape == (6, 1, 28, 28)
@@ -356,7 +389,10 @@ def test_unconditional_runs_have_no_fixed_labels():
     assert result.fixed_labels is None
     G2, D2 = gan_pair()
     x, y = labelled_images(32)
-    assert train_gan(G2, D2, x, dataclasses.replace(CFG, steps=1, n_fixed=0), labels=y).fixed_labels is None
+    assert (
+        train_gan(G2, D2, x, dataclasses.replace(CFG, steps=1, n_fixed=0), labels=y).fixed_labels
+        is None
+    )
 
 
 def test_train_gan_with_labels_resumes_exactly(tmp_path):
@@ -383,9 +419,21 @@ def test_train_gan_with_labels_resumes_exactly(tmp_path):
     "labels, error, match",
     [
         ([0] * 48, TypeError, "labels must be a torch.Tensor"),
-        (torch.zeros(48), TypeError, r"int64 class indices, got dtype torch.float32: convert with labels.long\(\)"),
-        (torch.zeros(47, dtype=torch.long), ValueError, r"shape \(N,\) = \(48,\), one per training example, got \(47,\)"),
-        (torch.full((48,), 3), ValueError, r"\[0, 2\] \(the generator has n_classes=3\), got values in \[3, 3\]"),
+        (
+            torch.zeros(48),
+            TypeError,
+            r"int64 class indices, got dtype torch.float32: convert with labels.long\(\)",
+        ),
+        (
+            torch.zeros(47, dtype=torch.long),
+            ValueError,
+            r"shape \(N,\) = \(48,\), one per training example, got \(47,\)",
+        ),
+        (
+            torch.full((48,), 3),
+            ValueError,
+            r"\[0, 2\] \(the generator has n_classes=3\), got values in \[3, 3\]",
+        ),
         (torch.full((48,), -2), ValueError, r"got values in \[-2, -2\]"),
     ],
 )

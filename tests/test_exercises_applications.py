@@ -1,4 +1,5 @@
 r"""Tests of aigc_course.exercises.applications: each checker accepts right answers and names each common mistake."""
+
 from __future__ import annotations
 
 import itertools
@@ -10,7 +11,11 @@ import torch
 import torch.nn.functional as F
 
 import aigc_course.exercises as exercises
-from aigc_course.exercises import check_class_accuracy, check_interpolation, check_mean_pairwise_distance
+from aigc_course.exercises import (
+    check_class_accuracy,
+    check_interpolation,
+    check_mean_pairwise_distance,
+)
 
 
 def test_checkers_are_exported():
@@ -31,7 +36,9 @@ def test_checkers_are_exported():
         lambda p, y: float((p.argmax(1) == y).sum()) / len(y),
         lambda p, y: (p.argmax(-1) == y).double().mean().reshape(1),
         lambda p, y: np.mean(p.numpy().argmax(1) == y.numpy()).item(),
-        lambda p, y: (p.log().argmax(1) == y).float().mean(),  # log-probabilities have the same argmax
+        lambda p, y: (
+            (p.log().argmax(1) == y).float().mean()
+        ),  # log-probabilities have the same argmax
     ],
     ids=["mean", "sum_over_n", "shape_1", "numpy", "log"],
 )
@@ -44,17 +51,36 @@ def test_class_accuracy_accepts_right_answers(fn):
 @pytest.mark.parametrize(
     "fn, message",
     [
-        (lambda p, y: (p.argmax(1) == y).sum(), "you returned the number of hits (3); divide by the number of images"),
-        (lambda p, y: p[torch.arange(len(y)), y].mean(), "you averaged the probability of the requested class"),
+        (
+            lambda p, y: (p.argmax(1) == y).sum(),
+            "you returned the number of hits (3); divide by the number of images",
+        ),
+        (
+            lambda p, y: p[torch.arange(len(y)), y].mean(),
+            "you averaged the probability of the requested class",
+        ),
         (lambda p, y: p.max(dim=1).values.mean(), "you averaged the classifier's confidence"),
         (lambda p, y: (p.argmin(1) == y).float().mean(), "you used argmin"),
         (lambda p, y: 100 * (p.argmax(1) == y).float().mean(), "that is a percentage"),
-        (lambda p, y: (p.argmax(1) == y).float(), "the hit rate is one number; got a tensor of shape (5,)"),
+        (
+            lambda p, y: (p.argmax(1) == y).float(),
+            "the hit rate is one number; got a tensor of shape (5,)",
+        ),
         (lambda p, y: "60%", "return the hit rate as a float (or a one-element tensor), not str"),
         (lambda p, y: True, "not bool"),
         (lambda p, y: 0.5, "for these 5 images (3 hits) expected 0.6, got 0.5"),
     ],
-    ids=["count", "prob_of_requested", "confidence", "argmin", "percent", "per_image", "str", "bool", "other"],
+    ids=[
+        "count",
+        "prob_of_requested",
+        "confidence",
+        "argmin",
+        "percent",
+        "per_image",
+        "str",
+        "bool",
+        "other",
+    ],
 )
 def test_class_accuracy_names_each_mistake(fn, message):
     fb = check_class_accuracy(fn)
@@ -64,7 +90,9 @@ def test_class_accuracy_names_each_mistake(fn, message):
 
 def test_class_accuracy_expected_value_by_hand():
     # independent count: requested classes vs the top class read off the table in the checker's docstring
-    fb = check_class_accuracy(lambda p, y: sum(int(max(range(3), key=lambda k: p[i, k]) == y[i]) for i in range(5)) / 5)
+    fb = check_class_accuracy(
+        lambda p, y: sum(int(max(range(3), key=lambda k: p[i, k]) == y[i]) for i in range(5)) / 5
+    )
     assert fb.passed
 
 
@@ -85,7 +113,9 @@ def _lerp(z0, z1, steps):
     "fn",
     [
         _lerp,
-        lambda z0, z1, n: torch.stack([torch.lerp(z0, z1, float(t)) for t in torch.linspace(0, 1, n)]),
+        lambda z0, z1, n: torch.stack(
+            [torch.lerp(z0, z1, float(t)) for t in torch.linspace(0, 1, n)]
+        ),
         lambda z0, z1, n: z0 + torch.linspace(0, 1, n)[:, None] * (z1 - z0),
         lambda z0, z1, n: torch.from_numpy(np.linspace(z0.numpy(), z1.numpy(), n)),  # float64
     ],
@@ -103,20 +133,41 @@ def test_interpolation_accepts_right_answers(fn):
         (lambda z0, z1, n: _lerp(z0, z1, n).T, "shape (d, steps) = (3, 5); put one point per row"),
         (lambda z0, z1, n: _lerp(z0, z1, n + 1), "you returned 6 points for steps=5"),
         (lambda z0, z1, n: _lerp(z0, z1, n)[1:], "you returned 4 points for steps=5"),
-        (lambda z0, z1, n: _lerp(z0, z1, n).flatten(), "expected shape (steps, d) = (5, 3), got (15,)"),
+        (
+            lambda z0, z1, n: _lerp(z0, z1, n).flatten(),
+            "expected shape (steps, d) = (5, 3), got (15,)",
+        ),
         (lambda z0, z1, n: _lerp(z1, z0, n), "your path runs from z1 to z0"),
         (
             lambda z0, z1, n: torch.stack([(1 - i / n) * z0 + i / n * z1 for i in range(n)]),
             "your last point stops short of z1",
         ),
         (
-            lambda z0, z1, n: torch.stack([(1 - t) * z0 + t * z1 for t in torch.linspace(0, 1, n) ** 2]),
+            lambda z0, z1, n: torch.stack(
+                [(1 - t) * z0 + t * z1 for t in torch.linspace(0, 1, n) ** 2]
+            ),
             "the ends are right but the points in between are not evenly spaced",
         ),
-        (lambda z0, z1, n: _lerp(z0, z1, n).tolist(), "return a torch.Tensor of shape (steps, d) = (5, 3), not list"),
-        (lambda z0, z1, n: _lerp(z0, z1, n) + 1, "the middle point should be [2.0, 0.0, 0.0], got [3.0, 1.0, 1.0]"),
+        (
+            lambda z0, z1, n: _lerp(z0, z1, n).tolist(),
+            "return a torch.Tensor of shape (steps, d) = (5, 3), not list",
+        ),
+        (
+            lambda z0, z1, n: _lerp(z0, z1, n) + 1,
+            "the middle point should be [2.0, 0.0, 0.0], got [3.0, 1.0, 1.0]",
+        ),
     ],
-    ids=["transposed", "one_too_many", "one_too_few", "flat", "reversed", "open_end", "uneven", "list", "other"],
+    ids=[
+        "transposed",
+        "one_too_many",
+        "one_too_few",
+        "flat",
+        "reversed",
+        "open_end",
+        "uneven",
+        "list",
+        "other",
+    ],
 )
 def test_interpolation_names_each_mistake(fn, message):
     fb = check_interpolation(fn)
@@ -126,7 +177,9 @@ def test_interpolation_names_each_mistake(fn, message):
 
 def test_interpolation_swapped_weights_are_recognised():
     # (t z0 + (1 - t) z1) is the reversed path; it is reported as such, not as "other"
-    fb = check_interpolation(lambda z0, z1, n: torch.stack([t * z0 + (1 - t) * z1 for t in torch.linspace(0, 1, n)]))
+    fb = check_interpolation(
+        lambda z0, z1, n: torch.stack([t * z0 + (1 - t) * z1 for t in torch.linspace(0, 1, n)])
+    )
     assert not fb.passed and "from z1 to z0" in fb.message
 
 
@@ -136,7 +189,9 @@ def test_interpolation_swapped_weights_are_recognised():
 def _pairs_mean(f):
     # independent of torch.cdist: an explicit loop over ordered pairs of different rows
     n = f.shape[0]
-    dists = [math.dist(f[i].tolist(), f[j].tolist()) for i, j in itertools.permutations(range(n), 2)]
+    dists = [
+        math.dist(f[i].tolist(), f[j].tolist()) for i, j in itertools.permutations(range(n), 2)
+    ]
     return sum(dists) / len(dists)
 
 
@@ -153,7 +208,9 @@ def _pairs_mean(f):
 def test_mean_pairwise_distance_accepts_right_answers(fn):
     fb = check_mean_pairwise_distance(fn)
     assert fb.passed, fb
-    assert repr(fb) == "PASSED: the mean Euclidean distance over the N(N - 1) pairs of different rows."
+    assert (
+        repr(fb) == "PASSED: the mean Euclidean distance over the N(N - 1) pairs of different rows."
+    )
 
 
 @pytest.mark.parametrize(
@@ -167,12 +224,26 @@ def test_mean_pairwise_distance_accepts_right_answers(fn):
         (lambda f: F.pdist(f, p=1).mean(), "the L1 (city-block) distance"),
         (lambda f: F.pdist(f), "the mean distance is one number; got a tensor of shape (6,)"),
         (lambda f: F.pdist(f).mean() + 1, "for these 4 points expected"),
-        (lambda f: F.pdist(f).mean() if f.shape[0] == 4 else 1.0, "five identical rows should give 0"),
+        (
+            lambda f: F.pdist(f).mean() if f.shape[0] == 4 else 1.0,
+            "five identical rows should give 0",
+        ),
         (lambda f: F.pdist(f).mean() if f.shape[0] == 4 else None, "your function returned None"),
         (lambda f: F.pdist(f).mean() if f.shape[0] == 4 else "0", "not str"),
     ],
-    ids=["diagonal", "squared", "sum_pdist", "sum_cdist", "centroid", "l1", "vector", "other", "not_zero",
-         "none_second", "str_second"],
+    ids=[
+        "diagonal",
+        "squared",
+        "sum_pdist",
+        "sum_cdist",
+        "centroid",
+        "l1",
+        "vector",
+        "other",
+        "not_zero",
+        "none_second",
+        "str_second",
+    ],
 )
 def test_mean_pairwise_distance_names_each_mistake(fn, message):
     fb = check_mean_pairwise_distance(fn)

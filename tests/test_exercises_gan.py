@@ -1,4 +1,5 @@
 r"""Tests of aigc_course.exercises.gan: each checker accepts right answers and names each common mistake."""
+
 from __future__ import annotations
 
 import math
@@ -11,7 +12,6 @@ import torch.nn.functional as F
 import aigc_course.exercises as exercises
 from aigc_course.data.toy import count_modes
 from aigc_course.exercises import (
-    Feedback,
     check_count_modes,
     check_discriminator_loss,
     check_gradient_prediction,
@@ -20,7 +20,12 @@ from aigc_course.exercises import (
 
 
 def test_checkers_are_exported():
-    for name in ["check_nonsaturating_loss", "check_discriminator_loss", "check_count_modes", "check_gradient_prediction"]:
+    for name in [
+        "check_nonsaturating_loss",
+        "check_discriminator_loss",
+        "check_count_modes",
+        "check_gradient_prediction",
+    ]:
         assert name in exercises.__all__
         assert getattr(exercises, name).__module__ == "aigc_course.exercises.gan"
 
@@ -44,7 +49,15 @@ NS_PASSED = "PASSED: -log D(G(z)) from logits (softplus(-l)), finite even when D
         lambda l: F.softplus(-l).mean().reshape(1),  # one number, shape (1,)
         lambda l: F.softplus(l.neg_()).mean(),  # changes its (copied) input in place
     ],
-    ids=["softplus", "logsigmoid", "bce_with_logits", "bce_module", "float64", "shape_1", "in_place"],
+    ids=[
+        "softplus",
+        "logsigmoid",
+        "bce_with_logits",
+        "bce_module",
+        "float64",
+        "shape_1",
+        "in_place",
+    ],
 )
 def test_nonsaturating_accepts_right_answers(fn):
     fb = check_nonsaturating_loss(fn)
@@ -74,7 +87,10 @@ def _ns_vector_on_extreme(l):
             lambda l: -torch.log(1 - torch.sigmoid(l)).mean(),
             "that is -log(1 - D(G(z))), the discriminator's fake term; the generator wants -log D(G(z))",
         ),
-        (lambda l: F.binary_cross_entropy_with_logits(l, torch.zeros_like(l)), "the discriminator's fake term"),
+        (
+            lambda l: F.binary_cross_entropy_with_logits(l, torch.zeros_like(l)),
+            "the discriminator's fake term",
+        ),
         (
             lambda l: F.logsigmoid(l).mean(),
             "the sign is flipped: the loss -log D(G(z)) is >= 0 and falls as D is fooled",
@@ -88,13 +104,24 @@ def _ns_vector_on_extreme(l):
             "correct formula, but it gives inf for a logit of -200: torch.log(torch.sigmoid(l)) underflows",
         ),
         (lambda l: torch.log1p(torch.exp(-l)).mean(), "it gives inf for a logit of -200"),
-        (lambda l: torch.full((), float("nan")) if l[0] == -200 else F.softplus(-l).mean(), "it gives inf for a logit of -200"),
         (
-            lambda l: F.binary_cross_entropy(torch.sigmoid(l), torch.ones_like(l)),  # BCE clamps log at -100
+            lambda l: torch.full((), float("nan")) if l[0] == -200 else F.softplus(-l).mean(),
+            "it gives inf for a logit of -200",
+        ),
+        (
+            lambda l: F.binary_cross_entropy(
+                torch.sigmoid(l), torch.ones_like(l)
+            ),  # BCE clamps log at -100
             "for logits of -200 the loss should be 200 (= -log sigmoid(-200)); got 100",
         ),
-        (lambda l: -torch.log(torch.sigmoid(l).clamp_min(1e-7)).mean(), "for logits of -200 the loss should be 200"),
-        (lambda l: F.softplus(-l).sum() / 5, "for logits of -200 the loss should be 200 (= -log sigmoid(-200)); got 160"),
+        (
+            lambda l: -torch.log(torch.sigmoid(l).clamp_min(1e-7)).mean(),
+            "for logits of -200 the loss should be 200",
+        ),
+        (
+            lambda l: F.softplus(-l).sum() / 5,
+            "for logits of -200 the loss should be 200 (= -log sigmoid(-200)); got 160",
+        ),
         (lambda l: F.softplus(-l).mean() + 0.1, "for logits [-2.0, -0.5, 0.3, 1.7, -4.0] expected"),
         (_ns_raises_on_extreme, "your function raised AssertionError: logit out of range"),
         (lambda l: F.softplus(-l).mean().item(), "return a torch.Tensor, not float"),
@@ -106,9 +133,27 @@ def _ns_vector_on_extreme(l):
         (_ns_vector_on_extreme, "a loss is one number (average over the batch); got shape (4,)"),
     ],
     ids=[
-        "saturating", "saturating_logsigmoid", "fake_term", "fake_term_bce", "sign", "sum", "log_sigmoid_inf",
-        "log1p_exp_inf", "nan_at_extreme", "bce_on_probs", "clamped", "fixed_batch_size", "other", "raises_on_extreme",
-        "float", "numpy", "list", "per_example", "two_numbers", "empty", "vector_on_extreme",
+        "saturating",
+        "saturating_logsigmoid",
+        "fake_term",
+        "fake_term_bce",
+        "sign",
+        "sum",
+        "log_sigmoid_inf",
+        "log1p_exp_inf",
+        "nan_at_extreme",
+        "bce_on_probs",
+        "clamped",
+        "fixed_batch_size",
+        "other",
+        "raises_on_extreme",
+        "float",
+        "numpy",
+        "list",
+        "per_example",
+        "two_numbers",
+        "empty",
+        "vector_on_extreme",
     ],
 )
 def test_nonsaturating_names_each_mistake(fn, message):
@@ -164,7 +209,10 @@ def _d_not_tensor_on_extreme(r, f):
         lambda r, f: F.softplus(-r).mean() + F.softplus(f).mean(),
         lambda r, f: -F.logsigmoid(r).mean() - F.logsigmoid(-f).mean(),
         lambda r, f: _bce(r, 1.0) + _bce(f, 0.0),
-        lambda r, f: torch.nn.BCEWithLogitsLoss()(r, torch.ones_like(r)) + torch.nn.BCEWithLogitsLoss()(f, torch.zeros_like(f)),
+        lambda r, f: (
+            torch.nn.BCEWithLogitsLoss()(r, torch.ones_like(r))
+            + torch.nn.BCEWithLogitsLoss()(f, torch.zeros_like(f))
+        ),
         lambda r, f: (F.softplus(-r.double()).mean() + F.softplus(f.double()).mean()).reshape(1, 1),
     ],
     ids=["softplus", "logsigmoid", "bce_with_logits", "bce_module", "float64_shape_1x1"],
@@ -191,19 +239,28 @@ def test_discriminator_accepts_right_answers(fn):
             "the sign is flipped: you returned the value function V(D, G), which D maximises; the loss is -V",
         ),
         (
-            lambda r, f: F.binary_cross_entropy_with_logits(torch.cat([r, f]), torch.cat([torch.ones_like(r), torch.zeros_like(f)])),
+            lambda r, f: F.binary_cross_entropy_with_logits(
+                torch.cat([r, f]), torch.cat([torch.ones_like(r), torch.zeros_like(f)])
+            ),
             "average each term over its own batch and add the two averages (the batches may differ in size)",
         ),
-        (lambda r, f: (_bce(r, 1.0) + _bce(f, 0.0)) / 2, "average each term over its own batch and add the two averages"),
+        (
+            lambda r, f: (_bce(r, 1.0) + _bce(f, 0.0)) / 2,
+            "average each term over its own batch and add the two averages",
+        ),
         (lambda r, f: _bce(r, 1.0), "expected "),
         (
-            lambda r, f: -torch.log(torch.sigmoid(r)).mean() - torch.log(1 - torch.sigmoid(f)).mean(),
+            lambda r, f: (
+                -torch.log(torch.sigmoid(r)).mean() - torch.log(1 - torch.sigmoid(f)).mean()
+            ),
             "for a fooled discriminator (logits -150 on real, +150 on fake) the loss should be 300, got inf: "
             "compute it from logits with F.softplus or F.binary_cross_entropy_with_logits",
         ),
         (
-            lambda r, f: F.binary_cross_entropy(torch.sigmoid(r), torch.ones_like(r))
-            + F.binary_cross_entropy(torch.sigmoid(f), torch.zeros_like(f)),  # log clamped at -100
+            lambda r, f: (
+                F.binary_cross_entropy(torch.sigmoid(r), torch.ones_like(r))
+                + F.binary_cross_entropy(torch.sigmoid(f), torch.zeros_like(f))
+            ),  # log clamped at -100
             "for a fooled discriminator (logits -150 on real, +150 on fake) the loss should be 300, got 200",
         ),
         (
@@ -212,20 +269,38 @@ def test_discriminator_accepts_right_answers(fn):
             "compute it from logits with F.softplus or F.binary_cross_entropy_with_logits",
         ),
         (
-            lambda r, f: -torch.log(torch.sigmoid(r).clamp(1e-4, 1 - 1e-4)).mean()
-            - torch.log(1 - torch.sigmoid(f).clamp(1e-4, 1 - 1e-4)).mean(),
+            lambda r, f: (
+                -torch.log(torch.sigmoid(r).clamp(1e-4, 1 - 1e-4)).mean()
+                - torch.log(1 - torch.sigmoid(f).clamp(1e-4, 1 - 1e-4)).mean()
+            ),
             "for a perfect discriminator (logits +150 on real, -150 on fake) the loss should be ~0, got 0.0002",
         ),
         (_d_raises_on_extreme, "your function raised AssertionError: logit out of range"),
         (_d_not_tensor_on_extreme, "return a torch.Tensor, not float"),
         (lambda r, f: float(_bce(r, 1.0) + _bce(f, 0.0)), "return a torch.Tensor, not float"),
         (lambda r, f: [_bce(r, 1.0), _bce(f, 0.0)], "return a torch.Tensor, not list"),
-        (lambda r, f: torch.stack([_bce(r, 1.0), _bce(f, 0.0)]), "a loss is one number (average over the batch); got shape (2,)"),
+        (
+            lambda r, f: torch.stack([_bce(r, 1.0), _bce(f, 0.0)]),
+            "a loss is one number (average over the batch); got shape (2,)",
+        ),
         (lambda r, f: F.softplus(-r) + F.softplus(f).mean(), "got shape (4,)"),
     ],
     ids=[
-        "article", "swapped", "value_function", "pooled", "half", "other", "log_sigmoid_inf", "bce_on_probs",
-        "hand_written_bce_nan", "clamped", "raises_on_extreme", "not_tensor_on_extreme", "float", "list", "two_terms",
+        "article",
+        "swapped",
+        "value_function",
+        "pooled",
+        "half",
+        "other",
+        "log_sigmoid_inf",
+        "bce_on_probs",
+        "hand_written_bce_nan",
+        "clamped",
+        "raises_on_extreme",
+        "not_tensor_on_extreme",
+        "float",
+        "list",
+        "two_terms",
         "per_example",
     ],
 )
@@ -240,7 +315,10 @@ def test_discriminator_other_mistake_reports_expected_and_got_values():
     # Independent oracle: mean of log(1 + exp(-r)) over real plus mean of log(1 + exp(f)) over fake.
     real = [2.0, 0.5, -0.3, 1.2]
     fake = [-1.5, 0.2, -3.0, 0.7, -0.1, -2.2]
-    expected = sum(math.log1p(math.exp(-v)) for v in real) / 4 + sum(math.log1p(math.exp(v)) for v in fake) / 6
+    expected = (
+        sum(math.log1p(math.exp(-v)) for v in real) / 4
+        + sum(math.log1p(math.exp(v)) for v in fake) / 6
+    )
     fb = check_discriminator_loss(lambda r, f: F.softplus(-r).mean() + F.softplus(f).mean() + 0.25)
     assert fb.message == f"expected {expected:.5f}, got {expected + 0.25:.5f}"
 
@@ -293,9 +371,14 @@ def test_count_modes_accepts_right_answers(fn):
             lambda s, c, std: len(c),
             "you counted every centre; count only those with enough samples within 3 std",
         ),
-        (lambda s, c, std: int((_mode_counts(s, c, std, radius=1e3) >= 0).sum()), "you counted every centre"),
         (
-            lambda s, c, std: int(_mode_counts(s, c, std).sum()),  # samples within 3 std of a centre
+            lambda s, c, std: int((_mode_counts(s, c, std, radius=1e3) >= 0).sum()),
+            "you counted every centre",
+        ),
+        (
+            lambda s, c, std: int(
+                _mode_counts(s, c, std).sum()
+            ),  # samples within 3 std of a centre
             "that is a number of samples; count modes (centres) instead",
         ),
         (
@@ -310,18 +393,41 @@ def test_count_modes_accepts_right_answers(fn):
         ),
         (lambda s, c, std: 2, "expected 3 modes covered, got 2"),
         (lambda s, c, std: 5, "expected 3 modes covered, got 5"),
-        (lambda s, c, std: _mode_counts(s, c, std) >= 0.01 * len(s), "return an int (the number of modes covered), not Tensor"),
-        (lambda s, c, std: (_mode_counts(s, c, std) >= 10).tolist(), "return an int (the number of modes covered), not list"),
+        (
+            lambda s, c, std: _mode_counts(s, c, std) >= 0.01 * len(s),
+            "return an int (the number of modes covered), not Tensor",
+        ),
+        (
+            lambda s, c, std: (_mode_counts(s, c, std) >= 10).tolist(),
+            "return an int (the number of modes covered), not list",
+        ),
         (lambda s, c, std: "three", "return an int (the number of modes covered), not str"),
         (lambda s, c, std: 3.5, "return an int (the number of modes covered), not float"),
         (lambda s, c, std: 3 / 8, "return an int (the number of modes covered), not float"),
         (lambda s, c, std: float("inf"), "return an int (the number of modes covered), not float"),
-        (lambda s, c, std: torch.tensor(float("nan")), "return an int (the number of modes covered), not Tensor"),
+        (
+            lambda s, c, std: torch.tensor(float("nan")),
+            "return an int (the number of modes covered), not Tensor",
+        ),
     ],
     ids=[
-        "stray_mode", "all_centres", "huge_radius", "samples_within_3std", "samples_in_covered_modes", "all_samples",
-        "samples_minus_far", "zero", "other_low", "other_high", "per_mode_tensor", "per_mode_list", "str", "half",
-        "fraction", "inf", "nan",
+        "stray_mode",
+        "all_centres",
+        "huge_radius",
+        "samples_within_3std",
+        "samples_in_covered_modes",
+        "all_samples",
+        "samples_minus_far",
+        "zero",
+        "other_low",
+        "other_high",
+        "per_mode_tensor",
+        "per_mode_list",
+        "str",
+        "half",
+        "fraction",
+        "inf",
+        "nan",
     ],
 )
 def test_count_modes_names_each_mistake(fn, message):
@@ -368,8 +474,14 @@ def test_gradient_prediction_accepts_right_answers(answer):
 @pytest.mark.parametrize(
     "answer,message",
     [
-        ((0.999, 0.001), "you swapped them: it is the saturating loss whose gradient vanishes when D rejects the fakes"),
-        ((1.001, 1000.0), "1/D is the gradient with respect to D; take it with respect to the logit (chain rule through the sigmoid)"),
+        (
+            (0.999, 0.001),
+            "you swapped them: it is the saturating loss whose gradient vanishes when D rejects the fakes",
+        ),
+        (
+            (1.001, 1000.0),
+            "1/D is the gradient with respect to D; take it with respect to the logit (chain rule through the sigmoid)",
+        ),
         ((0.001, -1000.0), "1/D is the gradient with respect to D"),
         ((1000.0, 0.999), "1/D is the gradient with respect to D"),
         (0.999, "answer with a pair of numbers: (saturating, non_saturating)"),
@@ -387,8 +499,20 @@ def test_gradient_prediction_accepts_right_answers(answer):
         ((float("nan"), 0.999), "differentiate log(1 - sigmoid(l))"),
     ],
     ids=[
-        "swapped", "grad_wrt_D", "grad_wrt_D_signed", "one_over_D_first", "scalar", "triple", "single", "None", "words",
-        "None_inside", "other", "zero_one", "off_by_10pct", "nan",
+        "swapped",
+        "grad_wrt_D",
+        "grad_wrt_D_signed",
+        "one_over_D_first",
+        "scalar",
+        "triple",
+        "single",
+        "None",
+        "words",
+        "None_inside",
+        "other",
+        "zero_one",
+        "off_by_10pct",
+        "nan",
     ],
 )
 def test_gradient_prediction_names_each_mistake(answer, message):

@@ -1,4 +1,5 @@
 """Tests of aigc_course.exercises.lossmath: each checker accepts right answers and names each common mistake."""
+
 from __future__ import annotations
 
 import math
@@ -21,7 +22,12 @@ from aigc_course.exercises import (
 
 
 def test_checkers_are_exported():
-    for name in ["check_optimal_discriminator", "check_js_divergence", "check_gaussian_kl", "check_gaussian_nll"]:
+    for name in [
+        "check_optimal_discriminator",
+        "check_js_divergence",
+        "check_gaussian_kl",
+        "check_gaussian_nll",
+    ]:
         assert name in exercises.__all__
         assert getattr(exercises, name).__module__ == "aigc_course.exercises.lossmath"
 
@@ -43,7 +49,9 @@ D_PASSED = "D* = p_data / (p_data + p_g)"
     [
         lambda p, q: p / (p + q),
         lambda p, q: 1 / (1 + q / p),  # inf where p = 0 gives 1 / inf = 0: still right
-        lambda p, q: torch.sigmoid(torch.log(p) - torch.log(q)),  # the logit is the log density ratio
+        lambda p, q: torch.sigmoid(
+            torch.log(p) - torch.log(q)
+        ),  # the logit is the log density ratio
         lambda p, q: (p / (p + q)).float(),
     ],
     ids=["formula", "one_over", "sigmoid_log_ratio", "float32"],
@@ -57,13 +65,22 @@ def test_optimal_discriminator_accepts_right_answers(fn):
     [
         (lambda p, q: q / (p + q), "you swapped the densities"),
         (lambda p, q: p / q, "p_data / p_g is the density ratio, not a probability"),
-        (lambda p, q: torch.full_like(p, 0.5), "D = 1/2 everywhere is optimal only once p_g = p_data"),
+        (
+            lambda p, q: torch.full_like(p, 0.5),
+            "D = 1/2 everywhere is optimal only once p_g = p_data",
+        ),
         (lambda p, q: (p / (p + q)).tolist(), "return a torch.Tensor, not list"),
         (lambda p, q: (p > q).long(), "return a floating-point tensor, got dtype torch.int64"),
-        (lambda p, q: (p / (p + q))[:3], "expected one probability per point of shape (6,), got (3,)"),
+        (
+            lambda p, q: (p / (p + q))[:3],
+            "expected one probability per point of shape (6,), got (3,)",
+        ),
         (lambda p, q: p / (p + q) + 0 * torch.log(p), "your D* is not finite somewhere"),
         (lambda p, q: p - q, "D* is a probability: all its values must lie in [0, 1]"),
-        (lambda p, q: p / (p + q + 0.1), "at p_data = 0.3, p_g = 0 expected D* = 1.0000, got 0.7500"),
+        (
+            lambda p, q: p / (p + q + 0.1),
+            "at p_data = 0.3, p_g = 0 expected D* = 1.0000, got 0.7500",
+        ),
     ],
     ids=["swapped", "ratio", "half", "list", "int", "shape", "nan", "range", "other"],
 )
@@ -76,7 +93,10 @@ def test_optimal_discriminator_names_each_mistake(fn, message):
 
 def _jsd_right(P, Q):
     M = (P + Q) / 2
-    return 0.5 * (torch.xlogy(P, P) - torch.xlogy(P, M)).sum() + 0.5 * (torch.xlogy(Q, Q) - torch.xlogy(Q, M)).sum()
+    return (
+        0.5 * (torch.xlogy(P, P) - torch.xlogy(P, M)).sum()
+        + 0.5 * (torch.xlogy(Q, Q) - torch.xlogy(Q, M)).sum()
+    )
 
 
 def _jsd_naive(P, Q):  # 0 * log 0 = NaN on the disjoint test, but right on the first
@@ -92,14 +112,18 @@ def _kl(a, b):
     "fn",
     [
         _jsd_right,
-        lambda P, Q: torch.tensor(jensenshannon(P.numpy(), Q.numpy()) ** 2),  # scipy's distance, squared
+        lambda P, Q: torch.tensor(
+            jensenshannon(P.numpy(), Q.numpy()) ** 2
+        ),  # scipy's distance, squared
         lambda P, Q: 0.5 * _kl(P, (P + Q) / 2) + 0.5 * _kl(Q, (P + Q) / 2),
         lambda P, Q: _jsd_right(P.float(), Q.float()),
     ],
     ids=["formula", "scipy", "two_kls", "float32"],
 )
 def test_js_divergence_accepts_right_answers(fn):
-    _expect(check_js_divergence, fn, "nats here, and log 2 = 0.6931 for disjoint supports", passed=True)
+    _expect(
+        check_js_divergence, fn, "nats here, and log 2 = 0.6931 for disjoint supports", passed=True
+    )
 
 
 @pytest.mark.parametrize(
@@ -107,22 +131,58 @@ def test_js_divergence_accepts_right_answers(fn):
     [
         (lambda P, Q: _jsd_right(P, Q) / math.log(2), "your value is in bits (log base 2)"),
         (lambda P, Q: 2 * _jsd_right(P, Q), "you left out the 1/2 in front of each KL term"),
-        (lambda P, Q: 0.5 * _kl(P, P + Q) + 0.5 * _kl(Q, P + Q), "M is the average (P + Q) / 2, not the sum P + Q"),
-        (lambda P, Q: torch.tensor(jensenshannon(P.numpy(), Q.numpy())), "that is the Jensen-Shannon *distance*"),
+        (
+            lambda P, Q: 0.5 * _kl(P, P + Q) + 0.5 * _kl(Q, P + Q),
+            "M is the average (P + Q) / 2, not the sum P + Q",
+        ),
+        (
+            lambda P, Q: torch.tensor(jensenshannon(P.numpy(), Q.numpy())),
+            "that is the Jensen-Shannon *distance*",
+        ),
         (lambda P, Q: _kl(P, (P + Q) / 2), "you kept only KL(P || M)"),
         (lambda P, Q: _kl(Q, (P + Q) / 2), "you kept only KL(Q || M)"),
-        (lambda P, Q: 0.5 * _kl(Q, P) + 0.5 * _kl(Q, (P + Q) / 2), "compare each distribution with the mixture M"),
+        (
+            lambda P, Q: 0.5 * _kl(Q, P) + 0.5 * _kl(Q, (P + Q) / 2),
+            "compare each distribution with the mixture M",
+        ),
         (lambda P, Q: -_jsd_right(P, Q), "the sign is flipped"),
-        (lambda P, Q: (P * torch.log(2 * P / (P + Q))).sum(), "NaN where P has a zero: treat 0 log 0 as 0"),
+        (
+            lambda P, Q: (P * torch.log(2 * P / (P + Q))).sum(),
+            "NaN where P has a zero: treat 0 log 0 as 0",
+        ),
         (_jsd_naive, "right on overlapping distributions, but NaN on disjoint ones"),
-        (lambda P, Q: _jsd_right(P, Q).clamp(max=0.3), "for disjoint supports the JSD is log 2 = 0.69315, got 0.30000"),
+        (
+            lambda P, Q: _jsd_right(P, Q).clamp(max=0.3),
+            "for disjoint supports the JSD is log 2 = 0.69315, got 0.30000",
+        ),
         (lambda P, Q: _jsd_right(P, Q) + 0.01, "expected 0.17"),
-        (lambda P, Q: _jsd_right(P, Q).reshape(1), "expected one number (a scalar tensor) of shape (), got (1,)"),
+        (
+            lambda P, Q: _jsd_right(P, Q).reshape(1),
+            "expected one number (a scalar tensor) of shape (), got (1,)",
+        ),
         (lambda P, Q: float(_jsd_right(P, Q)), "return a torch.Tensor, not float"),
-        (lambda P, Q: _jsd_right(P, Q) if len(P) == 5 else 0.69, "return a torch.Tensor, not float"),
+        (
+            lambda P, Q: _jsd_right(P, Q) if len(P) == 5 else 0.69,
+            "return a torch.Tensor, not float",
+        ),
     ],
-    ids=["bits", "no_half", "sum_mixture", "distance", "kl_p", "kl_q", "kl_pq", "sign", "nan_first", "nan_disjoint",
-         "disjoint_wrong", "other", "shape", "float", "float_on_disjoint"],
+    ids=[
+        "bits",
+        "no_half",
+        "sum_mixture",
+        "distance",
+        "kl_p",
+        "kl_q",
+        "kl_pq",
+        "sign",
+        "nan_first",
+        "nan_disjoint",
+        "disjoint_wrong",
+        "other",
+        "shape",
+        "float",
+        "float_on_disjoint",
+    ],
 )
 def test_js_divergence_names_each_mistake(fn, message):
     _expect(check_js_divergence, fn, message)
@@ -157,9 +217,12 @@ def _kl_right(mu, logvar):
     "fn",
     [
         _kl_right,
-        lambda mu, lv: -0.5 * torch.sum(1 + lv - mu.pow(2) - lv.exp(), dim=1),  # Kingma & Welling's form
+        lambda mu, lv: (
+            -0.5 * torch.sum(1 + lv - mu.pow(2) - lv.exp(), dim=1)
+        ),  # Kingma & Welling's form
         lambda mu, lv: torch.distributions.kl_divergence(
-            torch.distributions.Normal(mu, (0.5 * lv).exp()), torch.distributions.Normal(0.0, 1.0)).sum(-1),
+            torch.distributions.Normal(mu, (0.5 * lv).exp()), torch.distributions.Normal(0.0, 1.0)
+        ).sum(-1),
         lambda mu, lv: _kl_right(mu.float(), lv.float()),
     ],
     ids=["formula", "kingma_welling", "distributions", "float32"],
@@ -177,22 +240,48 @@ def test_gaussian_kl_accepts_the_package_version():
     "fn,message",
     [
         (lambda mu, lv: -_kl_right(mu, lv), "the sign is flipped"),
-        (lambda mu, lv: 0.5 * (mu**2 + lv.exp() - lv - 1).mean(1), "you averaged over the latent dimensions"),
+        (
+            lambda mu, lv: 0.5 * (mu**2 + lv.exp() - lv - 1).mean(1),
+            "you averaged over the latent dimensions",
+        ),
         (lambda mu, lv: (mu**2 + lv.exp() - lv - 1).sum(1), "you left out the factor 1/2"),
         (lambda mu, lv: 0.5 * (mu**2 + lv.exp() - lv).sum(1), "you left out the -1 inside the sum"),
-        (lambda mu, lv: 0.5 * (mu**2 + (2 * lv).exp() - 2 * lv - 1).sum(1), "you treated logvar as log(sigma)"),
+        (
+            lambda mu, lv: 0.5 * (mu**2 + (2 * lv).exp() - 2 * lv - 1).sum(1),
+            "you treated logvar as log(sigma)",
+        ),
         (lambda mu, lv: 0.5 * (lv + (1 + mu**2) / lv.exp() - 1).sum(1), "that is the reverse KL"),
         (lambda mu, lv: 0.5 * (mu**2 + lv.exp() - 1).sum(1), "you left out the -log sigma^2 term"),
         (lambda mu, lv: _kl_right(mu, lv).sum(), "you summed over the batch too"),
         (lambda mu, lv: _kl_right(mu, lv).mean(), "you averaged over the batch"),
-        (lambda mu, lv: 0.5 * (mu**2 + lv.exp() - lv - 1), "got (4, 3): sum the KL over the latent dimensions (dim=1)"),
-        (lambda mu, lv: _kl_right(mu, lv)[:2], "expected one KL per example of shape (4,), got (2,)"),
+        (
+            lambda mu, lv: 0.5 * (mu**2 + lv.exp() - lv - 1),
+            "got (4, 3): sum the KL over the latent dimensions (dim=1)",
+        ),
+        (
+            lambda mu, lv: _kl_right(mu, lv)[:2],
+            "expected one KL per example of shape (4,), got (2,)",
+        ),
         (lambda mu, lv: torch.tensor(3.0), "expected one KL per example of shape (4,), got ()"),
         (lambda mu, lv: _kl_right(mu, lv).numpy(), "return a torch.Tensor, not ndarray"),
         (lambda mu, lv: _kl_right(mu, lv) * 1.1, "for the first example expected"),
     ],
-    ids=["sign", "mean_dims", "no_half", "no_minus_one", "log_sigma", "reverse", "no_log", "sum_batch", "mean_batch",
-         "no_sum", "short", "scalar", "numpy", "other"],
+    ids=[
+        "sign",
+        "mean_dims",
+        "no_half",
+        "no_minus_one",
+        "log_sigma",
+        "reverse",
+        "no_log",
+        "sum_batch",
+        "mean_batch",
+        "no_sum",
+        "short",
+        "scalar",
+        "numpy",
+        "other",
+    ],
 )
 def test_gaussian_kl_names_each_mistake(fn, message):
     _expect(check_gaussian_kl, fn, message)
@@ -205,7 +294,9 @@ NLL_PASSED = "squared error / (2 sigma^2) plus D/2 log(2 pi sigma^2)"
 
 def _nll_right(x, mean, sigma):
     d = x[0].numel()
-    return ((x - mean) ** 2).sum(dim=(1, 2, 3)) / (2 * sigma**2) + 0.5 * d * math.log(2 * math.pi * sigma**2)
+    return ((x - mean) ** 2).sum(dim=(1, 2, 3)) / (2 * sigma**2) + 0.5 * d * math.log(
+        2 * math.pi * sigma**2
+    )
 
 
 @pytest.mark.parametrize(
@@ -213,7 +304,11 @@ def _nll_right(x, mean, sigma):
     [
         _nll_right,
         lambda x, m, s: -torch.distributions.Normal(m, s).log_prob(x).flatten(1).sum(1),
-        lambda x, m, s: F.gaussian_nll_loss(m, x, torch.full_like(x, s**2), full=True, reduction="none").flatten(1).sum(1),
+        lambda x, m, s: (
+            F.gaussian_nll_loss(m, x, torch.full_like(x, s**2), full=True, reduction="none")
+            .flatten(1)
+            .sum(1)
+        ),
         lambda x, m, s: _nll_right(x.float(), m.float(), s),
     ],
     ids=["formula", "distributions", "torch_gaussian_nll_loss", "float32"],
@@ -230,20 +325,47 @@ def _sse(x, m):
     "fn,message",
     [
         (lambda x, m, s: -_nll_right(x, m, s), "the sign is flipped"),
-        (lambda x, m, s: _sse(x, m) / (2 * s**2), "you left out the constant D/2 log(2 pi sigma^2)"),
-        (lambda x, m, s: _sse(x, m) / (2 * s) + 8 * math.log(2 * math.pi * s**2), "divide the squared error by sigma^2, not sigma"),
-        (lambda x, m, s: _sse(x, m) / (2 * s**2) + 8 * math.log(2 * math.pi * s), "the constant is D/2 log(2 pi sigma^2)"),
+        (
+            lambda x, m, s: _sse(x, m) / (2 * s**2),
+            "you left out the constant D/2 log(2 pi sigma^2)",
+        ),
+        (
+            lambda x, m, s: _sse(x, m) / (2 * s) + 8 * math.log(2 * math.pi * s**2),
+            "divide the squared error by sigma^2, not sigma",
+        ),
+        (
+            lambda x, m, s: _sse(x, m) / (2 * s**2) + 8 * math.log(2 * math.pi * s),
+            "the constant is D/2 log(2 pi sigma^2)",
+        ),
         (lambda x, m, s: 2 * _nll_right(x, m, s), "you left out the factor 1/2"),
-        (lambda x, m, s: _sse(x, m) / s**2 + 8 * math.log(2 * math.pi * s**2), "the squared error needs the factor 1/2 too"),
+        (
+            lambda x, m, s: _sse(x, m) / s**2 + 8 * math.log(2 * math.pi * s**2),
+            "the squared error needs the factor 1/2 too",
+        ),
         (lambda x, m, s: _nll_right(x, m, s) / 16, "you averaged over pixels"),
         (lambda x, m, s: ((x - m) ** 2).mean(dim=(1, 2, 3)), "that is the MSE"),
         (lambda x, m, s: _nll_right(x, m, s).sum(), "you summed over the batch too"),
         (lambda x, m, s: _nll_right(x, m, s).mean(), "you averaged over the batch"),
-        (lambda x, m, s: ((x - m) ** 2).sum(dim=(2, 3)), "expected one value per image of shape (3,), got (3, 1)"),
+        (
+            lambda x, m, s: ((x - m) ** 2).sum(dim=(2, 3)),
+            "expected one value per image of shape (3,), got (3, 1)",
+        ),
         (lambda x, m, s: _nll_right(x, m, s) + 1.0, "for the first image expected"),
     ],
-    ids=["sign", "no_constant", "sigma_not_squared", "constant_sigma", "no_half", "no_half_sse", "mean_pixels", "mse",
-         "sum_batch", "mean_batch", "shape", "other"],
+    ids=[
+        "sign",
+        "no_constant",
+        "sigma_not_squared",
+        "constant_sigma",
+        "no_half",
+        "no_half_sse",
+        "mean_pixels",
+        "mse",
+        "sum_batch",
+        "mean_batch",
+        "shape",
+        "other",
+    ],
 )
 def test_gaussian_nll_names_each_mistake(fn, message):
     _expect(check_gaussian_nll, fn, message)

@@ -1,4 +1,5 @@
 r"""Tests of aigc_course.exercises.metrics: each checker accepts right answers and names each common mistake."""
+
 from __future__ import annotations
 
 import math
@@ -9,13 +10,23 @@ import scipy.linalg
 import torch
 
 import aigc_course.exercises as exercises
-from aigc_course.exercises import check_classifier_score, check_frechet_distance, check_mmd2_unbiased, check_precision
+from aigc_course.exercises import (
+    check_classifier_score,
+    check_frechet_distance,
+    check_mmd2_unbiased,
+    check_precision,
+)
 
 # Failures shared by every function checker (None, crashes, ...) are tested once, in test_exercises.py.
 
 
 def test_checkers_are_exported():
-    for name in ["check_frechet_distance", "check_classifier_score", "check_mmd2_unbiased", "check_precision"]:
+    for name in [
+        "check_frechet_distance",
+        "check_classifier_score",
+        "check_mmd2_unbiased",
+        "check_precision",
+    ]:
         assert name in exercises.__all__
         assert getattr(exercises, name).__module__ == "aigc_course.exercises.metrics"
 
@@ -45,12 +56,18 @@ def _fd_parts(m1, c1, m2, c2, *, mean=True, two=2.0, root="matrix", sq=True):
     return (m if mean else 0.0) + float(c1.trace() + c2.trace()) - two * cross
 
 
-@pytest.mark.parametrize("fn", [_fd_scipy, _fd_eig, lambda *a: np.float64(_fd_scipy(*a)), lambda *a: _fd_eig(*a).reshape(1)],
-                         ids=["scipy", "eig", "numpy_scalar", "tensor_1"])
+@pytest.mark.parametrize(
+    "fn",
+    [_fd_scipy, _fd_eig, lambda *a: np.float64(_fd_scipy(*a)), lambda *a: _fd_eig(*a).reshape(1)],
+    ids=["scipy", "eig", "numpy_scalar", "tensor_1"],
+)
 def test_frechet_accepts_right_answers(fn):
     fb = check_frechet_distance(fn)
     assert fb.passed, fb
-    assert repr(fb) == "PASSED: mean term plus the trace term, with the matrix square root of cov1 @ cov2."
+    assert (
+        repr(fb)
+        == "PASSED: mean term plus the trace term, with the matrix square root of cov1 @ cov2."
+    )
 
 
 @pytest.mark.parametrize(
@@ -101,7 +118,9 @@ def _cs_bits(p):
     return 2 ** ((torch.xlogy(p, p) - torch.xlogy(p, m.expand_as(p))).sum(1).mean() / math.log(2))
 
 
-@pytest.mark.parametrize("fn", [_cs, _cs_eps, _cs_entropies, _cs_bits], ids=["xlogy", "eps", "entropies", "bits"])
+@pytest.mark.parametrize(
+    "fn", [_cs, _cs_eps, _cs_entropies, _cs_bits], ids=["xlogy", "eps", "entropies", "bits"]
+)
 def test_classifier_score_accepts_right_answers(fn):
     fb = check_classifier_score(fn)
     assert fb.passed, fb
@@ -118,10 +137,19 @@ def _naive_kl(p):
     [
         (lambda p: torch.exp(_naive_kl(p).mean()), "treat 0 * log 0 as 0"),
         (lambda p: _naive_kl(p).mean(), "that is the mean KL itself"),
-        (lambda p: torch.exp((p.mean(0) * (p.mean(0) / p).log()).sum(1).mean()), "the KL is the wrong way round"),
+        (
+            lambda p: torch.exp((p.mean(0) * (p.mean(0) / p).log()).sum(1).mean()),
+            "the KL is the wrong way round",
+        ),
         (lambda p: torch.exp(_naive_kl(p).sum()), "average the KL over the images"),
-        (lambda p: torch.exp(-(p.mean(0) * p.mean(0).log()).sum()), "subtract the mean entropy of p(y|x)"),
-        (lambda p: torch.exp((_naive_kl(p) / math.log(2)).mean()), "your KL is in bits (log base 2)"),
+        (
+            lambda p: torch.exp(-(p.mean(0) * p.mean(0).log()).sum()),
+            "subtract the mean entropy of p(y|x)",
+        ),
+        (
+            lambda p: torch.exp((_naive_kl(p) / math.log(2)).mean()),
+            "your KL is in bits (log base 2)",
+        ),
         (lambda p: _cs(p) + 0.1, "expected "),
     ],
     ids=["nan_0log0", "no_exp", "reverse", "sum", "entropy_only", "log2", "other"],
@@ -141,7 +169,10 @@ def test_classifier_score_second_call_failures_are_reported():
             raise RuntimeError("boom")
         return _cs(p)
 
-    assert "your function raised RuntimeError: boom" in check_classifier_score(fails_second_time).message
+    assert (
+        "your function raised RuntimeError: boom"
+        in check_classifier_score(fails_second_time).message
+    )
     calls.clear()
 
     def list_second_time(p):
@@ -176,7 +207,11 @@ def _mmd_loops(x, y):
     return sxx + syy - 2 * sxy
 
 
-@pytest.mark.parametrize("fn", [_mmd, _mmd_loops, lambda x, y: _mmd(x.float(), y.float())], ids=["matrix", "loops", "float32"])
+@pytest.mark.parametrize(
+    "fn",
+    [_mmd, _mmd_loops, lambda x, y: _mmd(x.float(), y.float())],
+    ids=["matrix", "loops", "float32"],
+)
 def test_mmd_accepts_right_answers(fn):
     fb = check_mmd2_unbiased(fn)
     assert fb.passed, fb
@@ -211,7 +246,9 @@ def _recall(real, fake, k):
     return _precision(fake, real, k)
 
 
-@pytest.mark.parametrize("fn", [_precision, lambda r, f, k: float(_precision(r, f, k))], ids=["tensor", "float"])
+@pytest.mark.parametrize(
+    "fn", [_precision, lambda r, f, k: float(_precision(r, f, k))], ids=["tensor", "float"]
+)
 def test_precision_accepts_right_answers(fn):
     fb = check_precision(fn)
     assert fb.passed, fb
@@ -223,7 +260,10 @@ def test_precision_accepts_right_answers(fn):
     [
         (_recall, "that is the recall"),
         (lambda r, f, k: _precision(r, f, k, offset=0), "each point is its own nearest neighbour"),
-        (lambda r, f, k: _precision(r, f, k, offset=2), "your radius reaches the (k+1)-th neighbour"),
+        (
+            lambda r, f, k: _precision(r, f, k, offset=2),
+            "your radius reaches the (k+1)-th neighbour",
+        ),
         (lambda r, f, k: 1 - _precision(r, f, k), "you counted the fakes *outside*"),
         (lambda r, f, k: 0.5, "expected "),
     ],

@@ -1,4 +1,5 @@
 r"""Tests of the VAE chapter's checkers: each accepts right answers and names each common mistake."""
+
 from __future__ import annotations
 
 import math
@@ -38,9 +39,15 @@ def test_reparameterize_accepts_right_answers(fn):
         (lambda mu, logvar, eps: mu + 0.5 * logvar * eps, "exponentiate it"),
         (lambda mu, logvar, eps: torch.exp(0.5 * logvar) * eps, "the mean is missing"),
         (lambda mu, logvar, eps: mu * eps + torch.exp(0.5 * logvar), "multiplied mu by the noise"),
-        (lambda mu, logvar, eps: mu + torch.exp(0.5 * logvar) * torch.randn_like(mu), "do not draw new noise"),
+        (
+            lambda mu, logvar, eps: mu + torch.exp(0.5 * logvar) * torch.randn_like(mu),
+            "do not draw new noise",
+        ),
         (lambda mu, logvar, eps: (mu + torch.exp(0.5 * logvar) * eps).detach(), "no gradient"),
-        (lambda mu, logvar, eps: (mu + torch.exp(0.5 * logvar) * eps).sum(1), "must have the shape of mu"),
+        (
+            lambda mu, logvar, eps: (mu + torch.exp(0.5 * logvar) * eps).sum(1),
+            "must have the shape of mu",
+        ),
         (lambda mu, logvar, eps: mu + 2 * eps, "differs from mu + exp(logvar / 2) * eps"),
         (lambda mu, logvar, eps: [1.0], "return a torch.Tensor"),
     ],
@@ -88,13 +95,22 @@ def _bce(logits, x):
 @pytest.mark.parametrize(
     "fn, message",
     [
-        (lambda x, l, m, v: F.binary_cross_entropy_with_logits(l, x) + _kl(m, v).mean(), "averaged over the pixels"),
+        (
+            lambda x, l, m, v: F.binary_cross_entropy_with_logits(l, x) + _kl(m, v).mean(),
+            "averaged over the pixels",
+        ),
         (lambda x, l, m, v: _bce(l, x).mean(), "the KL term is missing"),
         (lambda x, l, m, v: _kl(m, v).mean(), "the reconstruction term is missing"),
         (lambda x, l, m, v: (_bce(l, x) - _kl(m, v)).mean(), "wrong sign"),
         (lambda x, l, m, v: (_bce(l, x) + _kl(m, v)).sum(), "summed over the batch"),
-        (lambda x, l, m, v: (_bce(torch.sigmoid(l), x) + _kl(m, v)).mean(), "sigmoid applied twice"),
-        (lambda x, l, m, v: (_bce(l, x) + _kl(m, v) / m.shape[1]).mean(), "averaged over the latent dimensions"),
+        (
+            lambda x, l, m, v: (_bce(torch.sigmoid(l), x) + _kl(m, v)).mean(),
+            "sigmoid applied twice",
+        ),
+        (
+            lambda x, l, m, v: (_bce(l, x) + _kl(m, v) / m.shape[1]).mean(),
+            "averaged over the latent dimensions",
+        ),
         (lambda x, l, m, v: _bce(l, x) + _kl(m, v), "return one number"),
         (lambda x, l, m, v: (_bce(l, x) + 2 * _kl(m, v)).mean(), "expected"),
     ],
@@ -111,7 +127,9 @@ def test_negative_elbo_names_each_mistake(fn, message):
     "fn",
     [
         lambda log_w: torch.logsumexp(log_w, dim=0) - math.log(log_w.shape[0]),
-        lambda log_w: log_w.max(0).values + torch.log(torch.exp(log_w - log_w.max(0).values).mean(0)),
+        lambda log_w: (
+            log_w.max(0).values + torch.log(torch.exp(log_w - log_w.max(0).values).mean(0))
+        ),
     ],
 )
 def test_iw_bound_accepts_right_answers(fn):
@@ -126,7 +144,10 @@ def test_iw_bound_accepts_right_answers(fn):
         (lambda log_w: torch.logsumexp(log_w, dim=0), "the - log K is missing"),
         (lambda log_w: log_w.max(0).values, "the largest log-weight"),
         (lambda log_w: torch.log(torch.exp(log_w).mean(0)), "exp underflows"),
-        (lambda log_w: torch.logsumexp(log_w, dim=1) - math.log(log_w.shape[1]), "reduce over the K samples"),
+        (
+            lambda log_w: torch.logsumexp(log_w, dim=1) - math.log(log_w.shape[1]),
+            "reduce over the K samples",
+        ),
         (lambda log_w: torch.logsumexp(log_w, dim=0, keepdim=True), "one bound per example"),
         (lambda log_w: torch.logsumexp(log_w, dim=0) - math.log(log_w.shape[0]) + 1.0, "expected"),
         (lambda log_w: "0", "return a torch.Tensor"),
@@ -139,7 +160,9 @@ def test_iw_bound_names_each_mistake(fn, message):
 
 def test_iw_bound_reports_a_wrong_value_only_in_the_extreme_case():
     # Right on moderate log-weights, but hard-codes a clamp that is wrong near -1000.
-    fb = check_iw_bound(lambda log_w: torch.logsumexp(log_w.clamp_min(-500), 0) - math.log(log_w.shape[0]))
+    fb = check_iw_bound(
+        lambda log_w: torch.logsumexp(log_w.clamp_min(-500), 0) - math.log(log_w.shape[0])
+    )
     assert not fb.passed and "near -1000" in fb.message
 
 
@@ -149,7 +172,11 @@ def test_iw_bound_reports_a_wrong_value_only_in_the_extreme_case():
 def test_beta_zero_prediction():
     assert check_beta_zero_prediction("b").passed
     assert check_beta_zero_prediction(" B ").passed
-    for wrong, message in (("a", "samples get worse"), ("c", "nothing diverges"), ("d", "changes the optimum")):
+    for wrong, message in (
+        ("a", "samples get worse"),
+        ("c", "nothing diverges"),
+        ("d", "changes the optimum"),
+    ):
         fb = check_beta_zero_prediction(wrong)
         assert not fb.passed and message in fb.message
     for bad in ("e", 2, None, ""):

@@ -1,4 +1,5 @@
 """Each GAN loss against its textbook formula and against binary_cross_entropy_with_logits."""
+
 import math
 
 import pytest
@@ -39,7 +40,10 @@ def test_discriminator_loss(logits):
 def test_discriminator_loss_one_sided_label_smoothing(logits):
     real, fake = logits
     d_real, d_fake = torch.sigmoid(real), torch.sigmoid(fake)
-    formula = -(0.9 * torch.log(d_real) + 0.1 * torch.log(1 - d_real)).mean() - torch.log(1 - d_fake).mean()
+    formula = (
+        -(0.9 * torch.log(d_real) + 0.1 * torch.log(1 - d_real)).mean()
+        - torch.log(1 - d_fake).mean()
+    )
     loss = discriminator_loss(real, fake, real_label=0.9)
     assert torch.allclose(loss, formula, atol=ATOL)
     assert torch.allclose(loss, bce(real, 0.9) + bce(fake, 0.0), atol=ATOL)
@@ -107,7 +111,9 @@ def test_losses_are_finite_for_extreme_logits():
 
 def test_bad_inputs_are_clear_errors():
     ok = torch.zeros(4)
-    with pytest.raises(ValueError, match=r"expected real_logits of shape \(B,\).*\(4, 1\).*view\(-1\)"):
+    with pytest.raises(
+        ValueError, match=r"expected real_logits of shape \(B,\).*\(4, 1\).*view\(-1\)"
+    ):
         discriminator_loss(torch.zeros(4, 1), ok)
     with pytest.raises(ValueError, match="fake_logits"):
         generator_loss_nonsaturating(torch.zeros(0))

@@ -1,4 +1,5 @@
 """Shapes, value ranges, clear errors and initialisation of the GAN networks."""
+
 import pytest
 import torch
 from torch import nn
@@ -82,7 +83,9 @@ def test_toy_gan_shapes():
     assert sum(isinstance(m, nn.Linear) for m in G.net) == 4
 
 
-@pytest.mark.parametrize("make", [lambda: MLPGenerator(SMALL_MLP), lambda: DCGANGenerator(SMALL_DC)])
+@pytest.mark.parametrize(
+    "make", [lambda: MLPGenerator(SMALL_MLP), lambda: DCGANGenerator(SMALL_DC)]
+)
 def test_generator_gives_gradients_through_discriminator(make):
     G = make()
     D = MLPDiscriminator(SMALL_MLP)
@@ -90,9 +93,13 @@ def test_generator_gives_gradients_through_discriminator(make):
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in G.parameters())
 
 
-@pytest.mark.parametrize("G", [MLPGenerator(MLPGANConfig()), DCGANGenerator(DCGANConfig(base_channels=4))])
+@pytest.mark.parametrize(
+    "G", [MLPGenerator(MLPGANConfig()), DCGANGenerator(DCGANConfig(base_channels=4))]
+)
 def test_wrong_latent_size_is_a_clear_error(G):
-    with pytest.raises(ValueError, match=r"expected z of shape \(B, 100\), got \(3, 64\).*cfg.latent_dim=64"):
+    with pytest.raises(
+        ValueError, match=r"expected z of shape \(B, 100\), got \(3, 64\).*cfg.latent_dim=64"
+    ):
         G(torch.randn(3, 64))
     with pytest.raises(ValueError, match=r"expected z of shape \(B, 100\), got \(3, 100, 1, 1\)"):
         G(torch.randn(3, 100, 1, 1))
@@ -102,7 +109,10 @@ def test_wrong_latent_size_is_a_clear_error(G):
 
 def test_wrong_image_shape_is_a_clear_error():
     for D in (MLPDiscriminator(SMALL_MLP), DCGANDiscriminator(SMALL_DC)):
-        with pytest.raises(ValueError, match=r"expected images of shape \(B, 1, 28, 28\), got \(2, 28, 28\).*unsqueeze"):
+        with pytest.raises(
+            ValueError,
+            match=r"expected images of shape \(B, 1, 28, 28\), got \(2, 28, 28\).*unsqueeze",
+        ):
             D(torch.randn(2, 28, 28))
         with pytest.raises(ValueError, match=r"got \(2, 3, 28, 28\)"):
             D(torch.randn(2, 3, 28, 28))

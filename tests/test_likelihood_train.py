@@ -1,4 +1,5 @@
 r"""Tests of aigc_course.train.likelihood.train_likelihood (CPU, a few hundred tiny steps)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -9,8 +10,8 @@ import torch
 from torch import nn
 from torch.distributions import Bernoulli
 
-from aigc_course.train.errors import TrainingDiverged
 from aigc_course.models.baselines import PixelBernoulli
+from aigc_course.train.errors import TrainingDiverged
 from aigc_course.train.likelihood import LikelihoodTrainConfig, train_likelihood
 
 
@@ -52,7 +53,10 @@ def test_train_pixel_bernoulli_reaches_closed_form_nll():
     # Oracle: at the MLE (pi = empirical frequency) the mean NLL is the sum of Bernoulli entropies.
     optimum = float(Bernoulli(probs=freq).entropy().sum())
     torch.testing.assert_close(
-        -PixelBernoulli.fit(x, alpha=0).log_prob(x).mean(), torch.tensor(optimum), rtol=1e-5, atol=1e-5
+        -PixelBernoulli.fit(x, alpha=0).log_prob(x).mean(),
+        torch.tensor(optimum),
+        rtol=1e-5,
+        atol=1e-5,
     )
     model = PixelBernoulli((1, 1, 12))
     start = float(-model.log_prob(x).mean().detach())
@@ -69,7 +73,9 @@ def test_train_pixel_bernoulli_reaches_closed_form_nll():
 
 @pytest.mark.parametrize("n,batch,epochs", [(50, 16, 3), (48, 16, 2), (5, 16, 4), (7, 1, 1)])
 def test_history_length_is_epochs_times_batches(n, batch, epochs):
-    history = train_likelihood(PixelBernoulli((1, 1, 12)), _data(n=64)[:n], _cfg(epochs=epochs, batch_size=batch))
+    history = train_likelihood(
+        PixelBernoulli((1, 1, 12)), _data(n=64)[:n], _cfg(epochs=epochs, batch_size=batch)
+    )
     assert len(history) == epochs * math.ceil(n / batch)
     assert all(isinstance(v, float) for v in history)
 
@@ -108,23 +114,37 @@ def test_training_does_not_modify_data():
 
 
 def test_progress_bar_enabled_runs(capsys):
-    history = train_likelihood(PixelBernoulli((1, 1, 12)), _data(n=16), _cfg(epochs=1, progress=True))
+    history = train_likelihood(
+        PixelBernoulli((1, 1, 12)), _data(n=16), _cfg(epochs=1, progress=True)
+    )
     assert len(history) == 1
     assert "max-likelihood" in capsys.readouterr().err
 
 
 def test_model_without_log_prob_is_rejected():
-    with pytest.raises(TypeError, match="Linear has no log_prob method; train_likelihood needs one"):
+    with pytest.raises(
+        TypeError, match="Linear has no log_prob method; train_likelihood needs one"
+    ):
         train_likelihood(nn.Linear(3, 1), torch.zeros(4, 3), _cfg())
 
 
 @pytest.mark.parametrize(
-    "kw", [dict(epochs=0), dict(epochs=-1), dict(batch_size=0), dict(lr=0.0), dict(lr=-0.01), dict(lr=float("nan"))]
+    "kw",
+    [
+        dict(epochs=0),
+        dict(epochs=-1),
+        dict(batch_size=0),
+        dict(lr=0.0),
+        dict(lr=-0.01),
+        dict(lr=float("nan")),
+    ],
 )
 def test_bad_config_is_rejected(kw):
     model = PixelBernoulli((1, 1, 12))
     before = model.logits.detach().clone()
-    with pytest.raises(ValueError, match="epochs, batch_size and lr must be positive, got LikelihoodTrainConfig"):
+    with pytest.raises(
+        ValueError, match="epochs, batch_size and lr must be positive, got LikelihoodTrainConfig"
+    ):
         train_likelihood(model, _data(), _cfg(**kw))
     assert torch.equal(model.logits.detach(), before)
 
@@ -147,7 +167,9 @@ class _Broken(nn.Module):
 
 @pytest.mark.parametrize("value,shown", [(-math.inf, "inf"), (math.nan, "nan"), (math.inf, "-inf")])
 def test_non_finite_loss_raises_floating_point_error(value, shown):
-    with pytest.raises(TrainingDiverged, match=rf"loss became {shown} at step 0: lower cfg.lr \(now 0.05\)"):
+    with pytest.raises(
+        TrainingDiverged, match=rf"loss became {shown} at step 0: lower cfg.lr \(now 0.05\)"
+    ):
         train_likelihood(_Broken(value), torch.zeros(8, 2), _cfg())
 
 
@@ -170,7 +192,7 @@ class _Recorder(nn.Module):
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         self.seen.append(x.detach().clone())
-        return -(x[:, 0] - self.w) ** 2
+        return -((x[:, 0] - self.w) ** 2)
 
 
 def test_every_example_once_per_epoch_in_a_fresh_seeded_order():
@@ -190,4 +212,4 @@ def test_every_example_once_per_epoch_in_a_fresh_seeded_order():
     # Same seed, fresh model: the same sequence of batches.
     again = _Recorder()
     train_likelihood(again, data, _cfg(epochs=epochs, batch_size=batch, seed=7))
-    assert all(torch.equal(a, b) for a, b in zip(model.seen, again.seen))
+    assert all(torch.equal(a, b) for a, b in zip(model.seen, again.seen, strict=False))

@@ -1,4 +1,5 @@
 r"""Tests of aigc_course.metrics against independent oracles (torch.distributions, scipy)."""
+
 from __future__ import annotations
 
 import math
@@ -109,7 +110,9 @@ def test_jensen_bound_two_dim_gaussian():
     std = torch.tensor([0.15, 0.25], dtype=torch.float64)
     # A 2-D Gaussian with diagonal covariance, so the exact bin probability factorises.
     mvn = MultivariateNormal(mean, covariance_matrix=torch.diag(std**2))
-    grid = torch.stack(torch.meshgrid(torch.arange(levels), torch.arange(levels), indexing="ij"), -1)
+    grid = torch.stack(
+        torch.meshgrid(torch.arange(levels), torch.arange(levels), indexing="ij"), -1
+    )
     x_int = grid.reshape(-1, 2).double()
     marg = Normal(mean, std)
     p_bin = (marg.cdf((x_int + 1) / levels) - marg.cdf(x_int / levels)).prod(1)

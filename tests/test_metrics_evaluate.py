@@ -1,4 +1,5 @@
 r"""Tests of evaluate_samples (one table row) and metrics_table: each entry equals its metric computed alone."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -48,7 +49,9 @@ def test_evaluate_samples_equals_each_metric_alone(clf):
     row = evaluate_samples(images, ref, clf, CFG)
     out = classifier_features(clf, images)
     k = kid(out.features, ref.features, subsets=3, subset_size=20, seed=1)
-    subset = torch.randperm(40, generator=torch.Generator().manual_seed(1))[:30]  # equal sizes, seeded
+    subset = torch.randperm(40, generator=torch.Generator().manual_seed(1))[
+        :30
+    ]  # equal sizes, seeded
     pr = precision_recall(ref.features[subset], out.features, k=3)
     cov = label_coverage(out.probs)
     assert row == SampleMetrics(
@@ -70,7 +73,9 @@ def test_evaluate_samples_equals_each_metric_alone(clf):
 def test_real_data_scores_better_than_noise_and_copies_are_flagged(clf):
     ref = make_reference(_blobs(60, 0), clf)
     real = evaluate_samples(_blobs(60, 2), ref, clf, CFG)
-    noise = evaluate_samples(torch.rand(60, 1, 28, 28, generator=torch.Generator().manual_seed(3)), ref, clf, CFG)
+    noise = evaluate_samples(
+        torch.rand(60, 1, 28, 28, generator=torch.Generator().manual_seed(3)), ref, clf, CFG
+    )
     copies = evaluate_samples(ref.images[:30].clone(), ref, clf, CFG)
     assert real.fid < noise.fid and real.kid < noise.kid
     assert real.precision > noise.precision and real.recall > noise.recall
@@ -80,11 +85,26 @@ def test_real_data_scores_better_than_noise_and_copies_are_flagged(clf):
 def test_metrics_table_layout(clf):
     ref = make_reference(_blobs(20, 0), clf)
     row = evaluate_samples(_blobs(20, 4), ref, clf, CFG)
-    text = metrics_table({"real": row, "model A": row}, extra={"model A": {"time (s)": "12.0", "params": "1,000"}})
+    text = metrics_table(
+        {"real": row, "model A": row}, extra={"model A": {"time (s)": "12.0", "params": "1,000"}}
+    )
     lines = text.splitlines()
     assert len(lines) == 3
-    assert lines[0].split() == ["model", "FID", "KID", "score", "KL(cls)", "classes", "prec", "recall", "NN",
-                                "dist", "time", "(s)", "params"]
+    assert lines[0].split() == [
+        "model",
+        "FID",
+        "KID",
+        "score",
+        "KL(cls)",
+        "classes",
+        "prec",
+        "recall",
+        "NN",
+        "dist",
+        "time",
+        "(s)",
+        "params",
+    ]
     assert lines[1].startswith("real ") and lines[1].rstrip().endswith("-")
     assert f"{row.fid:.2f}" in lines[2] and lines[2].rstrip().endswith("1,000")
     assert len({len(line) for line in lines}) == 1  # aligned columns
@@ -95,7 +115,10 @@ def test_metrics_table_layout(clf):
 def test_evaluate_errors(clf):
     ref = make_reference(_blobs(10, 0), clf)
     good = _blobs(10, 1)
-    with pytest.raises(ValueError, match="look like \\[-1, 1\\] GAN images: map them with aigc_course.data.from_signed"):
+    with pytest.raises(
+        ValueError,
+        match="look like \\[-1, 1\\] GAN images: map them with aigc_course.data.from_signed",
+    ):
         evaluate_samples(good * 2 - 1, ref, clf, CFG)
     with pytest.raises(ValueError, match="must lie in \\[0, 1\\], got values from"):
         evaluate_samples(good * 3, ref, clf, CFG)

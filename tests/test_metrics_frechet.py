@@ -1,4 +1,5 @@
 r"""Tests of aigc_course.metrics.frechet against scipy.linalg.sqrtm, the eigenvalue formula and closed forms."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,7 +33,9 @@ def test_gaussian_fd_matches_scipy_sqrtm_and_eigenvalues(d):
     rng = np.random.default_rng(d)
     mu1, mu2 = rng.standard_normal(d), rng.standard_normal(d)
     s1, s2 = _random_spd(d, rng), _random_spd(d, rng)
-    out = gaussian_frechet_distance(torch.tensor(mu1), torch.tensor(s1), torch.tensor(mu2), torch.tensor(s2))
+    out = gaussian_frechet_distance(
+        torch.tensor(mu1), torch.tensor(s1), torch.tensor(mu2), torch.tensor(s2)
+    )
     assert isinstance(out, float)
     assert out == pytest.approx(_scipy_fd(mu1, s1, mu2, s2), rel=1e-8, abs=1e-9)
     assert out == pytest.approx(_eig_fd(mu1, s1, mu2, s2), rel=1e-8, abs=1e-9)
@@ -62,7 +65,9 @@ def test_fd_closed_form_for_commuting_diagonal_covariances():
     s2 = torch.tensor([4.0, 1.0, 0.25], dtype=torch.float64)
     mu1, mu2 = torch.tensor([0.0, 1.0, 2.0]), torch.tensor([1.0, 1.0, 0.0])
     expected = float(((mu1 - mu2) ** 2).sum() + ((s1.sqrt() - s2.sqrt()) ** 2).sum())
-    assert gaussian_frechet_distance(mu1, torch.diag(s1), mu2, torch.diag(s2)) == pytest.approx(expected, rel=1e-12)
+    assert gaussian_frechet_distance(mu1, torch.diag(s1), mu2, torch.diag(s2)) == pytest.approx(
+        expected, rel=1e-12
+    )
 
 
 def test_frechet_distance_of_samples_approaches_d():
@@ -82,7 +87,9 @@ def test_frechet_distance_uses_unbiased_covariance_and_matches_scipy_on_features
     np.testing.assert_allclose(mu.numpy(), a.mean(0), rtol=1e-12)
     np.testing.assert_allclose(cov.numpy(), np.cov(a, rowvar=False), rtol=1e-10)
     expected = _scipy_fd(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
-    assert frechet_distance(torch.tensor(a, dtype=torch.float32), torch.tensor(b)) == pytest.approx(expected, rel=1e-5)
+    assert frechet_distance(torch.tensor(a, dtype=torch.float32), torch.tensor(b)) == pytest.approx(
+        expected, rel=1e-5
+    )
     # Symmetric in its arguments.
     assert frechet_distance(torch.tensor(b), torch.tensor(a)) == pytest.approx(expected, rel=1e-8)
 

@@ -1,4 +1,5 @@
 r"""Tests of aigc_course.metrics.kid against a direct O(n^2) loop over pairs."""
+
 from __future__ import annotations
 
 import itertools
@@ -34,15 +35,21 @@ def test_mmd2_unbiased_matches_loop_oracle(m, n, d):
     rng = np.random.default_rng(m + n + d)
     x = rng.standard_normal((m, d))
     y = rng.standard_normal((n, d)) * 1.3 + 0.4
-    assert mmd2_unbiased(torch.tensor(x), torch.tensor(y)) == pytest.approx(_loop_mmd2(x, y), rel=1e-10)
+    assert mmd2_unbiased(torch.tensor(x), torch.tensor(y)) == pytest.approx(
+        _loop_mmd2(x, y), rel=1e-10
+    )
 
 
 def test_mmd2_unbiased_is_unbiased_for_equal_distributions():
     # E[MMD^2_u] = 0 when both samples come from one distribution: the mean over many draws is ~0
     # (within 4 standard errors), and single estimates take both signs.
     gen = torch.Generator().manual_seed(0)
-    vals = torch.tensor([mmd2_unbiased(torch.randn(20, 3, generator=gen), torch.randn(20, 3, generator=gen))
-                         for _ in range(400)])
+    vals = torch.tensor(
+        [
+            mmd2_unbiased(torch.randn(20, 3, generator=gen), torch.randn(20, 3, generator=gen))
+            for _ in range(400)
+        ]
+    )
     assert abs(float(vals.mean())) < 4 * float(vals.std()) / 20
     assert (vals < 0).any() and (vals > 0).any()
 
@@ -50,13 +57,18 @@ def test_mmd2_unbiased_is_unbiased_for_equal_distributions():
 def test_mmd2_grows_with_the_shift():
     gen = torch.Generator().manual_seed(1)
     x = torch.randn(300, 4, generator=gen)
-    values = [mmd2_unbiased(x, torch.randn(300, 4, generator=gen) + s) for s in (0.0, 0.5, 1.0, 2.0)]
+    values = [
+        mmd2_unbiased(x, torch.randn(300, 4, generator=gen) + s) for s in (0.0, 0.5, 1.0, 2.0)
+    ]
     assert values[0] < 0.05 < values[1] < values[2] < values[3]
 
 
 def test_kid_one_full_subset_equals_mmd2():
     rng = np.random.default_rng(3)
-    x, y = torch.tensor(rng.standard_normal((30, 5))), torch.tensor(rng.standard_normal((30, 5)) + 0.3)
+    x, y = (
+        torch.tensor(rng.standard_normal((30, 5))),
+        torch.tensor(rng.standard_normal((30, 5)) + 0.3),
+    )
     out = kid(x, y, subsets=1, subset_size=1000)
     assert out.subset_size == 30 and out.subsets == 1 and np.isnan(out.std)
     assert out.mean == pytest.approx(_loop_mmd2(x.numpy(), y.numpy()), rel=1e-10)
@@ -64,7 +76,10 @@ def test_kid_one_full_subset_equals_mmd2():
 
 def test_kid_mean_over_subsets_matches_loop_oracle():
     rng = np.random.default_rng(4)
-    x, y = torch.tensor(rng.standard_normal((25, 3))), torch.tensor(rng.standard_normal((18, 3)) + 0.5)
+    x, y = (
+        torch.tensor(rng.standard_normal((25, 3))),
+        torch.tensor(rng.standard_normal((18, 3)) + 0.5),
+    )
     out = kid(x, y, subsets=4, subset_size=6, seed=7)
     # Re-draw the same subsets as kid does, and average the loop oracle over them.
     gen = torch.Generator().manual_seed(7)

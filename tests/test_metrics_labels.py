@@ -1,4 +1,5 @@
 r"""Tests of the classifier score and label coverage against scipy.stats.entropy and constructed cases."""
+
 from __future__ import annotations
 
 import math

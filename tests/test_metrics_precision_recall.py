@@ -1,4 +1,5 @@
 r"""Tests of improved precision and recall (Kynkäänniemi et al. 2019) on constructed cases and a scipy oracle."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,7 +20,7 @@ def _oracle(real, fake, k):
     rr, rf = radii(real), radii(fake)
     d = cdist(fake, real)  # (G, R)
     precision = np.mean((d <= rr[None, :]).any(1))
-    recall = np.mean((d.T <= rf[None, :]).any(1))
+    recall = np.mean((rf[None, :] >= d.T).any(1))
     return precision, recall
 
 
@@ -31,7 +32,9 @@ def test_precision_recall_matches_bruteforce(k, chunk):
     fake = rng.standard_normal((45, 4)) * 0.7 + 0.5
     out = precision_recall(torch.tensor(real), torch.tensor(fake), k=k, chunk=chunk)
     p, r = _oracle(real, fake, k)
-    assert out.precision == pytest.approx(p, abs=1e-12) and out.recall == pytest.approx(r, abs=1e-12)
+    assert out.precision == pytest.approx(p, abs=1e-12) and out.recall == pytest.approx(
+        r, abs=1e-12
+    )
     assert out.k == k
 
 
@@ -41,7 +44,9 @@ def test_knn_radii_match_bruteforce():
     d = cdist(a, a)
     np.fill_diagonal(d, np.inf)
     for k in (1, 2, 4):
-        np.testing.assert_allclose(knn_radii(torch.tensor(a), k, chunk=8).numpy(), np.sort(d, 1)[:, k - 1], rtol=1e-10)
+        np.testing.assert_allclose(
+            knn_radii(torch.tensor(a), k, chunk=8).numpy(), np.sort(d, 1)[:, k - 1], rtol=1e-10
+        )
 
 
 def test_identical_sets_have_full_precision_and_recall():
@@ -62,7 +67,9 @@ def test_mode_collapse_keeps_precision_and_halves_recall():
     # Real data: two far-apart clusters; generator: only the first cluster. Every fake is realistic
     # (precision ~1), but the second real cluster is never produced (recall ~0.5).
     gen = torch.Generator().manual_seed(2)
-    real = torch.cat([torch.randn(200, 2, generator=gen), torch.randn(200, 2, generator=gen) + 20.0])
+    real = torch.cat(
+        [torch.randn(200, 2, generator=gen), torch.randn(200, 2, generator=gen) + 20.0]
+    )
     fake = torch.randn(400, 2, generator=gen)
     out = precision_recall(real, fake)
     assert out.precision > 0.95

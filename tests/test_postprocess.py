@@ -1,4 +1,5 @@
 r"""Tests of aigc_course.postprocess.median_filter against scipy.ndimage.median_filter."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -55,7 +56,9 @@ def test_median_filter_removes_salt_and_pepper_noise():
     gen = torch.Generator().manual_seed(4)
     # A smooth image (a gradient) with isolated salt (1) and pepper (0) pixels.
     h, w = 16, 16
-    clean = (torch.arange(h).reshape(h, 1) + torch.arange(w).reshape(1, w)).float() / (h + w) * 0.5 + 0.25
+    clean = (torch.arange(h).reshape(h, 1) + torch.arange(w).reshape(1, w)).float() / (
+        h + w
+    ) * 0.5 + 0.25
     clean = clean.expand(2, 1, h, w).clone()
     noisy = clean.clone()
     pos = torch.randperm(h * w, generator=gen)[:20]
@@ -101,7 +104,9 @@ def test_median_filter_rejects_bad_size(size):
 
 
 def test_median_filter_rejects_too_large_window():
-    with pytest.raises(ValueError, match=r"window size 9 is larger than the 3x5 images allow \(at most 7\)"):
+    with pytest.raises(
+        ValueError, match=r"window size 9 is larger than the 3x5 images allow \(at most 7\)"
+    ):
         median_filter(torch.rand(1, 1, 3, 5), 9)
     # The limit itself is accepted.
     median_filter(torch.rand(1, 1, 3, 5), 7)

@@ -1,4 +1,5 @@
 r"""Tests of suppress_background, contrast_stretch (against scikit-image) and vae_project."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,7 +18,9 @@ def test_suppress_background_keeps_strokes_and_zeroes_haze():
     # Oracle: numpy's where; threshold 0 only removes exact zeros (a no-op).
     rng = np.random.default_rng(0)
     a = rng.random((3, 1, 5, 5))
-    np.testing.assert_array_equal(suppress_background(torch.tensor(a), 0.4).numpy(), np.where(a > 0.4, a, 0.0))
+    np.testing.assert_array_equal(
+        suppress_background(torch.tensor(a), 0.4).numpy(), np.where(a > 0.4, a, 0.0)
+    )
     assert torch.equal(suppress_background(torch.tensor(a), 0.0), torch.tensor(a))
 
 
@@ -34,7 +37,12 @@ def test_contrast_stretch_matches_skimage_rescale_intensity(low, high):
 
 
 def test_contrast_stretch_flat_image_unchanged_and_dtype_kept():
-    x = torch.cat([torch.full((1, 1, 4, 4), 0.3), torch.rand(1, 1, 4, 4, generator=torch.Generator().manual_seed(0))])
+    x = torch.cat(
+        [
+            torch.full((1, 1, 4, 4), 0.3),
+            torch.rand(1, 1, 4, 4, generator=torch.Generator().manual_seed(0)),
+        ]
+    )
     out = contrast_stretch(x)
     assert out.dtype == torch.float32
     torch.testing.assert_close(out[0], x[0])
@@ -47,9 +55,14 @@ def test_cleanup_errors():
         suppress_background(x, 1.5)
     with pytest.raises(ValueError, match="need 0 <= low < high <= 1, got low=0.6, high=0.4"):
         contrast_stretch(x, 0.6, 0.4)
-    with pytest.raises(TypeError, match="contrast_stretch expects float images in \\[0, 1\\], got a torch.uint8 tensor"):
+    with pytest.raises(
+        TypeError,
+        match="contrast_stretch expects float images in \\[0, 1\\], got a torch.uint8 tensor",
+    ):
         contrast_stretch(torch.zeros(1, 1, 3, 3, dtype=torch.uint8))
-    with pytest.raises(ValueError, match=r"suppress_background expects images of shape \(B, C, H, W\)"):
+    with pytest.raises(
+        ValueError, match=r"suppress_background expects images of shape \(B, C, H, W\)"
+    ):
         suppress_background(torch.rand(4, 4))
     with pytest.raises(TypeError, match="vae must have encode\\(x\\) and decode\\(z\\)"):
         vae_project(torch.rand(2, 1, 28, 28), torch.nn.Linear(2, 2))

@@ -1,4 +1,5 @@
 r"""Tests of aigc_course.runtime: seeding, device choice, quick mode and atomic writes."""
+
 from __future__ import annotations
 
 import os
@@ -108,7 +109,9 @@ def test_get_device_prefer_cpu_always_works(monkeypatch):
 def test_get_device_prefer_unavailable_raises(monkeypatch, prefer):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
-    with pytest.raises(RuntimeError, match=rf"device '{prefer}' was requested but is not available"):
+    with pytest.raises(
+        RuntimeError, match=rf"device '{prefer}' was requested but is not available"
+    ):
         get_device(prefer)
 
 
@@ -182,20 +185,18 @@ def test_atomic_write_creates_missing_parent_folders(tmp_path):
 def test_atomic_write_exception_leaves_original_untouched(tmp_path):
     target = tmp_path / "ckpt.pt"
     target.write_text("original")
-    with pytest.raises(KeyError, match="boom"):
-        with atomic_write(target) as tmp:
-            tmp.write_text("half-written")
-            raise KeyError("boom")
+    with pytest.raises(KeyError, match="boom"), atomic_write(target) as tmp:
+        tmp.write_text("half-written")
+        raise KeyError("boom")
     assert target.read_text() == "original"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.pt"]
 
 
 def test_atomic_write_exception_without_original_creates_nothing(tmp_path):
     target = tmp_path / "new.txt"
-    with pytest.raises(RuntimeError):
-        with atomic_write(target) as tmp:
-            tmp.write_text("x")
-            raise RuntimeError("fail")
+    with pytest.raises(RuntimeError), atomic_write(target) as tmp:
+        tmp.write_text("x")
+        raise RuntimeError("fail")
     assert not target.exists()
     assert list(tmp_path.iterdir()) == []
 

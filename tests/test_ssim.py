@@ -1,4 +1,5 @@
 """SSIM against scikit-image (Gaussian window, sigma 1.5, population covariance) on random and real images."""
+
 import numpy as np
 import pytest
 import torch
@@ -13,8 +14,14 @@ from aigc_course.losses import gaussian_window, ssim, ssim_map  # noqa: E402
 def sk_ssim(x, y, data_range, full=False, channel_axis=None):
     # The conventions of Wang et al. (2004) in scikit-image's spelling.
     return skimage_metrics.structural_similarity(
-        x, y, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
-        data_range=data_range, full=full, channel_axis=channel_axis,
+        x,
+        y,
+        gaussian_weights=True,
+        sigma=1.5,
+        use_sample_covariance=False,
+        data_range=data_range,
+        full=full,
+        channel_axis=channel_axis,
     )
 
 
@@ -31,7 +38,9 @@ def test_gaussian_window_matches_scipy():
     assert abs(float(w.sum()) - 1.0) < 1e-12
 
 
-@pytest.mark.parametrize("shape,data_range", [((32, 32), 1.0), ((23, 40), 1.0), ((11, 11), 255.0), ((28, 28), 2.0)])
+@pytest.mark.parametrize(
+    "shape,data_range", [((32, 32), 1.0), ((23, 40), 1.0), ((11, 11), 255.0), ((28, 28), 2.0)]
+)
 def test_random_images_match_skimage(shape, data_range):
     rng = np.random.default_rng(0)
     x = rng.uniform(0, data_range, shape)
@@ -43,19 +52,27 @@ def test_random_images_match_skimage(shape, data_range):
 
 
 def test_real_image_and_map_match_skimage():
-    camera = skimage_data.camera()[200:296, 240:336].astype(np.float64)  # 96 x 96 crop, values 0..255
+    camera = skimage_data.camera()[200:296, 240:336].astype(
+        np.float64
+    )  # 96 x 96 crop, values 0..255
     rng = np.random.default_rng(1)
-    noisy = camera + rng.normal(0, 20, camera.shape)  # outside [0, 255] is allowed, nothing is clipped
+    noisy = camera + rng.normal(
+        0, 20, camera.shape
+    )  # outside [0, 255] is allowed, nothing is clipped
     mean, full = sk_ssim(camera, noisy, 255.0, full=True)
     got_map = ssim_map(as_batch(camera), as_batch(noisy), 255.0)[0, 0]
     assert got_map.shape == (86, 86)
     # scikit-image reflects at the border, then averages only the positions 5 pixels away from it: our valid map.
     np.testing.assert_allclose(got_map.numpy(), full[5:-5, 5:-5], rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(float(ssim(as_batch(camera), as_batch(noisy), 255.0)[0]), mean, rtol=1e-9)
+    np.testing.assert_allclose(
+        float(ssim(as_batch(camera), as_batch(noisy), 255.0)[0]), mean, rtol=1e-9
+    )
 
 
 def test_colour_image_averages_channels_like_skimage():
-    img = skimage_data.astronaut()[100:164, 180:244].astype(np.float64) / 255  # (64, 64, 3) in [0, 1]
+    img = (
+        skimage_data.astronaut()[100:164, 180:244].astype(np.float64) / 255
+    )  # (64, 64, 3) in [0, 1]
     other = img[::-1, :, ::-1].copy()
     expected = sk_ssim(img, other, 1.0, channel_axis=2)
     to_t = lambda a: torch.from_numpy(a.transpose(2, 0, 1)[None].copy())  # noqa: E731
@@ -93,16 +110,63 @@ def test_gradient_matches_finite_differences():
 @pytest.mark.parametrize(
     "x,y,kwargs,error,message",
     [
-        (torch.rand(28, 28), torch.rand(28, 28), {}, ValueError, "for a single (H, W) image use img[None, None]"),
+        (
+            torch.rand(28, 28),
+            torch.rand(28, 28),
+            {},
+            ValueError,
+            "for a single (H, W) image use img[None, None]",
+        ),
         (torch.rand(1, 1, 28, 28), torch.rand(1, 1, 28, 27), {}, ValueError, "same shape"),
-        (torch.rand(1, 1, 8, 28), torch.rand(1, 1, 8, 28), {}, ValueError, "smaller than the 11x11 window"),
-        (torch.zeros(1, 1, 28, 28, dtype=torch.uint8), torch.zeros(1, 1, 28, 28, dtype=torch.uint8), {},
-         TypeError, "convert uint8 images with aigc_course.data.to_unit"),
-        (np.zeros((1, 1, 28, 28)), torch.rand(1, 1, 28, 28), {}, TypeError, "x must be a torch.Tensor, got ndarray"),
-        (torch.rand(1, 1, 28, 28), torch.rand(1, 1, 28, 28), {"data_range": 0.0}, ValueError, "data_range must be a positive"),
-        (torch.rand(1, 1, 28, 28), torch.rand(1, 1, 28, 28), {"k2": -0.03}, ValueError, "k2 must be a small positive"),
-        (torch.rand(1, 1, 28, 28), torch.rand(1, 1, 28, 28), {"window_size": 10}, ValueError, "positive odd int"),
-        (torch.rand(1, 1, 28, 28), torch.rand(1, 1, 28, 28), {"sigma": 0}, ValueError, "sigma must be a positive"),
+        (
+            torch.rand(1, 1, 8, 28),
+            torch.rand(1, 1, 8, 28),
+            {},
+            ValueError,
+            "smaller than the 11x11 window",
+        ),
+        (
+            torch.zeros(1, 1, 28, 28, dtype=torch.uint8),
+            torch.zeros(1, 1, 28, 28, dtype=torch.uint8),
+            {},
+            TypeError,
+            "convert uint8 images with aigc_course.data.to_unit",
+        ),
+        (
+            np.zeros((1, 1, 28, 28)),
+            torch.rand(1, 1, 28, 28),
+            {},
+            TypeError,
+            "x must be a torch.Tensor, got ndarray",
+        ),
+        (
+            torch.rand(1, 1, 28, 28),
+            torch.rand(1, 1, 28, 28),
+            {"data_range": 0.0},
+            ValueError,
+            "data_range must be a positive",
+        ),
+        (
+            torch.rand(1, 1, 28, 28),
+            torch.rand(1, 1, 28, 28),
+            {"k2": -0.03},
+            ValueError,
+            "k2 must be a small positive",
+        ),
+        (
+            torch.rand(1, 1, 28, 28),
+            torch.rand(1, 1, 28, 28),
+            {"window_size": 10},
+            ValueError,
+            "positive odd int",
+        ),
+        (
+            torch.rand(1, 1, 28, 28),
+            torch.rand(1, 1, 28, 28),
+            {"sigma": 0},
+            ValueError,
+            "sigma must be a positive",
+        ),
     ],
     ids=["2d", "shapes", "small", "uint8", "numpy", "data_range", "k2", "even_window", "sigma"],
 )

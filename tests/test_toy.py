@@ -1,4 +1,5 @@
 """Toy data sets and the mode counter."""
+
 import math
 
 import pytest

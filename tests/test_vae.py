@@ -1,4 +1,5 @@
 r"""Tests of the VAE models (aigc_course.models.vae) and their training/evaluation (aigc_course.train.vae)."""
+
 from __future__ import annotations
 
 import math
@@ -7,8 +8,14 @@ import pytest
 import torch
 
 from aigc_course.losses import negative_elbo
-from aigc_course.models import ConvVAE, MLPVAE, VAEConfig
-from aigc_course.train import TrainingDiverged, VAETrainConfig, evaluate_vae, load_checkpoint, train_vae
+from aigc_course.models import MLPVAE, ConvVAE, VAEConfig
+from aigc_course.train import (
+    TrainingDiverged,
+    VAETrainConfig,
+    evaluate_vae,
+    load_checkpoint,
+    train_vae,
+)
 
 
 def _images(n=64, seed=0, binary=False):
@@ -38,7 +45,9 @@ def test_shapes_for_any_latent_size(cls, latent_dim):
     out = model(x, generator=torch.Generator().manual_seed(0))
     assert out.logits.shape == (5, 1, 28, 28) and out.z.shape == (5, latent_dim)
     samples = model.sample(7, torch.Generator().manual_seed(1))
-    assert samples.shape == (7, 1, 28, 28) and 0 <= float(samples.min()) and float(samples.max()) <= 1
+    assert (
+        samples.shape == (7, 1, 28, 28) and float(samples.min()) >= 0 and float(samples.max()) <= 1
+    )
     assert model.latent_dim == latent_dim
 
 
@@ -98,21 +107,21 @@ def test_training_lowers_the_loss_and_records_every_step():
     result = _train(epochs=6, lr=3e-3)
     h = result.history
     assert len(h["loss"]) == len(h["recon"]) == len(h["kl"]) == result.steps == 6 * 3
-    for loss, recon, kl in zip(h["loss"], h["recon"], h["kl"]):
+    for loss, recon, kl in zip(h["loss"], h["recon"], h["kl"], strict=False):
         assert math.isclose(loss, recon + kl, rel_tol=1e-5)
     assert sum(h["loss"][-3:]) < 0.8 * sum(h["loss"][:3])
 
 
 def test_beta_weights_the_kl_in_the_recorded_loss():
     h = _train(beta=4.0).history
-    for loss, recon, kl in zip(h["loss"], h["recon"], h["kl"]):
+    for loss, recon, kl in zip(h["loss"], h["recon"], h["kl"], strict=False):
         assert math.isclose(loss, recon + 4.0 * kl, rel_tol=1e-5)
 
 
 def test_seeded_runs_are_bit_identical_on_cpu_and_seeds_differ():
     a, b, c = _train(), _train(), _train(seed=1)
     assert a.history == b.history
-    for pa, pb in zip(a.model.parameters(), b.model.parameters()):
+    for pa, pb in zip(a.model.parameters(), b.model.parameters(), strict=False):
         assert torch.equal(pa, pb)
     assert a.history != c.history
 
@@ -128,23 +137,39 @@ def test_resume_from_a_checkpoint_matches_an_uninterrupted_run(tmp_path):
     assert load_checkpoint(path)["epoch"] == 1
     torch.manual_seed(123)  # a different fresh model: everything must come from the checkpoint
     model2 = MLPVAE(SMALL)
-    resumed = train_vae(model2, data, VAETrainConfig(epochs=3, batch_size=16, progress=False, checkpoint_path=path),
-                        resume=True)
+    resumed = train_vae(
+        model2,
+        data,
+        VAETrainConfig(epochs=3, batch_size=16, progress=False, checkpoint_path=path),
+        resume=True,
+    )
     assert resumed.history == full.history
-    for pa, pb in zip(full.model.parameters(), model2.parameters()):
+    for pa, pb in zip(full.model.parameters(), model2.parameters(), strict=False):
         assert torch.equal(pa, pb)
     assert not list(tmp_path.glob(".*.tmp"))  # no temporary files left behind
 
 
 def test_resume_refuses_a_checkpoint_from_other_settings(tmp_path):
     path = tmp_path / "vae.pt"
-    train_vae(MLPVAE(SMALL), _images(48), VAETrainConfig(epochs=1, batch_size=16, progress=False, checkpoint_path=path))
+    train_vae(
+        MLPVAE(SMALL),
+        _images(48),
+        VAETrainConfig(epochs=1, batch_size=16, progress=False, checkpoint_path=path),
+    )
     with pytest.raises(ValueError, match="batch_size=16 in the checkpoint but 8 now"):
-        train_vae(MLPVAE(SMALL), _images(48),
-                  VAETrainConfig(epochs=2, batch_size=8, progress=False, checkpoint_path=path), resume=True)
+        train_vae(
+            MLPVAE(SMALL),
+            _images(48),
+            VAETrainConfig(epochs=2, batch_size=8, progress=False, checkpoint_path=path),
+            resume=True,
+        )
     with pytest.raises(ValueError, match="beyond cfg.epochs=0"):
-        train_vae(MLPVAE(SMALL), _images(48),
-                  VAETrainConfig(epochs=0, batch_size=16, progress=False, checkpoint_path=path), resume=True)
+        train_vae(
+            MLPVAE(SMALL),
+            _images(48),
+            VAETrainConfig(epochs=0, batch_size=16, progress=False, checkpoint_path=path),
+            resume=True,
+        )
     with pytest.raises(ValueError, match="checkpoint_path"):
         train_vae(MLPVAE(SMALL), _images(48), VAETrainConfig(epochs=1, progress=False), resume=True)
 
@@ -193,9 +218,24 @@ def test_labels_are_passed_to_a_conditional_model():
     "data, cfg, error, message",
     [
         (torch.zeros(4, 28, 28), VAETrainConfig(progress=False), ValueError, "to_unit"),
-        (torch.zeros(4, 1, 28, 28, dtype=torch.uint8), VAETrainConfig(progress=False), TypeError, "to_unit"),
-        (torch.full((4, 1, 28, 28), -1.0), VAETrainConfig(progress=False), ValueError, "not to_signed"),
-        (torch.full((4, 1, 28, 28), float("nan")), VAETrainConfig(progress=False), ValueError, "NaN"),
+        (
+            torch.zeros(4, 1, 28, 28, dtype=torch.uint8),
+            VAETrainConfig(progress=False),
+            TypeError,
+            "to_unit",
+        ),
+        (
+            torch.full((4, 1, 28, 28), -1.0),
+            VAETrainConfig(progress=False),
+            ValueError,
+            "not to_signed",
+        ),
+        (
+            torch.full((4, 1, 28, 28), float("nan")),
+            VAETrainConfig(progress=False),
+            ValueError,
+            "NaN",
+        ),
         (torch.zeros(0, 1, 28, 28), VAETrainConfig(progress=False), ValueError, "empty"),
         ([0.0], VAETrainConfig(progress=False), TypeError, "torch.Tensor"),
         (torch.zeros(4, 1, 28, 28), "cfg", TypeError, "VAETrainConfig"),
@@ -225,8 +265,11 @@ def test_bad_train_configs_are_rejected(kwargs, message):
 def test_gaussian_likelihood_trains_on_real_valued_data():
     torch.manual_seed(0)
     data = _images(32) * 2 - 1  # in [-1, 1]: fine for a Gaussian likelihood
-    result = train_vae(MLPVAE(SMALL), data, VAETrainConfig(epochs=1, batch_size=16, likelihood="gaussian",
-                                                           sigma=0.5, progress=False))
+    result = train_vae(
+        MLPVAE(SMALL),
+        data,
+        VAETrainConfig(epochs=1, batch_size=16, likelihood="gaussian", sigma=0.5, progress=False),
+    )
     assert result.steps == 2 and all(math.isfinite(v) for v in result.history["loss"])
     ev = evaluate_vae(result.model, data, binarized=False, k=3, likelihood="gaussian", sigma=0.5)
     assert ev.iw_nll <= ev.neg_elbo
@@ -244,8 +287,13 @@ def test_evaluation_elbo_matches_the_training_loss_and_iw_is_below_it():
     g = torch.Generator().manual_seed(1)
     with torch.no_grad():
         mu, logvar = model.encode(x)
-        estimates = torch.stack([negative_elbo(x, *model(x, generator=g)[:3]).total.mean() for _ in range(200)])
-    assert abs(ev.neg_elbo - float(estimates.mean())) < 4 * float(estimates.std()) / math.sqrt(200) + 0.05
+        estimates = torch.stack(
+            [negative_elbo(x, *model(x, generator=g)[:3]).total.mean() for _ in range(200)]
+        )
+    assert (
+        abs(ev.neg_elbo - float(estimates.mean()))
+        < 4 * float(estimates.std()) / math.sqrt(200) + 0.05
+    )
     assert ev.iw_nll < ev.neg_elbo
     assert (ev.k, ev.n, ev.binarized) == (500, 40, True)
     assert "binarised" in str(ev) and "IW-NLL (k=500)" in str(ev)
@@ -259,7 +307,9 @@ def test_iw_nll_decreases_with_k_and_evaluation_is_seeded():
     x = _images(30, seed=5)
     nll = [evaluate_vae(model, x, binarized=False, k=k).iw_nll for k in (1, 10, 100)]
     assert nll[0] > nll[1] > nll[2]
-    assert evaluate_vae(model, x, binarized=False, k=5, seed=3) == evaluate_vae(model, x, binarized=False, k=5, seed=3)
+    assert evaluate_vae(model, x, binarized=False, k=5, seed=3) == evaluate_vae(
+        model, x, binarized=False, k=5, seed=3
+    )
     assert "not binarised" in str(evaluate_vae(model, x, binarized=False, k=1))
 
 

@@ -1,4 +1,5 @@
 r"""Tests of aigc_course.losses.vae against independent oracles (torch.distributions, Monte Carlo, F.*)."""
+
 from __future__ import annotations
 
 import math
@@ -41,7 +42,9 @@ def test_gaussian_kl_matches_monte_carlo_within_its_standard_error():
     g = torch.Generator().manual_seed(2)
     n = 200_000
     z = mu + (0.5 * logvar).exp() * torch.randn(n, *mu.shape, generator=g, dtype=torch.float64)
-    log_ratio = log_normal_diag(z, mu, logvar) - log_normal_diag(z, torch.zeros_like(z), torch.zeros_like(z))
+    log_ratio = log_normal_diag(z, mu, logvar) - log_normal_diag(
+        z, torch.zeros_like(z), torch.zeros_like(z)
+    )
     estimate, stderr = log_ratio.mean(0), log_ratio.std(0) / math.sqrt(n)
     assert ((estimate - gaussian_kl(mu, logvar)).abs() < 5 * stderr).all()
 
@@ -92,7 +95,11 @@ def test_reparameterize_gradient_matches_finite_differences():
     h = 1e-4
 
     def f(m):
-        return reparameterize(torch.full_like(logvar, m), logvar, torch.Generator().manual_seed(1)).pow(2).mean()
+        return (
+            reparameterize(torch.full_like(logvar, m), logvar, torch.Generator().manual_seed(1))
+            .pow(2)
+            .mean()
+        )
 
     fd = (f(0.7 + h) - f(0.7 - h)) / (2 * h)
     torch.testing.assert_close(grad, fd, atol=1e-6, rtol=1e-6)
@@ -116,7 +123,9 @@ def test_bernoulli_nll_equals_bce_on_probabilities_and_the_bernoulli_log_prob():
     expected = F.binary_cross_entropy(torch.sigmoid(logits), x, reduction="none").sum((1, 2, 3))
     torch.testing.assert_close(bernoulli_nll(logits, x), expected)
     xb = (x > 0.5).double()
-    torch.testing.assert_close(bernoulli_nll(logits, xb), -Bernoulli(logits=logits).log_prob(xb).sum((1, 2, 3)))
+    torch.testing.assert_close(
+        bernoulli_nll(logits, xb), -Bernoulli(logits=logits).log_prob(xb).sum((1, 2, 3))
+    )
 
 
 def test_bernoulli_nll_is_finite_for_extreme_logits():
@@ -136,7 +145,10 @@ def test_gaussian_nll_matches_normal_log_prob():
 
 def test_gaussian_nll_is_scaled_mse_plus_a_constant():
     g = torch.Generator().manual_seed(1)
-    mean, x = torch.rand(2, 10, generator=g, dtype=torch.float64), torch.rand(2, 10, generator=g, dtype=torch.float64)
+    mean, x = (
+        torch.rand(2, 10, generator=g, dtype=torch.float64),
+        torch.rand(2, 10, generator=g, dtype=torch.float64),
+    )
     sigma = 0.3
     mse = F.mse_loss(mean, x, reduction="none").mean(1)
     expected = 10 * mse / (2 * sigma**2) + 5 * math.log(2 * math.pi * sigma**2)
@@ -172,8 +184,9 @@ def _linear_gaussian_model(seed=0, d=2, D=3):
 
 
 def _log_weights(x, W, b, s, q_mu, q_logvar, k, seed):
-    z = q_mu + (0.5 * q_logvar).exp() * torch.randn(k, *q_mu.shape, generator=torch.Generator().manual_seed(seed),
-                                                     dtype=torch.float64)
+    z = q_mu + (0.5 * q_logvar).exp() * torch.randn(
+        k, *q_mu.shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64
+    )
     log_px = Normal(z @ W.T + b, s).log_prob(x).sum(-1)
     log_pz = log_normal_diag(z, torch.zeros_like(z), torch.zeros_like(z))
     log_qz = log_normal_diag(z, q_mu, q_logvar)
@@ -226,7 +239,9 @@ def test_importance_weighted_bound_with_the_true_posterior_is_exact_for_any_k():
     post_logvar = torch.diagonal(S).log().unsqueeze(0)
     exact = torch.distributions.MultivariateNormal(b, W @ W.T + s**2 * torch.eye(3)).log_prob(x)
     for k in (1, 7):
-        torch.testing.assert_close(importance_weighted_bound(*_log_weights(x, W, b, s, post_mu, post_logvar, k, k)), exact)
+        torch.testing.assert_close(
+            importance_weighted_bound(*_log_weights(x, W, b, s, post_mu, post_logvar, k, k)), exact
+        )
 
 
 # ------------------------------------------------------------------ bad input
@@ -238,21 +253,65 @@ def test_importance_weighted_bound_with_the_true_posterior_is_exact_for_any_k():
         (lambda: gaussian_kl(torch.zeros(2, 3), torch.zeros(2, 4)), ValueError, "same shape"),
         (lambda: gaussian_kl(torch.zeros(3), torch.zeros(3)), ValueError, "shape (B, d)"),
         (lambda: gaussian_kl([0.0], torch.zeros(1, 1)), TypeError, "torch.Tensor"),
-        (lambda: gaussian_kl(torch.zeros(1, 1, dtype=torch.long), torch.zeros(1, 1)), TypeError, "floating-point"),
+        (
+            lambda: gaussian_kl(torch.zeros(1, 1, dtype=torch.long), torch.zeros(1, 1)),
+            TypeError,
+            "floating-point",
+        ),
         (lambda: reparameterize(torch.zeros(2, 3), torch.zeros(3, 2)), ValueError, "same shape"),
-        (lambda: bernoulli_nll(torch.zeros(2, 4), torch.full((2, 4), 255.0)), ValueError, "to_unit"),
-        (lambda: bernoulli_nll(torch.zeros(2, 4), torch.zeros(2, 5)), ValueError, "one value per pixel"),
+        (
+            lambda: bernoulli_nll(torch.zeros(2, 4), torch.full((2, 4), 255.0)),
+            ValueError,
+            "to_unit",
+        ),
+        (
+            lambda: bernoulli_nll(torch.zeros(2, 4), torch.zeros(2, 5)),
+            ValueError,
+            "one value per pixel",
+        ),
         (lambda: bernoulli_nll(torch.zeros(4), torch.zeros(4)), ValueError, "batch"),
-        (lambda: gaussian_nll(torch.zeros(2, 4), torch.zeros(2, 4), sigma=0.0), ValueError, "sigma"),
-        (lambda: negative_elbo(torch.zeros(2, 4), torch.zeros(2, 4), torch.zeros(2, 1), torch.zeros(2, 1), beta=-1),
-         ValueError, "beta"),
-        (lambda: negative_elbo(torch.zeros(2, 4), torch.zeros(2, 4), torch.zeros(2, 1), torch.zeros(2, 1),
-                               likelihood="mse"), ValueError, "likelihood"),
-        (lambda: negative_elbo(torch.zeros(2, 4), torch.zeros(2, 4), torch.zeros(3, 1), torch.zeros(3, 1)),
-         ValueError, "same batch"),
-        (lambda: importance_weighted_bound(torch.zeros(3), torch.zeros(3), torch.zeros(3)), ValueError, "(K, B)"),
-        (lambda: importance_weighted_bound(torch.zeros(3, 2), torch.zeros(3, 2), torch.zeros(2, 3)), ValueError,
-         "same shape"),
+        (
+            lambda: gaussian_nll(torch.zeros(2, 4), torch.zeros(2, 4), sigma=0.0),
+            ValueError,
+            "sigma",
+        ),
+        (
+            lambda: negative_elbo(
+                torch.zeros(2, 4), torch.zeros(2, 4), torch.zeros(2, 1), torch.zeros(2, 1), beta=-1
+            ),
+            ValueError,
+            "beta",
+        ),
+        (
+            lambda: negative_elbo(
+                torch.zeros(2, 4),
+                torch.zeros(2, 4),
+                torch.zeros(2, 1),
+                torch.zeros(2, 1),
+                likelihood="mse",
+            ),
+            ValueError,
+            "likelihood",
+        ),
+        (
+            lambda: negative_elbo(
+                torch.zeros(2, 4), torch.zeros(2, 4), torch.zeros(3, 1), torch.zeros(3, 1)
+            ),
+            ValueError,
+            "same batch",
+        ),
+        (
+            lambda: importance_weighted_bound(torch.zeros(3), torch.zeros(3), torch.zeros(3)),
+            ValueError,
+            "(K, B)",
+        ),
+        (
+            lambda: importance_weighted_bound(
+                torch.zeros(3, 2), torch.zeros(3, 2), torch.zeros(2, 3)
+            ),
+            ValueError,
+            "same shape",
+        ),
     ],
 )
 def test_bad_input_gets_a_clear_error(call, error, message):

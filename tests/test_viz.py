@@ -1,4 +1,5 @@
 r"""Tests of aigc_course.viz: image grids, image figures, curves and flow diagrams (Agg backend)."""
+
 from __future__ import annotations
 
 import matplotlib
@@ -77,7 +78,9 @@ def test_image_grid_signed_input_mapped_to_unit_interval():
 
 def test_image_grid_unit_input_left_alone():
     x = _images()
-    np.testing.assert_allclose(image_grid(x, pad=0, nrow=5), np.concatenate(list(x[:, 0].numpy()), axis=1))
+    np.testing.assert_allclose(
+        image_grid(x, pad=0, nrow=5), np.concatenate(list(x[:, 0].numpy()), axis=1)
+    )
 
 
 def test_image_grid_tiny_overshoot_clipped():
@@ -112,7 +115,9 @@ def test_image_grid_tensor_requiring_grad_accepted():
 
 
 def test_image_grid_errors():
-    with pytest.raises(ValueError, match=r"grayscale images of shape \(B, 1, H, W\), got \(2, 3, 4, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"grayscale images of shape \(B, 1, H, W\), got \(2, 3, 4, 4\)"
+    ):
         image_grid(torch.rand(2, 3, 4, 4))
     with pytest.raises(ValueError, match="flat images of width 10 are not square"):
         image_grid(torch.rand(2, 10))
@@ -173,7 +178,7 @@ def test_show_image_rows_one_axes_per_row_with_labels():
     fig = show_image_rows(rows, nrow=3)
     assert isinstance(fig, Figure)
     assert [ax.get_title(loc="left") for ax in fig.axes] == ["data", "samples"]
-    for ax, x in zip(fig.axes, rows.values()):
+    for ax, x in zip(fig.axes, rows.values(), strict=False):
         (im,) = ax.get_images()
         np.testing.assert_allclose(im.get_array(), 1.0 - image_grid(x, nrow=3), atol=1e-6)
     assert fig.get_size_inches()[0] == pytest.approx(9.0)
@@ -196,7 +201,11 @@ def test_show_image_rows_errors():
 
 
 def test_plot_curves_raw_values_and_labels():
-    curves = {"d": [3.0, 1.0, 2.0], "g": np.array([0.5, 0.25]), "t": torch.tensor([1.0, 2.0, 4.0, 8.0])}
+    curves = {
+        "d": [3.0, 1.0, 2.0],
+        "g": np.array([0.5, 0.25]),
+        "t": torch.tensor([1.0, 2.0, 4.0, 8.0]),
+    }
     fig = plot_curves(curves, xlabel="it", ylabel="L", title="losses")
     (ax,) = fig.axes
     lines = ax.get_lines()
@@ -260,13 +269,15 @@ def test_flow_diagram_counts_texts_and_arrows():
     (ax,) = fig.axes
     texts = ax.texts
     assert [t.get_text() for t in texts] == list(nodes)
-    for t, (x, y) in zip(texts, nodes.values()):
+    for t, (x, y) in zip(texts, nodes.values(), strict=False):
         assert t.get_position() == (x, y)
     arrows = _arrows(fig)
     assert len(arrows) == len(edges) + len(dashed)
     assert [a.get_linestyle() for a in arrows] == ["-"] * 3 + ["--"]
     # Highlighted box has the accent colour, the others the default one.
-    colours = {t.get_text(): matplotlib.colors.to_hex(t.get_bbox_patch().get_facecolor()) for t in texts}
+    colours = {
+        t.get_text(): matplotlib.colors.to_hex(t.get_bbox_patch().get_facecolor()) for t in texts
+    }
     assert colours["G"] == "#f6c177"
     assert colours["z"] == colours["D"] == "#dbe9f6"
     assert tuple(fig.get_size_inches()) == (5.0, 2.0)
@@ -279,11 +290,14 @@ def test_flow_diagram_no_edges():
 
 
 @pytest.mark.parametrize(
-    "edges,dashed,missing", [([("a", "zz")], [], "zz"), ([("qq", "a")], [], "qq"), ([], [("a", "ghost")], "ghost")]
+    "edges,dashed,missing",
+    [([("a", "zz")], [], "zz"), ([("qq", "a")], [], "qq"), ([], [("a", "ghost")], "ghost")],
 )
 def test_flow_diagram_unknown_node_raises_keyerror_naming_it(edges, dashed, missing):
     before = plt.get_fignums()
-    with pytest.raises(KeyError, match=rf"names '{missing}', which is not a node; known: \['a', 'b'\]"):
+    with pytest.raises(
+        KeyError, match=rf"names '{missing}', which is not a node; known: \['a', 'b'\]"
+    ):
         flow_diagram({"a": (0.2, 0.5), "b": (0.8, 0.5)}, edges, dashed=dashed)
     assert plt.get_fignums() == before  # checked before a figure is created
 

@@ -1,4 +1,5 @@
 r"""Fail if a book notebook and its jupytext text twin (.py, percent format) disagree on any cell source."""
+
 from __future__ import annotations
 
 import sys
@@ -18,10 +19,14 @@ def main(folder: str) -> int:
     for ipynb in notebooks:
         twin = ipynb.with_suffix(".py")
         if not twin.exists():
-            print(f"{ipynb}: missing jupytext twin {twin.name}; run `jupytext --set-formats ipynb,py:percent {ipynb}`")
+            print(
+                f"{ipynb}: missing jupytext twin {twin.name}; run `jupytext --set-formats ipynb,py:percent {ipynb}`"
+            )
             bad += 1
         elif cell_sources(ipynb) != cell_sources(twin):
-            print(f"{ipynb} and {twin.name} differ; run `jupytext --sync {twin}` and re-execute the notebook")
+            print(
+                f"{ipynb} and {twin.name} differ; run `jupytext --sync {twin}` and re-execute the notebook"
+            )
             bad += 1
     print(f"{len(notebooks)} notebook(s) checked, {bad} problem(s)")
     return 1 if bad else 0

@@ -25,7 +25,14 @@ from aigc_course.data.mnist import (
 )
 from aigc_course.data.sources import CACHE_DIR_ENV, DATA_DIR_ENV, DownloadError, cache_dir
 from aigc_course.data.toy import ModeCoverage, count_modes, ring_of_gaussians, two_gaussians_1d
-from aigc_course.data.transforms import binarize, dequantize, from_signed, to_signed, to_uint8, to_unit
+from aigc_course.data.transforms import (
+    binarize,
+    dequantize,
+    from_signed,
+    to_signed,
+    to_uint8,
+    to_unit,
+)
 
 __all__ = [
     "CACHE_DIR_ENV",

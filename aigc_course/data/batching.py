@@ -89,7 +89,9 @@ def iterate_batches(
         raise ValueError("iterate_batches needs at least one tensor")
     for t in tensors:
         if not isinstance(t, torch.Tensor) or t.ndim == 0:
-            raise TypeError(f"iterate_batches expects tensors with a batch dimension, got {t!r:.60}")
+            raise TypeError(
+                f"iterate_batches expects tensors with a batch dimension, got {t!r:.60}"
+            )
     lengths = [int(t.shape[0]) for t in tensors]
     if len(set(lengths)) != 1:
         raise ValueError(f"all tensors must have the same length along dim 0, got {lengths}")

@@ -74,13 +74,17 @@ def read_idx_bytes(path: str | os.PathLike) -> bytes:
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
-        raise DataError(f"{path}: cannot be read ({exc}). Check that it exists and is readable.") from exc
+        raise DataError(
+            f"{path}: cannot be read ({exc}). Check that it exists and is readable."
+        ) from exc
     if raw[:2] != _GZIP_MAGIC:
         return raw
     try:
         return gzip.decompress(raw)
     except (EOFError, zlib.error, OSError) as exc:  # gzip.BadGzipFile is an OSError
-        raise _fail(path, f"the gzip data is truncated or corrupt ({type(exc).__name__}: {exc})") from exc
+        raise _fail(
+            path, f"the gzip data is truncated or corrupt ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 def parse_idx(
@@ -120,7 +124,9 @@ def parse_idx(
         raise ValueError(f"item_shape {item_shape} does not fit ndim={ndim}")
     header_len = 4 + 4 * ndim
     if len(data) < header_len:
-        raise _fail(source, f"only {len(data)} bytes, too short for an IDX header of {header_len} bytes")
+        raise _fail(
+            source, f"only {len(data)} bytes, too short for an IDX header of {header_len} bytes"
+        )
     (magic,) = struct.unpack(">I", data[:4])
     expected_magic = (_UBYTE << 8) | ndim
     if magic != expected_magic:
@@ -143,7 +149,8 @@ def parse_idx(
     if payload != needed:
         what = "truncated" if payload < needed else "has trailing bytes"
         raise _fail(
-            source, f"payload {what}: {payload:,} bytes for a header of shape {dims} ({needed:,} bytes)"
+            source,
+            f"payload {what}: {payload:,} bytes for a header of shape {dims} ({needed:,} bytes)",
         )
     return np.frombuffer(data, dtype=np.uint8, offset=header_len).reshape(dims).copy()
 
@@ -167,7 +174,11 @@ def read_idx_images(
         If the file is unreadable, truncated, or has the wrong magic, shape or count.
     """
     return parse_idx(
-        read_idx_bytes(path), ndim=3, source=path, expected_count=expected_count, item_shape=image_shape
+        read_idx_bytes(path),
+        ndim=3,
+        source=path,
+        expected_count=expected_count,
+        item_shape=image_shape,
     )
 
 
@@ -184,7 +195,9 @@ def read_idx_labels(path: str | os.PathLike, *, expected_count: int | None = Non
     DataError
         If the file is unreadable, truncated, or has the wrong magic or count.
     """
-    return parse_idx(read_idx_bytes(path), ndim=1, source=path, expected_count=expected_count, item_shape=())
+    return parse_idx(
+        read_idx_bytes(path), ndim=1, source=path, expected_count=expected_count, item_shape=()
+    )
 
 
 def write_idx(path: str | os.PathLike, array: np.ndarray) -> Path:

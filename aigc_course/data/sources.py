@@ -183,7 +183,9 @@ def cache_dir() -> Path:
     return base / "aigc_course"
 
 
-def find_files(folder: str | os.PathLike, names: tuple[str, ...]) -> tuple[dict[str, Path], list[str]]:
+def find_files(
+    folder: str | os.PathLike, names: tuple[str, ...]
+) -> tuple[dict[str, Path], list[str]]:
     r"""Look for each uncompressed file name in ``folder``, preferring ``NAME.gz`` over ``NAME``.
 
     Returns
@@ -255,7 +257,11 @@ def download_file(
         url = mirror + gz_name
         try:
             body = fetch(url)
-        except (OSError, http.client.HTTPException, ValueError) as exc:  # URLError, timeouts are OSErrors
+        except (
+            OSError,
+            http.client.HTTPException,
+            ValueError,
+        ) as exc:  # URLError, timeouts are OSErrors
             errors.append(f"{url}: {type(exc).__name__}: {exc}")
             continue
         got = hashlib.md5(body).hexdigest()

@@ -8,6 +8,7 @@ References
 Metz et al. (2017), "Unrolled Generative Adversarial Networks", ICLR (the 8-Gaussian ring, radius
 2, std 0.02). Srivastava et al. (2017), "VEEGAN", NeurIPS (high-quality samples within 3 std).
 """
+
 from __future__ import annotations
 
 import math
@@ -188,10 +189,18 @@ def count_modes(
     Srivastava et al. (2017), "VEEGAN", Sec. 5.1. Lin et al. (2018), "PacGAN", Sec. 5.
     """
     if not isinstance(samples, torch.Tensor) or samples.ndim != 2 or samples.shape[0] == 0:
-        shape = tuple(samples.shape) if isinstance(samples, torch.Tensor) else type(samples).__name__
+        shape = (
+            tuple(samples.shape) if isinstance(samples, torch.Tensor) else type(samples).__name__
+        )
         raise ValueError(f"samples must be a tensor of shape (N, d) with N >= 1, got {shape}")
-    if not isinstance(centers, torch.Tensor) or centers.ndim != 2 or centers.shape[1] != samples.shape[1]:
-        shape = tuple(centers.shape) if isinstance(centers, torch.Tensor) else type(centers).__name__
+    if (
+        not isinstance(centers, torch.Tensor)
+        or centers.ndim != 2
+        or centers.shape[1] != samples.shape[1]
+    ):
+        shape = (
+            tuple(centers.shape) if isinstance(centers, torch.Tensor) else type(centers).__name__
+        )
         raise ValueError(
             f"centers must be a tensor of shape (K, {samples.shape[1]}) to match samples "
             f"{tuple(samples.shape)}, got {shape}"

@@ -101,7 +101,9 @@ def to_uint8(x01: torch.Tensor) -> torch.Tensor:
     if x01.ndim == 4 and x01.shape[1] == 1:
         x01 = x01.squeeze(1)
     if x01.ndim != 3:
-        raise ValueError(f"to_uint8 expects shape (N, 1, H, W) or (N, H, W), got {tuple(x01.shape)}")
+        raise ValueError(
+            f"to_uint8 expects shape (N, 1, H, W) or (N, H, W), got {tuple(x01.shape)}"
+        )
     return (x01.clamp(0.0, 1.0) * 255.0).round().to(torch.uint8)
 
 

@@ -1,8 +1,10 @@
 r"""The result of an exercise checker, and the shared way of calling the reader's code."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -29,11 +31,16 @@ def call_reader(fn: Callable[..., Any], *args: Any) -> tuple[Any, Feedback | Non
     Returns ``(result, None)`` on success, ``(None, feedback)`` when the call raised or returned None.
     """
     if not callable(fn):
-        return None, Feedback(False, f"expected a function, got {type(fn).__name__}; pass the function itself, not its result")
+        return None, Feedback(
+            False,
+            f"expected a function, got {type(fn).__name__}; pass the function itself, not its result",
+        )
     try:
         result = fn(*args)
     except NotImplementedError:
-        return None, Feedback(False, "not implemented yet: replace the `raise NotImplementedError` with your code.")
+        return None, Feedback(
+            False, "not implemented yet: replace the `raise NotImplementedError` with your code."
+        )
     except Exception as exc:  # the reader's code may fail in any way; report it plainly
         return None, Feedback(False, f"your function raised {type(exc).__name__}: {exc}")
     if result is None:

@@ -1,8 +1,9 @@
 r"""Checkers for the GAN chapter: the two losses from logits, counting modes, predicting a gradient."""
+
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -15,7 +16,9 @@ def _scalar(out: object) -> tuple[float | None, Feedback | None]:
     if not isinstance(out, torch.Tensor):
         return None, Feedback(False, f"return a torch.Tensor, not {type(out).__name__}")
     if out.numel() != 1:
-        return None, Feedback(False, f"a loss is one number (average over the batch); got shape {tuple(out.shape)}")
+        return None, Feedback(
+            False, f"a loss is one number (average over the batch); got shape {tuple(out.shape)}"
+        )
     return float(out), None
 
 
@@ -29,7 +32,13 @@ def check_nonsaturating_loss(fn: Callable[[torch.Tensor], torch.Tensor]) -> Feed
     Tried on moderate logits and on logits of -200 (a discriminator that is sure the fakes are fake),
     where :math:`\log\sigma(\ell)` computed as ``torch.log(torch.sigmoid(l))`` underflows to :math:`-\infty`.
     """
-    shown = [-2.0, -0.5, 0.3, 1.7, -4.0]  # as the reader should see them, not float32 noise (0.30000001...)
+    shown = [
+        -2.0,
+        -0.5,
+        0.3,
+        1.7,
+        -4.0,
+    ]  # as the reader should see them, not float32 noise (0.30000001...)
     logits = torch.tensor(shown)
     expected = float(F.softplus(-logits).mean())
     out, fb = call_reader(fn, logits.clone())
@@ -40,13 +49,24 @@ def check_nonsaturating_loss(fn: Callable[[torch.Tensor], torch.Tensor]) -> Feed
         return fb
     if not _same(value, expected):
         if _same(value, float(-F.softplus(logits).mean())):
-            return Feedback(False, "that is the minimax (saturating) loss log(1 - D(G(z))); the non-saturating loss is -log D(G(z))")
+            return Feedback(
+                False,
+                "that is the minimax (saturating) loss log(1 - D(G(z))); the non-saturating loss is -log D(G(z))",
+            )
         if _same(value, float(F.softplus(logits).mean())):
-            return Feedback(False, "that is -log(1 - D(G(z))), the discriminator's fake term; the generator wants -log D(G(z))")
+            return Feedback(
+                False,
+                "that is -log(1 - D(G(z))), the discriminator's fake term; the generator wants -log D(G(z))",
+            )
         if _same(value, -expected):
-            return Feedback(False, "the sign is flipped: the loss -log D(G(z)) is >= 0 and falls as D is fooled")
+            return Feedback(
+                False, "the sign is flipped: the loss -log D(G(z)) is >= 0 and falls as D is fooled"
+            )
         if _same(value, float(F.softplus(-logits).sum())):
-            return Feedback(False, "you summed over the batch; average it (mean) so the loss does not scale with the batch size")
+            return Feedback(
+                False,
+                "you summed over the batch; average it (mean) so the loss does not scale with the batch size",
+            )
         return Feedback(False, f"for logits {shown} expected {expected:.5f}, got {value:.5f}")
     extreme = torch.full((4,), -200.0)
     out, fb = call_reader(fn, extreme.clone())
@@ -56,10 +76,16 @@ def check_nonsaturating_loss(fn: Callable[[torch.Tensor], torch.Tensor]) -> Feed
     if fb is not None:
         return fb
     if not math.isfinite(value):
-        return Feedback(False, "correct formula, but it gives inf for a logit of -200: torch.log(torch.sigmoid(l)) underflows. "
-                        "Use the logits directly: -log sigmoid(l) = softplus(-l) (F.softplus or F.logsigmoid)")
+        return Feedback(
+            False,
+            "correct formula, but it gives inf for a logit of -200: torch.log(torch.sigmoid(l)) underflows. "
+            "Use the logits directly: -log sigmoid(l) = softplus(-l) (F.softplus or F.logsigmoid)",
+        )
     if not _same(value, 200.0):
-        return Feedback(False, f"for logits of -200 the loss should be 200 (= -log sigmoid(-200)); got {value:g}")
+        return Feedback(
+            False,
+            f"for logits of -200 the loss should be 200 (= -log sigmoid(-200)); got {value:g}",
+        )
     return Feedback(True, "-log D(G(z)) from logits (softplus(-l)), finite even when D is certain.")
 
 
@@ -83,19 +109,33 @@ def check_discriminator_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Te
             "half": expected / 2,
         }
         if _same(value, wrong["article"]):
-            return Feedback(False, "this is the source article's mistake: the fake term is -log D(G(z)), which rewards D for "
-                            "calling fakes real; it must be -log(1 - D(G(z)))")
+            return Feedback(
+                False,
+                "this is the source article's mistake: the fake term is -log D(G(z)), which rewards D for "
+                "calling fakes real; it must be -log(1 - D(G(z)))",
+            )
         if _same(value, wrong["swapped"]):
-            return Feedback(False, "the labels are swapped: real examples should be pushed towards D = 1, fakes towards D = 0")
+            return Feedback(
+                False,
+                "the labels are swapped: real examples should be pushed towards D = 1, fakes towards D = 0",
+            )
         if _same(value, wrong["sign"]):
-            return Feedback(False, "the sign is flipped: you returned the value function V(D, G), which D maximises; the loss is -V")
+            return Feedback(
+                False,
+                "the sign is flipped: you returned the value function V(D, G), which D maximises; the loss is -V",
+            )
         if _same(value, wrong["pooled"]) or _same(value, wrong["half"]):
-            return Feedback(False, "average each term over its own batch and add the two averages (the batches may differ in size)")
+            return Feedback(
+                False,
+                "average each term over its own batch and add the two averages (the batches may differ in size)",
+            )
         return Feedback(False, f"expected {expected:.5f}, got {value:.5f}")
     # A perfect D (loss ~0) catches NaN from 0 * log(0) in a hand-written BCE; a fooled D (loss 300) catches
     # torch.log(torch.sigmoid(l)), which is exact for the perfect D but underflows to inf here.
-    extremes = [(150.0, 0.0, "a perfect discriminator (logits +150 on real, -150 on fake)", "~0"),
-                (-150.0, 300.0, "a fooled discriminator (logits -150 on real, +150 on fake)", "300")]
+    extremes = [
+        (150.0, 0.0, "a perfect discriminator (logits +150 on real, -150 on fake)", "~0"),
+        (-150.0, 300.0, "a fooled discriminator (logits -150 on real, +150 on fake)", "300"),
+    ]
     for logit, target, who, shown in extremes:
         out, fb = call_reader(fn, torch.full((3,), logit), torch.full((3,), -logit))
         if fb is not None:
@@ -104,8 +144,11 @@ def check_discriminator_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Te
         if fb is not None:
             return fb
         if not math.isfinite(value) or not _same(value, target):
-            return Feedback(False, f"for {who} the loss should be {shown}, got {value:g}: "
-                            "compute it from logits with F.softplus or F.binary_cross_entropy_with_logits")
+            return Feedback(
+                False,
+                f"for {who} the loss should be {shown}, got {value:g}: "
+                "compute it from logits with F.softplus or F.binary_cross_entropy_with_logits",
+            )
     return Feedback(True, "binary cross-entropy with target 1 on real and 0 on fake, from logits.")
 
 
@@ -121,7 +164,10 @@ def check_count_modes(fn: Callable[[torch.Tensor, torch.Tensor, float], int]) ->
     samples = torch.cat([samples, stray, far])
     coverage = count_modes(samples, centers, std)
     expected = coverage.n_covered  # 3
-    n_close = {int(coverage.counts.sum()), int(coverage.counts[coverage.covered].sum())}  # samples within 3 std
+    n_close = {
+        int(coverage.counts.sum()),
+        int(coverage.counts[coverage.covered].sum()),
+    }  # samples within 3 std
     out, fb = call_reader(fn, samples.clone(), centers.clone(), std)
     if fb is not None:
         return fb
@@ -131,17 +177,30 @@ def check_count_modes(fn: Callable[[torch.Tensor, torch.Tensor, float], int]) ->
     except (TypeError, ValueError, OverflowError):
         integral = False
     if not integral:
-        return Feedback(False, f"return an int (the number of modes covered), not {type(out).__name__}")
+        return Feedback(
+            False, f"return an int (the number of modes covered), not {type(out).__name__}"
+        )
     if value == expected:
-        return Feedback(True, f"{expected} of 8 modes covered; a handful of stray samples does not cover a mode.")
+        return Feedback(
+            True,
+            f"{expected} of 8 modes covered; a handful of stray samples does not cover a mode.",
+        )
     if value == expected + 1:
-        return Feedback(False, "you counted a mode that only 0.5% of the samples reach; require at least 1% of the samples")
+        return Feedback(
+            False,
+            "you counted a mode that only 0.5% of the samples reach; require at least 1% of the samples",
+        )
     if value == len(centers):
-        return Feedback(False, "you counted every centre; count only those with enough samples within 3 std")
+        return Feedback(
+            False, "you counted every centre; count only those with enough samples within 3 std"
+        )
     if value == len(samples) - 5 or value == len(samples) or value in n_close:
         return Feedback(False, "that is a number of samples; count modes (centres) instead")
     if value == 0:
-        return Feedback(False, "no mode counted: measure the distance from each sample to each centre and compare with 3 * std")
+        return Feedback(
+            False,
+            "no mode counted: measure the distance from each sample to each centre and compare with 3 * std",
+        )
     return Feedback(False, f"expected {expected} modes covered, got {value}")
 
 
@@ -161,9 +220,21 @@ def check_gradient_prediction(answer: tuple[float, float]) -> Feedback:
     g_ns = abs(torch.autograd.grad(F.softplus(-logit), logit)[0].item())
     ok = lambda a, b: math.isclose(abs(a), b, rel_tol=0.02)  # noqa: E731
     if ok(sat, g_sat) and ok(nonsat, g_ns):
-        return Feedback(True, f"saturating {g_sat:.3f} (vanishes), non-saturating {g_ns:.3f} (stays ~1): G keeps learning only with the second.")
+        return Feedback(
+            True,
+            f"saturating {g_sat:.3f} (vanishes), non-saturating {g_ns:.3f} (stays ~1): G keeps learning only with the second.",
+        )
     if ok(sat, g_ns) and ok(nonsat, g_sat):
-        return Feedback(False, "you swapped them: it is the saturating loss whose gradient vanishes when D rejects the fakes")
+        return Feedback(
+            False,
+            "you swapped them: it is the saturating loss whose gradient vanishes when D rejects the fakes",
+        )
     if ok(sat, 1 / d) or ok(nonsat, 1 / d):
-        return Feedback(False, "1/D is the gradient with respect to D; take it with respect to the logit (chain rule through the sigmoid)")
-    return Feedback(False, "differentiate log(1 - sigmoid(l)) and -log sigmoid(l) with respect to l, then put sigmoid(l) = 0.001")
+        return Feedback(
+            False,
+            "1/D is the gradient with respect to D; take it with respect to the logit (chain rule through the sigmoid)",
+        )
+    return Feedback(
+        False,
+        "differentiate log(1 - sigmoid(l)) and -log sigmoid(l) with respect to l, then put sigmoid(l) = 0.001",
+    )

@@ -1,11 +1,12 @@
 r"""Weight-free loss functions: pure maths on tensors, no parameters, no training loop."""
+
+from aigc_course.losses.divergence import grid_probabilities, js_divergence_1d
 from aigc_course.losses.gan import (
     article_discriminator_loss,
     discriminator_loss,
     generator_loss_nonsaturating,
     generator_loss_saturating,
 )
-from aigc_course.losses.divergence import grid_probabilities, js_divergence_1d
 from aigc_course.losses.ssim import gaussian_window, ssim, ssim_map
 from aigc_course.losses.vae import (
     NegativeELBO,

@@ -10,6 +10,7 @@ References
 Lin (1991), "Divergence Measures Based on the Shannon Entropy", IEEE Trans. Inf. Theory 37(1).
 Goodfellow et al. (2014), "Generative Adversarial Nets", Theorem 1.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,11 +22,15 @@ __all__ = ["grid_probabilities", "js_divergence_1d"]
 
 def _check_grid(x: torch.Tensor) -> None:
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise TypeError(f"x must be a floating-point torch.Tensor (the grid), got {type(x).__name__}")
+        raise TypeError(
+            f"x must be a floating-point torch.Tensor (the grid), got {type(x).__name__}"
+        )
     if x.ndim != 1 or x.numel() < 2:
         raise ValueError(f"x must be a 1-D grid with at least 2 points, got shape {tuple(x.shape)}")
     if not bool((x[1:] > x[:-1]).all()):
-        raise ValueError("the grid x must be strictly increasing: sort it (torch.sort) and remove duplicates")
+        raise ValueError(
+            "the grid x must be strictly increasing: sort it (torch.sort) and remove duplicates"
+        )
 
 
 def grid_probabilities(p: torch.Tensor, x: torch.Tensor, *, mass_tol: float = 1e-2) -> torch.Tensor:
@@ -57,9 +62,13 @@ def grid_probabilities(p: torch.Tensor, x: torch.Tensor, *, mass_tol: float = 1e
     """
     _check_grid(x)
     if not isinstance(p, torch.Tensor) or not p.is_floating_point():
-        raise TypeError(f"p must be a floating-point torch.Tensor of density values, got {type(p).__name__}")
+        raise TypeError(
+            f"p must be a floating-point torch.Tensor of density values, got {type(p).__name__}"
+        )
     if p.shape != x.shape:
-        raise ValueError(f"p has shape {tuple(p.shape)} but the grid x has shape {tuple(x.shape)}: give one value per grid point")
+        raise ValueError(
+            f"p has shape {tuple(p.shape)} but the grid x has shape {tuple(x.shape)}: give one value per grid point"
+        )
     if not bool(torch.isfinite(p).all()) or bool((p < 0).any()):
         raise ValueError("density values must be finite and >= 0 (pass p(x), not log p(x))")
     gaps = (x[1:] - x[:-1]).to(p.dtype)
@@ -76,7 +85,9 @@ def grid_probabilities(p: torch.Tensor, x: torch.Tensor, *, mass_tol: float = 1e
     return mass / total
 
 
-def js_divergence_1d(p: torch.Tensor, q: torch.Tensor, x: torch.Tensor, *, mass_tol: float = 1e-2) -> torch.Tensor:
+def js_divergence_1d(
+    p: torch.Tensor, q: torch.Tensor, x: torch.Tensor, *, mass_tol: float = 1e-2
+) -> torch.Tensor:
     r"""Jensen-Shannon divergence, in nats, of two 1-D densities tabulated on the same grid.
 
     .. math::

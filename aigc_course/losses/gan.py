@@ -15,6 +15,7 @@ References
 ----------
 Goodfellow et al. (2014), "Generative Adversarial Nets", NeurIPS.
 """
+
 from __future__ import annotations
 
 import torch
@@ -151,7 +152,9 @@ def generator_loss_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
     return F.softplus(-fake_logits).mean()
 
 
-def article_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+def article_discriminator_loss(
+    real_logits: torch.Tensor, fake_logits: torch.Tensor
+) -> torch.Tensor:
     r"""WRONG discriminator loss from the source article, kept to show what goes wrong.
 
     .. math::

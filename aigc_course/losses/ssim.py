@@ -19,6 +19,7 @@ References
 Wang, Bovik, Sheikh and Simoncelli (2004), "Image Quality Assessment: From Error Visibility to
 Structural Similarity", IEEE Transactions on Image Processing 13(4), Eq. (13) and Sec. III-C.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,7 +30,9 @@ import torch.nn.functional as F
 __all__ = ["gaussian_window", "ssim", "ssim_map"]
 
 
-def gaussian_window(size: int = 11, sigma: float = 1.5, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def gaussian_window(
+    size: int = 11, sigma: float = 1.5, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
     r"""Normalised 2-D Gaussian window, the outer product of two 1-D Gaussians.
 
     .. math::
@@ -57,9 +60,13 @@ def gaussian_window(size: int = 11, sigma: float = 1.5, dtype: torch.dtype = tor
     with standard deviation of 1.5 samples, normalized to unit sum").
     """
     if not isinstance(size, int) or isinstance(size, bool) or size < 1 or size % 2 == 0:
-        raise ValueError(f"window size must be a positive odd int (11 in Wang et al.), got {size!r}")
+        raise ValueError(
+            f"window size must be a positive odd int (11 in Wang et al.), got {size!r}"
+        )
     if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma > 0):
-        raise ValueError(f"sigma must be a positive finite number of pixels (1.5 in Wang et al.), got {sigma!r}")
+        raise ValueError(
+            f"sigma must be a positive finite number of pixels (1.5 in Wang et al.), got {sigma!r}"
+        )
     k = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
     g = torch.exp(-(k**2) / (2 * float(sigma) ** 2))
     g = g / g.sum()
@@ -81,7 +88,9 @@ def _check_images(x: torch.Tensor, y: torch.Tensor, window_size: int) -> None:
                 "for a single (H, W) image use img[None, None]"
             )
     if x.shape != y.shape:
-        raise ValueError(f"x and y must have the same shape, got {tuple(x.shape)} and {tuple(y.shape)}")
+        raise ValueError(
+            f"x and y must have the same shape, got {tuple(x.shape)} and {tuple(y.shape)}"
+        )
     if min(x.shape[-2:]) < window_size:
         raise ValueError(
             f"images of size {tuple(x.shape[-2:])} are smaller than the {window_size}x{window_size} window: "
@@ -141,12 +150,16 @@ def ssim_map(
         )
     for name, k in (("k1", k1), ("k2", k2)):
         if not (isinstance(k, (int, float)) and math.isfinite(k) and k > 0):
-            raise ValueError(f"{name} must be a small positive number (Wang et al.: k1=0.01, k2=0.03), got {k!r}")
+            raise ValueError(
+                f"{name} must be a small positive number (Wang et al.: k1=0.01, k2=0.03), got {k!r}"
+            )
     channels = x.shape[1]
     window = gaussian_window(window_size, sigma, dtype=x.dtype).to(x.device)
     window = window.expand(channels, 1, window_size, window_size)
 
-    def filt(t: torch.Tensor) -> torch.Tensor:  # Gaussian-weighted local mean, "valid" positions only
+    def filt(
+        t: torch.Tensor,
+    ) -> torch.Tensor:  # Gaussian-weighted local mean, "valid" positions only
         return F.conv2d(t, window, groups=channels)
 
     mu_x, mu_y = filt(x), filt(y)
@@ -197,4 +210,6 @@ def ssim(
     ----------
     Wang et al. (2004), Eq. (17).
     """
-    return ssim_map(x, y, data_range, window_size=window_size, sigma=sigma, k1=k1, k2=k2).mean(dim=(1, 2, 3))
+    return ssim_map(x, y, data_range, window_size=window_size, sigma=sigma, k1=k1, k2=k2).mean(
+        dim=(1, 2, 3)
+    )

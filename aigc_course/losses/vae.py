@@ -16,6 +16,7 @@ Burda, Grosse & Salakhutdinov (2016), "Importance Weighted Autoencoders", ICLR (
 Higgins et al. (2017), "beta-VAE: Learning Basic Visual Concepts with a Constrained Variational
 Framework", ICLR.
 """
+
 from __future__ import annotations
 
 import math
@@ -42,7 +43,9 @@ def _check_tensor(name: str, value: object) -> torch.Tensor:
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
     if not value.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {value.dtype}: convert it with .float()")
+        raise TypeError(
+            f"{name} must be a floating-point tensor, got dtype {value.dtype}: convert it with .float()"
+        )
     return value
 
 
@@ -55,7 +58,9 @@ def _check_gaussian(mu: torch.Tensor, logvar: torch.Tensor) -> None:
             "the encoder should return one mean and one log-variance per latent dimension"
         )
     if mu.ndim != 2:
-        raise ValueError(f"expected mu and logvar of shape (B, d), got {tuple(mu.shape)}: flatten with .view(B, -1)")
+        raise ValueError(
+            f"expected mu and logvar of shape (B, d), got {tuple(mu.shape)}: flatten with .view(B, -1)"
+        )
 
 
 def _check_pair(x: torch.Tensor, params: torch.Tensor, what: str) -> None:
@@ -70,7 +75,9 @@ def _check_pair(x: torch.Tensor, params: torch.Tensor, what: str) -> None:
         raise ValueError(f"expected a batch of examples (B, ...), got shape {tuple(x.shape)}")
 
 
-def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+def reparameterize(
+    mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None
+) -> torch.Tensor:
     r"""Draw :math:`z \sim \mathcal N(\mu, \operatorname{diag}\sigma^2)` as a differentiable function of :math:`\mu, \sigma`.
 
     .. math::
@@ -145,7 +152,9 @@ def log_normal_diag(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> 
     """
     for name, value in (("z", z), ("mu", mu), ("logvar", logvar)):
         _check_tensor(name, value)
-    return -0.5 * (math.log(2 * math.pi) + logvar + (z - mu).pow(2) * torch.exp(-logvar)).sum(dim=-1)
+    return -0.5 * (math.log(2 * math.pi) + logvar + (z - mu).pow(2) * torch.exp(-logvar)).sum(
+        dim=-1
+    )
 
 
 def bernoulli_nll(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -279,7 +288,9 @@ def negative_elbo(
         raise ValueError(f"likelihood must be one of {_LIKELIHOODS}, got {likelihood!r}")
     kl = gaussian_kl(mu, logvar)
     if kl.shape[0] != recon.shape[0]:
-        raise ValueError(f"x has {recon.shape[0]} examples but mu has {kl.shape[0]}: pass the same batch")
+        raise ValueError(
+            f"x has {recon.shape[0]} examples but mu has {kl.shape[0]}: pass the same batch"
+        )
     return NegativeELBO(recon + beta * kl, recon, kl)
 
 
@@ -311,7 +322,9 @@ def importance_weighted_bound(
     for name, value in (("log_px_given_z", log_px_given_z), ("log_pz", log_pz), ("log_qz", log_qz)):
         _check_tensor(name, value)
         if value.ndim != 2:
-            raise ValueError(f"{name} must have shape (K, B): samples first, then examples; got {tuple(value.shape)}")
+            raise ValueError(
+                f"{name} must have shape (K, B): samples first, then examples; got {tuple(value.shape)}"
+            )
     if not log_px_given_z.shape == log_pz.shape == log_qz.shape:
         raise ValueError(
             f"the three log-densities must have the same shape (K, B), got {tuple(log_px_given_z.shape)}, "

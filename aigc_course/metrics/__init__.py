@@ -25,12 +25,7 @@ The single metrics, each on feature matrices (N, F) or probabilities (N, K):
 
 Likelihoods: ``bits_per_dim``, ``discrete_nll_from_density``.
 """
-from aigc_course.metrics.likelihood import bits_per_dim, discrete_nll_from_density
-from aigc_course.metrics.neighbours import nearest_neighbours
-from aigc_course.metrics.frechet import feature_statistics, frechet_distance, gaussian_frechet_distance
-from aigc_course.metrics.kid import KID, kid, mmd2_unbiased, polynomial_kernel
-from aigc_course.metrics.labels import LabelCoverage, classifier_score, label_coverage
-from aigc_course.metrics.precision_recall import PrecisionRecall, knn_radii, precision_recall
+
 from aigc_course.metrics.classifier import (
     ClassifierOutputs,
     classifier_cache_key,
@@ -45,6 +40,16 @@ from aigc_course.metrics.evaluate import (
     make_reference,
     metrics_table,
 )
+from aigc_course.metrics.frechet import (
+    feature_statistics,
+    frechet_distance,
+    gaussian_frechet_distance,
+)
+from aigc_course.metrics.kid import KID, kid, mmd2_unbiased, polynomial_kernel
+from aigc_course.metrics.labels import LabelCoverage, classifier_score, label_coverage
+from aigc_course.metrics.likelihood import bits_per_dim, discrete_nll_from_density
+from aigc_course.metrics.neighbours import nearest_neighbours
+from aigc_course.metrics.precision_recall import PrecisionRecall, knn_radii, precision_recall
 
 __all__ = [
     "ClassifierOutputs",

@@ -5,6 +5,7 @@ training split with a fixed seed, or loads the weights it cached on an earlier c
 test accuracy. The cache entry is keyed by a SHA-256 hash of the training images and labels and of both
 configs, so the 5,000-image offline subset and the full 60,000 images never share an entry.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -20,7 +21,11 @@ from aigc_course.data.sources import cache_dir
 from aigc_course.data.transforms import to_unit
 from aigc_course.models.classifier import ClassifierConfig, LeNetClassifier
 from aigc_course.train.checkpoint import load_checkpoint, save_checkpoint
-from aigc_course.train.classifier import ClassifierTrainConfig, classifier_accuracy, train_classifier
+from aigc_course.train.classifier import (
+    ClassifierTrainConfig,
+    classifier_accuracy,
+    train_classifier,
+)
 
 __all__ = ["ClassifierOutputs", "classifier_cache_key", "classifier_features", "trained_classifier"]
 
@@ -34,7 +39,10 @@ def _train_settings(cfg: ClassifierTrainConfig) -> dict:
 
 
 def classifier_cache_key(
-    images: torch.Tensor, labels: torch.Tensor, model_cfg: ClassifierConfig, train_cfg: ClassifierTrainConfig
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    model_cfg: ClassifierConfig,
+    train_cfg: ClassifierTrainConfig,
 ) -> str:
     r"""SHA-256 (hex) of the training data and of every setting that changes the trained weights.
 
@@ -63,7 +71,9 @@ def classifier_cache_key(
 
 def _check_image_data(data: object, name: str) -> ImageData:
     if not isinstance(data, ImageData):
-        raise TypeError(f"{name} must be an ImageData from aigc_course.data.load_mnist, got {type(data).__name__}")
+        raise TypeError(
+            f"{name} must be an ImageData from aigc_course.data.load_mnist, got {type(data).__name__}"
+        )
     if tuple(data.images.shape[1:]) != (28, 28):
         raise ValueError(f"{name} images must be 28x28, got {tuple(data.images.shape[1:])}")
     return data
@@ -117,10 +127,18 @@ def trained_classifier(
     if train is None:
         train = load_mnist("train", verbose=verbose)
     train = _check_image_data(train, "train")
-    if not isinstance(train_cfg, ClassifierTrainConfig) or not isinstance(model_cfg, ClassifierConfig):
-        raise TypeError("model_cfg must be a ClassifierConfig and train_cfg a ClassifierTrainConfig")
+    if not isinstance(train_cfg, ClassifierTrainConfig) or not isinstance(
+        model_cfg, ClassifierConfig
+    ):
+        raise TypeError(
+            "model_cfg must be a ClassifierConfig and train_cfg a ClassifierTrainConfig"
+        )
     key = classifier_cache_key(train.images, train.labels, model_cfg, train_cfg)
-    path = Path(folder if folder is not None else cache_dir()) / "classifiers" / f"lenet-n{len(train)}-{key[:16]}.pt"
+    path = (
+        Path(folder if folder is not None else cache_dir())
+        / "classifiers"
+        / f"lenet-n{len(train)}-{key[:16]}.pt"
+    )
     model = LeNetClassifier(model_cfg)
     loaded = False
     if cache and path.is_file():
@@ -132,11 +150,15 @@ def trained_classifier(
             loaded = True
         except Exception as exc:  # a damaged or foreign file: retrain and replace it
             if verbose:
-                print(f"classifier: ignoring the cache file {path} ({type(exc).__name__}: {exc}); training again")
+                print(
+                    f"classifier: ignoring the cache file {path} ({type(exc).__name__}: {exc}); training again"
+                )
     if loaded:
         if verbose:
-            print(f"classifier: weights loaded from the cache ({path.name}, trained on {len(train):,} {train.name} "
-                  f"{train.split} images from {train.source})")
+            print(
+                f"classifier: weights loaded from the cache ({path.name}, trained on {len(train):,} {train.name} "
+                f"{train.split} images from {train.source})"
+            )
     else:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(train_cfg.seed)
@@ -146,13 +168,22 @@ def trained_classifier(
         seconds = time.perf_counter() - start
         model.cpu()
         if cache:
-            save_checkpoint(path, format=_FORMAT, key=key, model=model.state_dict(), n_train=len(train),
-                            source=train.source, model_cfg=dataclasses.asdict(model_cfg),
-                            train_cfg=_train_settings(train_cfg))
+            save_checkpoint(
+                path,
+                format=_FORMAT,
+                key=key,
+                model=model.state_dict(),
+                n_train=len(train),
+                source=train.source,
+                model_cfg=dataclasses.asdict(model_cfg),
+                train_cfg=_train_settings(train_cfg),
+            )
         if verbose:
             where = f"; weights cached as {path.name}" if cache else ""
-            print(f"classifier: trained on {len(train):,} {train.name} {train.split} images from {train.source} "
-                  f"in {seconds:.1f} s{where}")
+            print(
+                f"classifier: trained on {len(train):,} {train.name} {train.split} images from {train.source} "
+                f"in {seconds:.1f} s{where}"
+            )
     model.eval()
     if test is None:
         try:
@@ -185,7 +216,9 @@ class ClassifierOutputs:
 
 
 @torch.no_grad()
-def classifier_features(classifier: LeNetClassifier, images: torch.Tensor, batch_size: int = 500) -> ClassifierOutputs:
+def classifier_features(
+    classifier: LeNetClassifier, images: torch.Tensor, batch_size: int = 500
+) -> ClassifierOutputs:
     r"""Penultimate-layer features and class probabilities of ``images``, in batches, in eval mode.
 
     Parameters

@@ -7,12 +7,13 @@ Typical use::
     row = evaluate_samples(from_signed(G(z)), ref, clf)           # generated images in [0, 1]
     floor = evaluate_samples(to_unit(test.images[:n]), ref, clf)  # real held-out images: the best to expect
 """
+
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import torch
 from torch import nn
@@ -24,22 +25,43 @@ from aigc_course.metrics.labels import classifier_score, label_coverage
 from aigc_course.metrics.neighbours import nearest_neighbours
 from aigc_course.metrics.precision_recall import precision_recall
 
-__all__ = ["EvalConfig", "Reference", "SampleMetrics", "evaluate_samples", "make_reference", "metrics_table"]
+__all__ = [
+    "EvalConfig",
+    "Reference",
+    "SampleMetrics",
+    "evaluate_samples",
+    "make_reference",
+    "metrics_table",
+]
 
 
 def _check_images(images: torch.Tensor, name: str) -> torch.Tensor:
     if not isinstance(images, torch.Tensor) or not images.is_floating_point():
-        what = f"a {images.dtype} tensor" if isinstance(images, torch.Tensor) else type(images).__name__
-        raise TypeError(f"{name} must be float images (N, 1, 28, 28) in [0, 1], got {what}: use aigc_course.data.to_unit")
+        what = (
+            f"a {images.dtype} tensor"
+            if isinstance(images, torch.Tensor)
+            else type(images).__name__
+        )
+        raise TypeError(
+            f"{name} must be float images (N, 1, 28, 28) in [0, 1], got {what}: use aigc_course.data.to_unit"
+        )
     if images.ndim != 4:
         raise ValueError(f"{name} must have shape (N, 1, 28, 28), got {tuple(images.shape)}")
     if images.shape[0] < 4:
-        raise ValueError(f"{name} has {images.shape[0]} images; the metrics need at least 4 (thousands for stable values)")
+        raise ValueError(
+            f"{name} has {images.shape[0]} images; the metrics need at least 4 (thousands for stable values)"
+        )
     if not torch.isfinite(images).all():
-        raise ValueError(f"{name} contains NaN or infinite pixels: the model that made them has diverged")
+        raise ValueError(
+            f"{name} contains NaN or infinite pixels: the model that made them has diverged"
+        )
     lo, hi = float(images.min()), float(images.max())
     if lo < -1e-3 or hi > 1 + 1e-3:
-        hint = " (these look like [-1, 1] GAN images: map them with aigc_course.data.from_signed)" if lo < -1e-3 else ""
+        hint = (
+            " (these look like [-1, 1] GAN images: map them with aigc_course.data.from_signed)"
+            if lo < -1e-3
+            else ""
+        )
         raise ValueError(f"{name} must lie in [0, 1], got values from {lo:.3f} to {hi:.3f}{hint}")
     return images.detach().cpu().float()
 
@@ -140,7 +162,10 @@ class SampleMetrics:
 
 
 def evaluate_samples(
-    images: torch.Tensor, reference: Reference, classifier: nn.Module, cfg: EvalConfig = EvalConfig()
+    images: torch.Tensor,
+    reference: Reference,
+    classifier: nn.Module,
+    cfg: EvalConfig = EvalConfig(),
 ) -> SampleMetrics:
     r"""Every metric of the evaluation table for one set of images, against ``reference``.
 
@@ -173,7 +198,9 @@ def evaluate_samples(
     """
     images = _check_images(images, "images")
     if not isinstance(reference, Reference):
-        raise TypeError(f"reference must be a Reference from make_reference, got {type(reference).__name__}")
+        raise TypeError(
+            f"reference must be a Reference from make_reference, got {type(reference).__name__}"
+        )
     if not isinstance(cfg, EvalConfig):
         raise TypeError(f"cfg must be an EvalConfig, got {type(cfg).__name__}")
     if tuple(images.shape[1:]) != tuple(reference.images.shape[1:]):
@@ -181,12 +208,20 @@ def evaluate_samples(
             f"images have shape {tuple(images.shape[1:])} but the reference images {tuple(reference.images.shape[1:])}"
         )
     out = classifier_features(classifier, images)
-    k = kid(out.features, reference.features, subsets=cfg.kid_subsets, subset_size=cfg.kid_subset_size, seed=cfg.seed)
+    k = kid(
+        out.features,
+        reference.features,
+        subsets=cfg.kid_subsets,
+        subset_size=cfg.kid_subset_size,
+        seed=cfg.seed,
+    )
     # Precision and recall compare sets of equal size (Kynkäänniemi et al.): a seeded subset of the reference.
     n = images.shape[0]
     ref_pr = reference.features
     if ref_pr.shape[0] > n:
-        ref_pr = ref_pr[torch.randperm(ref_pr.shape[0], generator=torch.Generator().manual_seed(cfg.seed))[:n]]
+        ref_pr = ref_pr[
+            torch.randperm(ref_pr.shape[0], generator=torch.Generator().manual_seed(cfg.seed))[:n]
+        ]
     pr = precision_recall(ref_pr, out.features, k=cfg.k)
     cov = label_coverage(out.probs)
     nn_dist, _ = nearest_neighbours(images, reference.images)
@@ -216,7 +251,9 @@ _COLUMNS = (
 )
 
 
-def metrics_table(rows: Mapping[str, SampleMetrics], extra: Mapping[str, Mapping[str, str]] | None = None) -> str:
+def metrics_table(
+    rows: Mapping[str, SampleMetrics], extra: Mapping[str, Mapping[str, str]] | None = None
+) -> str:
     r"""Format rows of :class:`SampleMetrics` as a plain-text table, one line per row.
 
     Parameters
@@ -244,10 +281,19 @@ def metrics_table(rows: Mapping[str, SampleMetrics], extra: Mapping[str, Mapping
         if not isinstance(m, SampleMetrics):
             raise TypeError(f"row {name!r} is a {type(m).__name__}, not SampleMetrics")
         values = dataclasses.asdict(m)
-        cells = [name, *(fmt.format(values[key]) if not (isinstance(values[key], float) and math.isnan(values[key]))
-                         else "nan" for key, _, fmt in _COLUMNS)]
+        cells = [
+            name,
+            *(
+                fmt.format(values[key])
+                if not (isinstance(values[key], float) and math.isnan(values[key]))
+                else "nan"
+                for key, _, fmt in _COLUMNS
+            ),
+        ]
         cells += [str(extra.get(name, {}).get(c, "-")) for c in extra_cols]
         lines.append(cells)
     widths = [max(len(str(r[i])) for r in [header, *lines]) for i in range(len(header))]
-    fmt_row = lambda r: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))  # noqa: E731
+    fmt_row = lambda r: "  ".join(
+        c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=False))
+    )  # noqa: E731
     return "\n".join([fmt_row(header), *(fmt_row(r) for r in lines)])

@@ -7,6 +7,7 @@ J. Multivariate Analysis 12(3).
 Heusel, Ramsauer, Unterthiner, Nessler & Hochreiter (2017), "GANs trained by a two time-scale update
 rule converge to a local Nash equilibrium" (FID), NeurIPS.
 """
+
 from __future__ import annotations
 
 import torch
@@ -27,7 +28,9 @@ def check_features(x: torch.Tensor, name: str, min_rows: int = 2) -> torch.Tenso
         raise ValueError(f"{name} has {x.shape[0]} rows; at least {min_rows} are needed")
     x = x.detach().to("cpu", torch.float64)
     if not torch.isfinite(x).all():
-        raise ValueError(f"{name} contains NaN or infinite values: check the images and the network that made them")
+        raise ValueError(
+            f"{name} contains NaN or infinite values: check the images and the network that made them"
+        )
     return x
 
 
@@ -94,7 +97,12 @@ def gaussian_frechet_distance(
     """
     mu1, mu2, cov1, cov2 = (torch.as_tensor(t, dtype=torch.float64) for t in (mu1, mu2, cov1, cov2))
     f = mu1.shape[0] if mu1.ndim == 1 else -1
-    for name, t, shape in (("mu1", mu1, (f,)), ("mu2", mu2, (f,)), ("cov1", cov1, (f, f)), ("cov2", cov2, (f, f))):
+    for name, t, shape in (
+        ("mu1", mu1, (f,)),
+        ("mu2", mu2, (f,)),
+        ("cov1", cov1, (f, f)),
+        ("cov2", cov2, (f, f)),
+    ):
         if f < 1 or tuple(t.shape) != shape:
             raise ValueError(
                 f"expected mu1, mu2 of shape (F,) and cov1, cov2 of shape (F, F) with one F; "

@@ -5,6 +5,7 @@ References
 Gretton, Borgwardt, Rasch, Schölkopf & Smola (2012), "A kernel two-sample test", JMLR 13 (unbiased MMD^2, eq. 3).
 Bińkowski, Sutherland, Arbel & Gretton (2018), "Demystifying MMD GANs", ICLR (KID, sec. 4 and app. D).
 """
+
 from __future__ import annotations
 
 import math

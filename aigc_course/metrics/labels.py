@@ -6,6 +6,7 @@ Salimans, Goodfellow, Zaremba, Cheung, Radford & Chen (2016), "Improved techniqu
 NeurIPS, sec. 4 (Inception score).
 Barratt & Sharma (2018), "A note on the Inception score", arXiv:1801.01973.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,11 +19,17 @@ __all__ = ["LabelCoverage", "classifier_score", "label_coverage"]
 def _check_probs(probs: torch.Tensor) -> torch.Tensor:
     if not isinstance(probs, torch.Tensor) or probs.ndim != 2 or probs.shape[1] < 2:
         shape = tuple(probs.shape) if isinstance(probs, torch.Tensor) else type(probs).__name__
-        raise ValueError(f"probs must be a tensor (N, K) of class probabilities with K >= 2, got {shape}")
+        raise ValueError(
+            f"probs must be a tensor (N, K) of class probabilities with K >= 2, got {shape}"
+        )
     if probs.shape[0] == 0:
         raise ValueError("probs has no rows: classify at least one image")
     p = probs.detach().to("cpu", torch.float64)
-    if not torch.isfinite(p).all() or (p < 0).any() or not torch.allclose(p.sum(1), torch.ones(len(p), dtype=p.dtype), atol=1e-4):
+    if (
+        not torch.isfinite(p).all()
+        or (p < 0).any()
+        or not torch.allclose(p.sum(1), torch.ones(len(p), dtype=p.dtype), atol=1e-4)
+    ):
         raise ValueError(
             "probs must be non-negative with rows summing to 1: pass softmax(logits), "
             "e.g. classifier.probs(x), not the logits"
@@ -121,4 +128,3 @@ def label_coverage(probs: torch.Tensor, min_share: float | None = None) -> Label
         n_covered=int((shares >= min_share - 1e-12).sum()),
         min_share=float(min_share),
     )
-

@@ -1,4 +1,5 @@
 r"""Likelihood-based metrics: nats to bits per dimension, and the NLL bound of a density on dequantised data."""
+
 from __future__ import annotations
 
 import math
@@ -27,7 +28,9 @@ def bits_per_dim(nll_nats: torch.Tensor | float, num_dims: int) -> torch.Tensor 
     return nll_nats / (num_dims * math.log(2.0))
 
 
-def discrete_nll_from_density(log_density: torch.Tensor, num_dims: int, levels: int = 256) -> torch.Tensor:
+def discrete_nll_from_density(
+    log_density: torch.Tensor, num_dims: int, levels: int = 256
+) -> torch.Tensor:
     r"""Upper bound on the NLL (nats) of ``levels``-valued data from a density fitted to dequantised data.
 
     With :math:`y = (x + u) / L`, :math:`u \sim U[0, 1)^D`, a density :math:`p` on :math:`[0, 1]^D` assigns the

@@ -1,4 +1,5 @@
 r"""Nearest neighbours in pixel (or feature) space: the memorisation check for generated samples."""
+
 from __future__ import annotations
 
 import math

@@ -5,6 +5,7 @@ References
 Kynkäänniemi, Karras, Laine, Lehtinen & Aila (2019), "Improved precision and recall metric for
 assessing generative models", NeurIPS.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,17 +42,23 @@ def knn_radii(features: torch.Tensor, k: int = 3, chunk: int = 2048) -> torch.Te
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:
         raise ValueError(f"k must be a positive int, got {k!r}")
     if f.shape[0] <= k:
-        raise ValueError(f"need more than k={k} feature vectors to find each one's k-th neighbour, got {f.shape[0]}")
+        raise ValueError(
+            f"need more than k={k} feature vectors to find each one's k-th neighbour, got {f.shape[0]}"
+        )
     radii = []
     for start in range(0, f.shape[0], chunk):
         d2 = _sq_dists(f[start : start + chunk], f)
         rows = torch.arange(d2.shape[0])
-        d2[rows, rows + start] = float("inf")  # exclude each point itself (but keep exact duplicates)
+        d2[rows, rows + start] = float(
+            "inf"
+        )  # exclude each point itself (but keep exact duplicates)
         radii.append(d2.kthvalue(k, dim=1).values.sqrt())
     return torch.cat(radii)
 
 
-def _inside(queries: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor, chunk: int) -> torch.Tensor:
+def _inside(
+    queries: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor, chunk: int
+) -> torch.Tensor:
     r"""For each query: is it within ``radii[m]`` of some centre ``m``? (bool (Q,))"""
     out = []
     r2 = radii**2
@@ -70,7 +77,9 @@ class PrecisionRecall:
     k: int
 
 
-def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3, chunk: int = 2048) -> PrecisionRecall:
+def precision_recall(
+    real: torch.Tensor, fake: torch.Tensor, k: int = 3, chunk: int = 2048
+) -> PrecisionRecall:
     r"""Improved precision and recall: set membership in unions of k-NN balls.
 
     The real manifold is the union of balls around each real feature vector :math:`\phi_r` of radius

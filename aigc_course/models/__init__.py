@@ -1,4 +1,5 @@
 r"""Networks: ``nn.Module`` classes built from one frozen config dataclass each."""
+
 from aigc_course.models.baselines import PCAGaussian, PixelBernoulli
 from aigc_course.models.classifier import ClassifierConfig, LeNetClassifier
 from aigc_course.models.conditional import (
@@ -20,7 +21,7 @@ from aigc_course.models.gan import (
     ToyGenerator,
     dcgan_init_,
 )
-from aigc_course.models.vae import ConvVAE, MLPVAE, VAEConfig, VAEOutput
+from aigc_course.models.vae import MLPVAE, ConvVAE, VAEConfig, VAEOutput
 
 __all__ = [
     "ClassifierConfig",

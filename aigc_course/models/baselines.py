@@ -3,6 +3,7 @@ r"""The simplest real generative models of images: independent pixels and a Gaus
 They are the baselines of the Concepts chapter: each has an exact log-likelihood and an exact
 sampler, so every stage of the generation pipeline can be run and measured on them.
 """
+
 from __future__ import annotations
 
 import math
@@ -14,7 +15,9 @@ from torch import nn
 def _flatten(x: torch.Tensor, num_pixels: int, what: str) -> torch.Tensor:
     r"""Return ``x`` as (B, num_pixels), accepting (B, 1, H, W), (B, H, W) or (B, D)."""
     if x.ndim < 2:
-        raise ValueError(f"{what}: expected a batch of images (B, 1, H, W) or (B, D), got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"{what}: expected a batch of images (B, 1, H, W) or (B, D), got shape {tuple(x.shape)}"
+        )
     flat = x.reshape(x.shape[0], -1)
     if flat.shape[1] != num_pixels:
         raise ValueError(
@@ -44,7 +47,7 @@ class PixelBernoulli(nn.Module):
         self.logits = nn.Parameter(torch.zeros(self.num_pixels))
 
     @classmethod
-    def fit(cls, x: torch.Tensor, alpha: float = 1.0) -> "PixelBernoulli":
+    def fit(cls, x: torch.Tensor, alpha: float = 1.0) -> PixelBernoulli:
         r"""Maximum-likelihood fit with add-``alpha`` (Laplace) smoothing.
 
         .. math:: \hat\pi_i = \frac{\sum_n x_{n,i} + \alpha}{N + 2\alpha}
@@ -106,8 +109,14 @@ class PCAGaussian(nn.Module):
     Tipping & Bishop, "Probabilistic principal component analysis", JRSS B 61(3), 1999, eq. (7)-(8).
     """
 
-    def __init__(self, mean: torch.Tensor, components: torch.Tensor, variances: torch.Tensor,
-                 noise_variance: float, image_shape: tuple[int, ...]) -> None:
+    def __init__(
+        self,
+        mean: torch.Tensor,
+        components: torch.Tensor,
+        variances: torch.Tensor,
+        noise_variance: float,
+        image_shape: tuple[int, ...],
+    ) -> None:
         super().__init__()
         d = mean.numel()
         k = components.shape[1] if components.ndim == 2 else -1
@@ -125,7 +134,7 @@ class PCAGaussian(nn.Module):
         self.noise_variance = float(noise_variance)
 
     @classmethod
-    def fit(cls, x: torch.Tensor, k: int, min_variance: float = 1e-6) -> "PCAGaussian":
+    def fit(cls, x: torch.Tensor, k: int, min_variance: float = 1e-6) -> PCAGaussian:
         r"""Closed-form maximum-likelihood fit from the eigendecomposition of the sample covariance.
 
         Parameters
@@ -150,7 +159,13 @@ class PCAGaussian(nn.Module):
         all_eig = torch.cat([eig, eig.new_zeros(d - eig.numel())])
         noise = max(float(all_eig[k:].mean()), min_variance)
         variances = torch.clamp(all_eig[:k], min=noise)
-        return cls(mean, vh[:k].T.contiguous(), variances, noise, tuple(x.shape[1:]) if x.ndim > 2 else (d,))
+        return cls(
+            mean,
+            vh[:k].T.contiguous(),
+            variances,
+            noise,
+            tuple(x.shape[1:]) if x.ndim > 2 else (d,),
+        )
 
     @property
     def k(self) -> int:
@@ -181,7 +196,9 @@ class PCAGaussian(nn.Module):
         return -0.5 * (d * math.log(2 * math.pi) + logdet + maha)
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None, noise: bool = True) -> torch.Tensor:
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, noise: bool = True
+    ) -> torch.Tensor:
         r"""Draw ``n`` samples, shape (n, *image_shape), float64.
 
         With ``noise=False`` the isotropic term :math:`\sigma\varepsilon` is left out: the sample is

@@ -10,6 +10,7 @@ References
 LeCun, Bottou, Bengio & Haffner (1998), "Gradient-based learning applied to document recognition",
 Proc. IEEE 86(11) (LeNet-5).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,14 +50,18 @@ class ClassifierConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", tuple(self.channels))
         if len(self.channels) != 2:
-            raise ValueError(f"ClassifierConfig.channels must be two ints, e.g. (16, 32), got {self.channels!r}")
+            raise ValueError(
+                f"ClassifierConfig.channels must be two ints, e.g. (16, 32), got {self.channels!r}"
+            )
         for c in self.channels:
             _positive_int("channels[i]", c)
         _positive_int("feature_dim", self.feature_dim)
         _positive_int("num_classes", self.num_classes)
         _positive_int("image_channels", self.image_channels)
         if self.num_classes < 2:
-            raise ValueError(f"ClassifierConfig.num_classes must be at least 2, got {self.num_classes}")
+            raise ValueError(
+                f"ClassifierConfig.num_classes must be at least 2, got {self.num_classes}"
+            )
 
 
 class LeNetClassifier(nn.Module):
@@ -111,10 +116,16 @@ class LeNetClassifier(nn.Module):
         expected = "(B, " + ", ".join(str(s) for s in self.input_shape) + ")"
         if not isinstance(x, torch.Tensor) or not x.is_floating_point():
             what = type(x).__name__ if not isinstance(x, torch.Tensor) else f"a {x.dtype} tensor"
-            raise TypeError(f"expected float images of shape {expected} in [0, 1], got {what}: "
-                            "convert uint8 images with aigc_course.data.to_unit")
+            raise TypeError(
+                f"expected float images of shape {expected} in [0, 1], got {what}: "
+                "convert uint8 images with aigc_course.data.to_unit"
+            )
         if tuple(x.shape[1:]) != self.input_shape or x.ndim != 4:
-            hint = "add the channel axis with x.unsqueeze(1)" if x.ndim == 3 else "reshape to (B, 1, 28, 28)"
+            hint = (
+                "add the channel axis with x.unsqueeze(1)"
+                if x.ndim == 3
+                else "reshape to (B, 1, 28, 28)"
+            )
             raise ValueError(f"expected images of shape {expected}, got {tuple(x.shape)}: {hint}")
         if x.numel() and float(x.min()) < -0.01:
             raise ValueError(

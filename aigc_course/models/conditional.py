@@ -13,6 +13,7 @@ Miyato & Koyama (2018), "cGANs with Projection Discriminator", ICLR.
 Sohn, Lee & Yan (2015), "Learning Structured Output Representation using Deep Conditional
 Generative Models" (the conditional VAE), NeurIPS.
 """
+
 from __future__ import annotations
 
 import math
@@ -41,7 +42,9 @@ def _positive_int(owner: str, name: str, value: object, minimum: int = 1) -> Non
         raise ValueError(f"{owner}.{name} must be an int >= {minimum}, got {value!r}")
 
 
-def check_labels(y: object, n_classes: int, batch: int | None = None, what: str = "labels") -> torch.Tensor:
+def check_labels(
+    y: object, n_classes: int, batch: int | None = None, what: str = "labels"
+) -> torch.Tensor:
     r"""Check class labels and return them unchanged: int64, shape (B,), values in [0, n_classes).
 
     Parameters
@@ -68,13 +71,25 @@ def check_labels(y: object, n_classes: int, batch: int | None = None, what: str 
             "use torch.tensor(labels, dtype=torch.long)"
         )
     if y.dtype != torch.long:
-        hint = "y.long()" if not y.is_floating_point() else "y.long() (class indices, not one-hot or probabilities)"
-        raise TypeError(f"{what} must be int64 class indices, got dtype {y.dtype}: convert with {hint}")
+        hint = (
+            "y.long()"
+            if not y.is_floating_point()
+            else "y.long() (class indices, not one-hot or probabilities)"
+        )
+        raise TypeError(
+            f"{what} must be int64 class indices, got dtype {y.dtype}: convert with {hint}"
+        )
     if y.ndim != 1:
-        hint = "y.argmax(dim=1) turns one-hot rows into indices" if y.ndim == 2 else "flatten it with y.view(-1)"
+        hint = (
+            "y.argmax(dim=1) turns one-hot rows into indices"
+            if y.ndim == 2
+            else "flatten it with y.view(-1)"
+        )
         raise ValueError(f"{what} must have shape (B,), got {tuple(y.shape)}: {hint}")
     if batch is not None and y.shape[0] != batch:
-        raise ValueError(f"{what} has {y.shape[0]} entries but the batch has {batch}: give one label per example")
+        raise ValueError(
+            f"{what} has {y.shape[0]} entries but the batch has {batch}: give one label per example"
+        )
     if y.numel() and (int(y.min()) < 0 or int(y.max()) >= n_classes):
         bad = int(y.min()) if int(y.min()) < 0 else int(y.max())
         raise ValueError(
@@ -87,17 +102,27 @@ def check_labels(y: object, n_classes: int, batch: int | None = None, what: str 
 def _check_images(x: object, shape: tuple[int, ...], what: str = "images") -> None:
     expected = "(B, " + ", ".join(str(s) for s in shape) + ")"
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{what} must be a torch.Tensor of shape {expected}, got {type(x).__name__}")
+        raise TypeError(
+            f"{what} must be a torch.Tensor of shape {expected}, got {type(x).__name__}"
+        )
     if tuple(x.shape[1:]) != shape or x.ndim != len(shape) + 1:
-        hint = "add the channel axis with x.unsqueeze(1)" if tuple(x.shape[1:]) == shape[1:] else "check the data"
+        hint = (
+            "add the channel axis with x.unsqueeze(1)"
+            if tuple(x.shape[1:]) == shape[1:]
+            else "check the data"
+        )
         raise ValueError(f"expected {what} of shape {expected}, got {tuple(x.shape)}: {hint}")
 
 
 def _check_z(z: object, latent_dim: int) -> None:
     if not isinstance(z, torch.Tensor):
-        raise TypeError(f"z must be a torch.Tensor of shape (B, {latent_dim}), got {type(z).__name__}")
+        raise TypeError(
+            f"z must be a torch.Tensor of shape (B, {latent_dim}), got {type(z).__name__}"
+        )
     if z.ndim != 2 or z.shape[1] != latent_dim:
-        raise ValueError(f"expected z of shape (B, {latent_dim}), got {tuple(z.shape)}: sample torch.randn(B, {latent_dim})")
+        raise ValueError(
+            f"expected z of shape (B, {latent_dim}), got {tuple(z.shape)}: sample torch.randn(B, {latent_dim})"
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -137,15 +162,21 @@ class ConditionalGANConfig:
         object.__setattr__(self, "hidden", tuple(self.hidden))
         object.__setattr__(self, "image_shape", tuple(self.image_shape))
         if len(self.hidden) == 0:
-            raise ValueError("ConditionalGANConfig.hidden must list at least one hidden width, e.g. (256, 512)")
+            raise ValueError(
+                "ConditionalGANConfig.hidden must list at least one hidden width, e.g. (256, 512)"
+            )
         for width in self.hidden:
             _positive_int("ConditionalGANConfig", "hidden[i]", width)
         if len(self.image_shape) != 3:
-            raise ValueError(f"ConditionalGANConfig.image_shape must be (C, H, W), got {self.image_shape!r}")
+            raise ValueError(
+                f"ConditionalGANConfig.image_shape must be (C, H, W), got {self.image_shape!r}"
+            )
         for size in self.image_shape:
             _positive_int("ConditionalGANConfig", "image_shape[i]", size)
         if not 0.0 <= self.negative_slope < 1.0:
-            raise ValueError(f"ConditionalGANConfig.negative_slope must be in [0, 1), got {self.negative_slope!r}")
+            raise ValueError(
+                f"ConditionalGANConfig.negative_slope must be in [0, 1), got {self.negative_slope!r}"
+            )
 
 
 class ConditionalGenerator(nn.Module):
@@ -183,7 +214,7 @@ class ConditionalGenerator(nn.Module):
         self.output_shape = cfg.image_shape
         widths = (cfg.latent_dim + cfg.n_classes, *cfg.hidden)
         layers: list[nn.Module] = []
-        for i, (w_in, w_out) in enumerate(zip(widths[:-1], widths[1:])):
+        for i, (w_in, w_out) in enumerate(zip(widths[:-1], widths[1:], strict=False)):
             layers.append(nn.Linear(w_in, w_out))
             if i > 0:
                 layers.append(nn.BatchNorm1d(w_out))
@@ -237,7 +268,7 @@ class ConditionalDiscriminator(nn.Module):
         self.input_shape = cfg.image_shape
         widths = (math.prod(cfg.image_shape), *reversed(cfg.hidden))
         layers: list[nn.Module] = []
-        for w_in, w_out in zip(widths[:-1], widths[1:]):
+        for w_in, w_out in zip(widths[:-1], widths[1:], strict=False):
             layers += [nn.Linear(w_in, w_out), nn.LeakyReLU(cfg.negative_slope)]
         self.features = nn.Sequential(*layers)
         self.linear = nn.Linear(widths[-1], 1)
@@ -329,7 +360,9 @@ class ConditionalVAE(nn.Module):
         self.to_mu = nn.Linear(cfg.hidden, cfg.latent_dim)
         self.to_logvar = nn.Linear(cfg.hidden, cfg.latent_dim)
         self.decoder = nn.Sequential(
-            nn.Linear(cfg.latent_dim + cfg.n_classes, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, n_pixels)
+            nn.Linear(cfg.latent_dim + cfg.n_classes, cfg.hidden),
+            nn.ReLU(),
+            nn.Linear(cfg.hidden, n_pixels),
         )
 
     def _one_hot(self, y: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -340,7 +373,9 @@ class ConditionalVAE(nn.Module):
         r"""``(mu, logvar)`` of :math:`q(z \mid x, y)`, each (B, d), for images (B, 1, H, W) in [0, 1]."""
         _check_images(x, self.image_shape)
         if not x.is_floating_point():
-            raise TypeError(f"expected float images in [0, 1], got dtype {x.dtype}: use aigc_course.data.to_unit")
+            raise TypeError(
+                f"expected float images in [0, 1], got dtype {x.dtype}: use aigc_course.data.to_unit"
+            )
         h = self.encoder(torch.cat([x.flatten(1), self._one_hot(y, x)], dim=1))
         return self.to_mu(h), self.to_logvar(h)
 
@@ -350,7 +385,9 @@ class ConditionalVAE(nn.Module):
         h = torch.cat([z, self._one_hot(y, z)], dim=1)
         return self.decoder(h).view(-1, *self.image_shape)
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None) -> VAEOutput:
+    def forward(
+        self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None
+    ) -> VAEOutput:
         r"""Encode with the label, draw :math:`z = \mu + \sigma\varepsilon`, decode with the label."""
         mu, logvar = self.encode(x, y)
         z = reparameterize(mu, logvar, generator)
@@ -377,9 +414,13 @@ def _label_tensor(label: int | torch.Tensor, n: int, n_classes: int) -> torch.Te
     if isinstance(label, torch.Tensor):
         return check_labels(label, n_classes, n, what="label")
     if not isinstance(label, int) or isinstance(label, bool):
-        raise TypeError(f"label must be an int class index or an int64 tensor of shape (n,), got {type(label).__name__}")
+        raise TypeError(
+            f"label must be an int class index or an int64 tensor of shape (n,), got {type(label).__name__}"
+        )
     if not 0 <= label < n_classes:
-        raise ValueError(f"label must lie in [0, {n_classes - 1}] (the model has n_classes={n_classes}), got {label}")
+        raise ValueError(
+            f"label must lie in [0, {n_classes - 1}] (the model has n_classes={n_classes}), got {label}"
+        )
     return torch.full((n,), label, dtype=torch.long)
 
 

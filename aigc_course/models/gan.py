@@ -11,6 +11,7 @@ Goodfellow et al. (2014), "Generative Adversarial Nets", NeurIPS.
 Radford, Metz & Chintala (2016), "Unsupervised Representation Learning with Deep Convolutional
 Generative Adversarial Networks" (DCGAN), ICLR.
 """
+
 from __future__ import annotations
 
 import math
@@ -40,12 +41,16 @@ def _positive_int(owner: str, name: str, value: object) -> None:
 
 def _check_slope(owner: str, value: float) -> None:
     if not 0.0 <= value < 1.0:
-        raise ValueError(f"{owner}.negative_slope must be in [0, 1), got {value!r} (DCGAN uses 0.2)")
+        raise ValueError(
+            f"{owner}.negative_slope must be in [0, 1), got {value!r} (DCGAN uses 0.2)"
+        )
 
 
 def _check_z(z: torch.Tensor, latent_dim: int) -> None:
     if not isinstance(z, torch.Tensor):
-        raise TypeError(f"z must be a torch.Tensor of shape (B, {latent_dim}), got {type(z).__name__}")
+        raise TypeError(
+            f"z must be a torch.Tensor of shape (B, {latent_dim}), got {type(z).__name__}"
+        )
     if z.ndim != 2:
         raise ValueError(
             f"expected z of shape (B, {latent_dim}), got {tuple(z.shape)}: "
@@ -61,7 +66,9 @@ def _check_z(z: torch.Tensor, latent_dim: int) -> None:
 def _check_x(x: torch.Tensor, shape: tuple[int, ...], what: str) -> None:
     expected = "(B, " + ", ".join(str(s) for s in shape) + ")"
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{what} must be a torch.Tensor of shape {expected}, got {type(x).__name__}")
+        raise TypeError(
+            f"{what} must be a torch.Tensor of shape {expected}, got {type(x).__name__}"
+        )
     if tuple(x.shape[1:]) != shape or x.ndim != len(shape) + 1:
         hint = (
             "add the channel axis with x.unsqueeze(1)"
@@ -106,11 +113,15 @@ class MLPGANConfig:
         object.__setattr__(self, "hidden", tuple(self.hidden))
         object.__setattr__(self, "image_shape", tuple(self.image_shape))
         if len(self.hidden) == 0:
-            raise ValueError("MLPGANConfig.hidden must list at least one hidden width, e.g. (256, 512, 1024)")
+            raise ValueError(
+                "MLPGANConfig.hidden must list at least one hidden width, e.g. (256, 512, 1024)"
+            )
         for width in self.hidden:
             _positive_int("MLPGANConfig", "hidden[i]", width)
         if len(self.image_shape) != 3:
-            raise ValueError(f"MLPGANConfig.image_shape must be (C, H, W), got {self.image_shape!r}")
+            raise ValueError(
+                f"MLPGANConfig.image_shape must be (C, H, W), got {self.image_shape!r}"
+            )
         for size in self.image_shape:
             _positive_int("MLPGANConfig", "image_shape[i]", size)
         _check_slope("MLPGANConfig", self.negative_slope)
@@ -153,7 +164,7 @@ class MLPGenerator(nn.Module):
         self.output_shape = cfg.image_shape
         widths = (cfg.latent_dim, *cfg.hidden)
         layers: list[nn.Module] = []
-        for i, (w_in, w_out) in enumerate(zip(widths[:-1], widths[1:])):
+        for i, (w_in, w_out) in enumerate(zip(widths[:-1], widths[1:], strict=False)):
             layers.append(nn.Linear(w_in, w_out))
             if cfg.batchnorm and i > 0:
                 layers.append(nn.BatchNorm1d(w_out))
@@ -197,7 +208,7 @@ class MLPDiscriminator(nn.Module):
         self.input_shape = cfg.image_shape
         widths = (math.prod(cfg.image_shape), *reversed(cfg.hidden))
         layers: list[nn.Module] = []
-        for w_in, w_out in zip(widths[:-1], widths[1:]):
+        for w_in, w_out in zip(widths[:-1], widths[1:], strict=False):
             layers += [nn.Linear(w_in, w_out), nn.LeakyReLU(cfg.negative_slope)]
         layers.append(nn.Linear(widths[-1], 1))
         self.net = nn.Sequential(*layers)
@@ -266,7 +277,9 @@ def dcgan_init_(module: nn.Module) -> None:
     Radford et al. (2016), DCGAN, Sec. 4 ("all weights were initialized from a zero-centered
     Normal distribution with standard deviation 0.02").
     """
-    if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.Linear)):
+    if isinstance(
+        module, (nn.Conv1d, nn.Conv2d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.Linear)
+    ):
         nn.init.normal_(module.weight, 0.0, 0.02)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
@@ -312,13 +325,17 @@ class DCGANGenerator(nn.Module):
         self.output_shape = cfg.image_shape
         c = cfg.base_channels
         self.net = nn.Sequential(
-            nn.ConvTranspose2d(cfg.latent_dim, 2 * c, kernel_size=7, stride=1, padding=0, bias=False),
+            nn.ConvTranspose2d(
+                cfg.latent_dim, 2 * c, kernel_size=7, stride=1, padding=0, bias=False
+            ),
             nn.BatchNorm2d(2 * c),
             nn.ReLU(),
             nn.ConvTranspose2d(2 * c, c, kernel_size=4, stride=2, padding=1, bias=False),  # 7 -> 14
             nn.BatchNorm2d(c),
             nn.ReLU(),
-            nn.ConvTranspose2d(c, cfg.image_channels, kernel_size=4, stride=2, padding=1),  # 14 -> 28
+            nn.ConvTranspose2d(
+                c, cfg.image_channels, kernel_size=4, stride=2, padding=1
+            ),  # 14 -> 28
             nn.Tanh(),
         )
         self.apply(dcgan_init_)

@@ -12,6 +12,7 @@ References
 Kingma & Welling (2014), "Auto-Encoding Variational Bayes", ICLR (the 784-400-d MLP follows
 the classic PyTorch example, github.com/pytorch/examples/tree/main/vae).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -82,19 +83,27 @@ class _VAE(nn.Module):
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"{name} expects a torch.Tensor of images, got {type(x).__name__}")
         if tuple(x.shape[1:]) != self.image_shape or x.ndim != 4:
-            hint = "add the channel axis with x.unsqueeze(1)" if tuple(x.shape[1:]) == self.image_shape[1:] else (
-                "build the model with VAEConfig(image_size=...) matching the images"
+            hint = (
+                "add the channel axis with x.unsqueeze(1)"
+                if tuple(x.shape[1:]) == self.image_shape[1:]
+                else ("build the model with VAEConfig(image_size=...) matching the images")
             )
-            raise ValueError(f"{name} expects images of shape (B, {', '.join(map(str, self.image_shape))}), "
-                             f"got {tuple(x.shape)}: {hint}")
+            raise ValueError(
+                f"{name} expects images of shape (B, {', '.join(map(str, self.image_shape))}), "
+                f"got {tuple(x.shape)}: {hint}"
+            )
         if not x.is_floating_point():
-            raise TypeError(f"{name} expects float images in [0, 1], got dtype {x.dtype}: use aigc_course.data.to_unit")
+            raise TypeError(
+                f"{name} expects float images in [0, 1], got dtype {x.dtype}: use aigc_course.data.to_unit"
+            )
 
     def _check_z(self, z: torch.Tensor) -> None:
         if not isinstance(z, torch.Tensor) or z.ndim != 2 or z.shape[1] != self.latent_dim:
             shape = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
-            raise ValueError(f"expected codes z of shape (B, {self.latent_dim}), got {shape}: "
-                             f"sample torch.randn(B, {self.latent_dim}) or encode images first")
+            raise ValueError(
+                f"expected codes z of shape (B, {self.latent_dim}), got {shape}: "
+                f"sample torch.randn(B, {self.latent_dim}) or encode images first"
+            )
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         r"""``(mu, logvar)`` of :math:`q(z \mid x)`, each (B, d), for images (B, 1, H, W) in [0, 1]."""
@@ -167,19 +176,28 @@ class ConvVAE(_VAE):
     def __init__(self, cfg: VAEConfig = VAEConfig()) -> None:
         super().__init__(cfg)
         if cfg.image_size % 4:
-            raise ValueError(f"ConvVAE needs VAEConfig.image_size divisible by 4 (two stride-2 layers), got {cfg.image_size}")
+            raise ValueError(
+                f"ConvVAE needs VAEConfig.image_size divisible by 4 (two stride-2 layers), got {cfg.image_size}"
+            )
         c, s = cfg.channels, cfg.image_size // 4
         self.encoder = nn.Sequential(
-            nn.Conv2d(1, c, 4, 2, 1), nn.ReLU(),
-            nn.Conv2d(c, 2 * c, 4, 2, 1), nn.ReLU(),
-            nn.Flatten(), nn.Linear(2 * c * s * s, cfg.hidden), nn.ReLU(),
+            nn.Conv2d(1, c, 4, 2, 1),
+            nn.ReLU(),
+            nn.Conv2d(c, 2 * c, 4, 2, 1),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(2 * c * s * s, cfg.hidden),
+            nn.ReLU(),
         )
         self.to_mu = nn.Linear(cfg.hidden, cfg.latent_dim)
         self.to_logvar = nn.Linear(cfg.hidden, cfg.latent_dim)
         self.decoder = nn.Sequential(
-            nn.Linear(cfg.latent_dim, cfg.hidden), nn.ReLU(),
-            nn.Linear(cfg.hidden, 2 * c * s * s), nn.ReLU(),
+            nn.Linear(cfg.latent_dim, cfg.hidden),
+            nn.ReLU(),
+            nn.Linear(cfg.hidden, 2 * c * s * s),
+            nn.ReLU(),
             nn.Unflatten(1, (2 * c, s, s)),
-            nn.ConvTranspose2d(2 * c, c, 4, 2, 1), nn.ReLU(),
+            nn.ConvTranspose2d(2 * c, c, 4, 2, 1),
+            nn.ReLU(),
             nn.ConvTranspose2d(c, 1, 4, 2, 1),
         )

@@ -1,5 +1,5 @@
 r"""Training loops and checkpoints: the loop takes models, data and a config, and owns nothing else."""
-from aigc_course.train.likelihood import LikelihoodTrainConfig, train_likelihood
+
 from aigc_course.train.checkpoint import load_checkpoint, save_checkpoint
 from aigc_course.train.classifier import (
     ClassifierResult,
@@ -16,6 +16,7 @@ from aigc_course.train.gan import (
     standard_normal_noise,
     train_gan,
 )
+from aigc_course.train.likelihood import LikelihoodTrainConfig, train_likelihood
 from aigc_course.train.vae import (
     VAE_HISTORY_KEYS,
     VAEEvaluation,

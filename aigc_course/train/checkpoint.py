@@ -6,6 +6,7 @@ checkpoint from someone else cannot run code. Only tensors, numbers, strings, bo
 ``None`` and (nested) dicts, lists and tuples of those may go in: save ``model.state_dict()``,
 never the model.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,14 +29,18 @@ def _check_plain(value: Any, where: str) -> None:
     if isinstance(value, (dict, OrderedDict)):
         for key, item in value.items():
             if not isinstance(key, (str, int)):
-                raise TypeError(f"checkpoint key {where}[{key!r}] must be a str or int, got {type(key).__name__}")
+                raise TypeError(
+                    f"checkpoint key {where}[{key!r}] must be a str or int, got {type(key).__name__}"
+                )
             _check_plain(item, f"{where}[{key!r}]")
         return
     if isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
             _check_plain(item, f"{where}[{i}]")
         return
-    hint = "save its .state_dict()" if hasattr(value, "state_dict") else "convert it to plain values"
+    hint = (
+        "save its .state_dict()" if hasattr(value, "state_dict") else "convert it to plain values"
+    )
     raise TypeError(
         f"checkpoint value {where} has type {type(value).__name__}, which torch.load(weights_only=True) "
         f"cannot read back: {hint}"
@@ -71,7 +76,9 @@ def save_checkpoint(path: str | os.PathLike, **state: Any) -> Path:
     >>> save_checkpoint("run/ckpt.pt", generator=G.state_dict(), step=100)  # doctest: +SKIP
     """
     if not state:
-        raise ValueError("save_checkpoint needs at least one keyword argument, e.g. model=model.state_dict()")
+        raise ValueError(
+            "save_checkpoint needs at least one keyword argument, e.g. model=model.state_dict()"
+        )
     for key, value in state.items():
         _check_plain(value, key)
     path = Path(path)
@@ -80,7 +87,9 @@ def save_checkpoint(path: str | os.PathLike, **state: Any) -> Path:
     return path
 
 
-def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+def load_checkpoint(
+    path: str | os.PathLike, map_location: str | torch.device = "cpu"
+) -> dict[str, Any]:
     r"""Read a checkpoint written by :func:`save_checkpoint` with ``weights_only=True``.
 
     Parameters
@@ -104,7 +113,12 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
 
 
 def check_resumable(
-    path: str | os.PathLike, saved: dict[str, Any], wanted: dict[str, Any], unit: str, done: int, total: int
+    path: str | os.PathLike,
+    saved: dict[str, Any],
+    wanted: dict[str, Any],
+    unit: str,
+    done: int,
+    total: int,
 ) -> None:
     r"""Refuse to resume a run from a checkpoint written by a different run, or one already past the end.
 
@@ -125,10 +139,15 @@ def check_resumable(
     ValueError
         Naming every setting that differs, or the progress beyond ``total``, and how to fix it.
     """
-    diffs = [f"{k}={saved.get(k)!r} in the checkpoint but {v!r} now" for k, v in wanted.items() if saved.get(k) != v]
+    diffs = [
+        f"{k}={saved.get(k)!r} in the checkpoint but {v!r} now"
+        for k, v in wanted.items()
+        if saved.get(k) != v
+    ]
     if diffs:
         raise ValueError(
-            f"cannot resume from {path}: " + "; ".join(diffs)
+            f"cannot resume from {path}: "
+            + "; ".join(diffs)
             + ". Resume with the settings and data of the original run, or start fresh (resume=False)"
         )
     if done > total:

@@ -11,6 +11,7 @@ References
 LeCun et al. (1998), "Gradient-based learning applied to document recognition".
 Kingma & Ba (2015), "Adam: A method for stochastic optimization", ICLR.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,7 +26,13 @@ from aigc_course.data.batching import iterate_batches
 from aigc_course.runtime import get_device
 from aigc_course.train.errors import TrainingDiverged
 
-__all__ = ["ClassifierResult", "ClassifierTrainConfig", "classifier_accuracy", "random_shift", "train_classifier"]
+__all__ = [
+    "ClassifierResult",
+    "ClassifierTrainConfig",
+    "classifier_accuracy",
+    "random_shift",
+    "train_classifier",
+]
 
 
 @dataclass(frozen=True)
@@ -66,13 +73,21 @@ class ClassifierTrainConfig:
         for name, minimum in (("epochs", 1), ("batch_size", 1), ("max_shift", 0), ("seed", 0)):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-                raise ValueError(f"ClassifierTrainConfig.{name} must be an int >= {minimum}, got {value!r}")
+                raise ValueError(
+                    f"ClassifierTrainConfig.{name} must be an int >= {minimum}, got {value!r}"
+                )
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"ClassifierTrainConfig.lr must be a positive finite number, got {self.lr!r}")
+            raise ValueError(
+                f"ClassifierTrainConfig.lr must be a positive finite number, got {self.lr!r}"
+            )
         if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
-            raise ValueError(f"ClassifierTrainConfig.weight_decay must be >= 0, got {self.weight_decay!r}")
+            raise ValueError(
+                f"ClassifierTrainConfig.weight_decay must be >= 0, got {self.weight_decay!r}"
+            )
         if self.max_shift > 13:
-            raise ValueError(f"ClassifierTrainConfig.max_shift={self.max_shift} would shift digits out of a 28x28 image; use 0..3")
+            raise ValueError(
+                f"ClassifierTrainConfig.max_shift={self.max_shift} would shift digits out of a 28x28 image; use 0..3"
+            )
 
 
 @dataclass(frozen=True)
@@ -108,7 +123,9 @@ def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) ->
     s = max_shift
     offsets = torch.randint(-s, s + 1, (b, 2), generator=generator)
     padded = F.pad(x, (s, s, s, s))
-    rows = (torch.arange(h).view(1, h) + s - offsets[:, :1]).to(x.device)  # (B, H): source row of each output row
+    rows = (torch.arange(h).view(1, h) + s - offsets[:, :1]).to(
+        x.device
+    )  # (B, H): source row of each output row
     cols = (torch.arange(w).view(1, w) + s - offsets[:, 1:]).to(x.device)  # (B, W)
     batch = torch.arange(b, device=x.device).view(b, 1, 1)
     out = padded.permute(0, 2, 3, 1)[batch, rows.view(b, h, 1), cols.view(b, 1, w)]  # (B, H, W, C)
@@ -117,15 +134,33 @@ def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) ->
 
 def _check_data(images: torch.Tensor, labels: torch.Tensor, num_classes: int | None = None) -> None:
     if not isinstance(images, torch.Tensor) or not images.is_floating_point() or images.ndim != 4:
-        what = f"{images.dtype} {tuple(images.shape)}" if isinstance(images, torch.Tensor) else type(images).__name__
-        raise ValueError(f"images must be a float tensor (N, C, H, W) in [0, 1], got {what}: use aigc_course.data.to_unit")
-    if not isinstance(labels, torch.Tensor) or labels.dtype != torch.int64 or labels.shape != (images.shape[0],):
-        what = f"{labels.dtype} {tuple(labels.shape)}" if isinstance(labels, torch.Tensor) else type(labels).__name__
-        raise ValueError(f"labels must be an int64 tensor of shape ({images.shape[0]},), one per image, got {what}")
+        what = (
+            f"{images.dtype} {tuple(images.shape)}"
+            if isinstance(images, torch.Tensor)
+            else type(images).__name__
+        )
+        raise ValueError(
+            f"images must be a float tensor (N, C, H, W) in [0, 1], got {what}: use aigc_course.data.to_unit"
+        )
+    if (
+        not isinstance(labels, torch.Tensor)
+        or labels.dtype != torch.int64
+        or labels.shape != (images.shape[0],)
+    ):
+        what = (
+            f"{labels.dtype} {tuple(labels.shape)}"
+            if isinstance(labels, torch.Tensor)
+            else type(labels).__name__
+        )
+        raise ValueError(
+            f"labels must be an int64 tensor of shape ({images.shape[0]},), one per image, got {what}"
+        )
     if images.shape[0] == 0:
         raise ValueError("no images to train or evaluate on")
     if num_classes is not None and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
-        raise ValueError(f"labels must be in 0..{num_classes - 1}, got values from {int(labels.min())} to {int(labels.max())}")
+        raise ValueError(
+            f"labels must be in 0..{num_classes - 1}, got values from {int(labels.min())} to {int(labels.max())}"
+        )
 
 
 def _num_classes(model: nn.Module) -> int | None:
@@ -171,12 +206,18 @@ def train_classifier(
     steps = cfg.epochs * math.ceil(images.shape[0] / cfg.batch_size)
     with tqdm(total=steps, disable=not cfg.progress, desc="classifier", unit="step") as bar:
         for epoch in range(cfg.epochs):
-            for xb, yb in iterate_batches(images, labels, batch_size=cfg.batch_size, seed=cfg.seed, epoch=epoch):
+            for xb, yb in iterate_batches(
+                images, labels, batch_size=cfg.batch_size, seed=cfg.seed, epoch=epoch
+            ):
                 loss = F.cross_entropy(model(random_shift(xb, cfg.max_shift, shift_rng)), yb)
                 value = loss.item()
                 if not math.isfinite(value):
-                    raise TrainingDiverged(len(losses) + 1, "cross-entropy", value,
-                                           f"check that the images are finite and in [0, 1], and lower cfg.lr (now {cfg.lr})")
+                    raise TrainingDiverged(
+                        len(losses) + 1,
+                        "cross-entropy",
+                        value,
+                        f"check that the images are finite and in [0, 1], and lower cfg.lr (now {cfg.lr})",
+                    )
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -189,7 +230,9 @@ def train_classifier(
 
 
 @torch.no_grad()
-def classifier_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000) -> float:
+def classifier_accuracy(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000
+) -> float:
     r"""Share of images whose most probable class is the label: :math:`\frac1N\sum_n [\arg\max_k \ell_k(x_n) = y_n]`.
 
     Runs ``model`` in eval mode (restoring its previous mode) on its own device.

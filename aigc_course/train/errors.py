@@ -1,4 +1,5 @@
 r"""Errors shared by the training loops."""
+
 from __future__ import annotations
 
 

@@ -15,14 +15,16 @@ Goodfellow et al. (2014), "Generative Adversarial Nets", Algorithm 1.
 Radford et al. (2016), DCGAN (Adam with lr 2e-4, beta1 0.5).
 Mirza & Osindero (2014), "Conditional Generative Adversarial Nets".
 """
+
 from __future__ import annotations
 
 import functools
 import itertools
 import math
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import torch
 from torch import nn
@@ -128,7 +130,9 @@ class GANTrainConfig:
             if optional and value is None:
                 return
             if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-                raise ValueError(f"GANTrainConfig.{name} must be an int >= {minimum}, got {value!r}")
+                raise ValueError(
+                    f"GANTrainConfig.{name} must be an int >= {minimum}, got {value!r}"
+                )
 
         check_int("steps", 0)
         check_int("batch_size", 1)
@@ -140,22 +144,34 @@ class GANTrainConfig:
         for name in ("lr_d", "lr_g"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"GANTrainConfig.{name} must be a positive finite number, got {value!r}")
+                raise ValueError(
+                    f"GANTrainConfig.{name} must be a positive finite number, got {value!r}"
+                )
         object.__setattr__(self, "betas", tuple(self.betas))
         if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
-            raise ValueError(f"GANTrainConfig.betas must be two numbers in [0, 1), got {self.betas!r}")
+            raise ValueError(
+                f"GANTrainConfig.betas must be two numbers in [0, 1), got {self.betas!r}"
+            )
         if self.generator_loss not in _GENERATOR_LOSSES:
             raise ValueError(
                 f"GANTrainConfig.generator_loss must be one of {_GENERATOR_LOSSES}, got {self.generator_loss!r}"
             )
         if self.d_loss not in _D_LOSSES:
-            raise ValueError(f"GANTrainConfig.d_loss must be one of {_D_LOSSES}, got {self.d_loss!r}")
+            raise ValueError(
+                f"GANTrainConfig.d_loss must be one of {_D_LOSSES}, got {self.d_loss!r}"
+            )
         if not 0.0 < self.real_label <= 1.0:
-            raise ValueError(f"GANTrainConfig.real_label must be in (0, 1], got {self.real_label!r}")
+            raise ValueError(
+                f"GANTrainConfig.real_label must be in (0, 1], got {self.real_label!r}"
+            )
         if self.d_loss == "article" and self.real_label != 1.0:
-            raise ValueError("GANTrainConfig.real_label only applies to d_loss='standard'; set real_label=1.0")
+            raise ValueError(
+                "GANTrainConfig.real_label only applies to d_loss='standard'; set real_label=1.0"
+            )
         if self.checkpoint_every is not None and self.checkpoint_path is None:
-            raise ValueError("GANTrainConfig.checkpoint_every is set but checkpoint_path is None: set a path")
+            raise ValueError(
+                "GANTrainConfig.checkpoint_every is set but checkpoint_path is None: set a path"
+            )
 
 
 @dataclass(frozen=True)
@@ -208,7 +224,9 @@ def _stream(
     per_epoch = tensors[0].shape[0] // cfg.batch_size
     epoch, skip = divmod(start_batch, per_epoch)
     while True:
-        batches = iterate_batches(*tensors, batch_size=cfg.batch_size, seed=cfg.seed, epoch=epoch, drop_last=True)
+        batches = iterate_batches(
+            *tensors, batch_size=cfg.batch_size, seed=cfg.seed, epoch=epoch, drop_last=True
+        )
         for batch, *condition in itertools.islice(batches, skip, None):
             yield batch, tuple(condition)
         epoch, skip = epoch + 1, 0
@@ -224,7 +242,9 @@ def _losses(cfg: GANTrainConfig) -> tuple[Callable[..., torch.Tensor], Callable[
     return d_loss_fn, generator_loss_nonsaturating
 
 
-def _snapshot(generator: nn.Module, fixed_noise: torch.Tensor, condition: tuple[torch.Tensor, ...]) -> torch.Tensor:
+def _snapshot(
+    generator: nn.Module, fixed_noise: torch.Tensor, condition: tuple[torch.Tensor, ...]
+) -> torch.Tensor:
     r"""``G(fixed_noise, *condition)`` in eval mode on the CPU, leaving the generator's state untouched."""
     generator.eval()
     with torch.no_grad():
@@ -242,14 +262,18 @@ def _check_data(data: torch.Tensor, cfg: GANTrainConfig) -> None:
             "for 1-D toy data use data.view(-1, 1)"
         )
     if not data.is_floating_point():
-        raise TypeError(f"data must be floating point (images scaled to [-1, 1]), got dtype {data.dtype}")
+        raise TypeError(
+            f"data must be floating point (images scaled to [-1, 1]), got dtype {data.dtype}"
+        )
     if data.shape[0] < cfg.batch_size:
         raise ValueError(
             f"data has {data.shape[0]} examples, fewer than cfg.batch_size={cfg.batch_size}: "
             "lower the batch size or use more data"
         )
     if not bool(torch.isfinite(data).all()):
-        raise ValueError("data contains NaN or Inf values: clean or re-normalise it before training")
+        raise ValueError(
+            "data contains NaN or Inf values: clean or re-normalise it before training"
+        )
 
 
 def _check_labels(labels: object, n_examples: int, generator: nn.Module) -> int:
@@ -261,9 +285,13 @@ def _check_labels(labels: object, n_examples: int, generator: nn.Module) -> int:
             "with a conditional generator G(z, y), e.g. aigc_course.models.ConditionalGenerator"
         )
     if not isinstance(labels, torch.Tensor):
-        raise TypeError(f"labels must be a torch.Tensor of int64 class indices, shape (N,), got {type(labels).__name__}")
+        raise TypeError(
+            f"labels must be a torch.Tensor of int64 class indices, shape (N,), got {type(labels).__name__}"
+        )
     if labels.dtype != torch.long:
-        raise TypeError(f"labels must be int64 class indices, got dtype {labels.dtype}: convert with labels.long()")
+        raise TypeError(
+            f"labels must be int64 class indices, got dtype {labels.dtype}: convert with labels.long()"
+        )
     if labels.shape != (n_examples,):
         raise ValueError(
             f"labels must have shape (N,) = ({n_examples},), one per training example, got {tuple(labels.shape)}"
@@ -286,14 +314,20 @@ def _restore(
     optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer],
     noise_rng: torch.Generator,
 ) -> None:
-    wanted = {**{k: getattr(cfg, k) for k in _STREAM_KEYS}, "n_examples": n_examples, "n_classes": n_classes}
-    check_resumable(cfg.checkpoint_path, dict(ckpt["stream"]), wanted, "step", ckpt["step"], cfg.steps)
+    wanted = {
+        **{k: getattr(cfg, k) for k in _STREAM_KEYS},
+        "n_examples": n_examples,
+        "n_classes": n_classes,
+    }
+    check_resumable(
+        cfg.checkpoint_path, dict(ckpt["stream"]), wanted, "step", ckpt["step"], cfg.steps
+    )
     models[0].load_state_dict(ckpt["generator"])
     models[1].load_state_dict(ckpt["discriminator"])
     optimizers[0].load_state_dict(ckpt["opt_g"])
     optimizers[1].load_state_dict(ckpt["opt_d"])
     # The loaded optimiser state carries the old hyper-parameters; the config's win.
-    for opt, lr in zip(optimizers, (cfg.lr_g, cfg.lr_d)):
+    for opt, lr in zip(optimizers, (cfg.lr_g, cfg.lr_d), strict=False):
         for group in opt.param_groups:
             group["lr"], group["betas"] = lr, cfg.betas
     noise_rng.set_state(ckpt["noise_rng_state"])
@@ -423,11 +457,20 @@ def train_gan(
 
         def sample_condition(n: int) -> tuple[torch.Tensor, ...]:
             return (torch.randint(n_classes, (n,), generator=noise_rng).to(device),)
+
     snapshots: list[tuple[int, torch.Tensor]] = []
     start = 0
     if resume and os.path.isfile(cfg.checkpoint_path):
         ckpt = load_checkpoint(cfg.checkpoint_path)
-        _restore(ckpt, cfg, data.shape[0], n_classes, (generator, discriminator), (opt_g, opt_d), noise_rng)
+        _restore(
+            ckpt,
+            cfg,
+            data.shape[0],
+            n_classes,
+            (generator, discriminator),
+            (opt_g, opt_d),
+            noise_rng,
+        )
         start = int(ckpt["step"])
         for key in HISTORY_KEYS:
             history[key][:] = ckpt["history"][key]
@@ -451,7 +494,11 @@ def train_gan(
             noise_rng_state=noise_rng.get_state(),
             history={k: list(history[k]) for k in HISTORY_KEYS},
             snapshots=snapshots,
-            stream={**{k: getattr(cfg, k) for k in _STREAM_KEYS}, "n_examples": data.shape[0], "n_classes": n_classes},
+            stream={
+                **{k: getattr(cfg, k) for k in _STREAM_KEYS},
+                "n_examples": data.shape[0],
+                "n_classes": n_classes,
+            },
         )
 
     real_batches = _stream(real_tensors, cfg, start * cfg.d_steps)
@@ -463,10 +510,14 @@ def train_gan(
             # --- discriminator: k updates, each on fresh real data and fresh noise ---
             d_sums = torch.zeros(3, device=device)
             for _ in range(cfg.d_steps):
-                real, real_condition = next(real_batches)  # condition: () or (labels,) of a conditional GAN
+                real, real_condition = next(
+                    real_batches
+                )  # condition: () or (labels,) of a conditional GAN
                 fake_condition = sample_condition(batch_size)
                 with torch.no_grad():
-                    fake = generator(sample_noise(batch_size, noise_rng).to(device), *fake_condition)
+                    fake = generator(
+                        sample_noise(batch_size, noise_rng).to(device), *fake_condition
+                    )
                 if fake.shape[1:] != real.shape[1:]:
                     raise ValueError(
                         f"the generator makes examples of shape {tuple(fake.shape[1:])} but the data's "
@@ -479,7 +530,11 @@ def train_gan(
                 loss_d.backward()
                 opt_d.step()
                 d_sums += torch.stack(
-                    [loss_d.detach(), real_logits.detach().sigmoid().mean(), fake_logits.detach().sigmoid().mean()]
+                    [
+                        loss_d.detach(),
+                        real_logits.detach().sigmoid().mean(),
+                        fake_logits.detach().sigmoid().mean(),
+                    ]
                 )
             # --- generator: one update on fresh noise ---
             fake_condition = sample_condition(batch_size)
@@ -491,16 +546,22 @@ def train_gan(
             opt_g.step()
 
             # one device-to-host transfer per step for all four records
-            d_loss, d_real, d_fake, g_loss = torch.cat([d_sums / cfg.d_steps, loss_g.detach().view(1)]).tolist()
+            d_loss, d_real, d_fake, g_loss = torch.cat(
+                [d_sums / cfg.d_steps, loss_g.detach().view(1)]
+            ).tolist()
             if not math.isfinite(d_loss):
                 raise TrainingDiverged(
-                    step, "discriminator loss", d_loss,
+                    step,
+                    "discriminator loss",
+                    d_loss,
                     "check that the data are finite and scaled to [-1, 1], that the models' weights are "
                     "finite, and lower cfg.lr_d",
                 )
             if not math.isfinite(g_loss):
                 raise TrainingDiverged(
-                    step, "generator loss", g_loss,
+                    step,
+                    "generator loss",
+                    g_loss,
                     "check the noise sampler and the generator's weights, and lower cfg.lr_g",
                 )
             history["d_loss"].append(d_loss)
@@ -508,14 +569,23 @@ def train_gan(
             history["d_real"].append(d_real)
             history["d_fake"].append(d_fake)
 
-            if fixed_noise is not None and cfg.snapshot_every is not None and step % cfg.snapshot_every == 0:
+            if (
+                fixed_noise is not None
+                and cfg.snapshot_every is not None
+                and step % cfg.snapshot_every == 0
+            ):
                 snapshots.append((step, _snapshot(generator, fixed_noise, fixed_condition)))
             if cfg.checkpoint_every is not None and step % cfg.checkpoint_every == 0:
                 checkpoint(step)
             bar.update(1)
             if step % postfix_every == 0:
-                bar.set_postfix(d_loss=f"{d_loss:.3f}", g_loss=f"{g_loss:.3f}", D_x=f"{d_real:.2f}",
-                                D_G_z=f"{d_fake:.2f}", refresh=False)
+                bar.set_postfix(
+                    d_loss=f"{d_loss:.3f}",
+                    g_loss=f"{g_loss:.3f}",
+                    D_x=f"{d_real:.2f}",
+                    D_G_z=f"{d_fake:.2f}",
+                    refresh=False,
+                )
     finally:
         bar.close()
 
@@ -531,5 +601,7 @@ def train_gan(
         snapshots=result_snapshots,
         fixed_noise=None if fixed_noise is None else fixed_noise.cpu(),
         steps=cfg.steps,
-        fixed_labels=fixed_condition[0].cpu() if fixed_condition and fixed_noise is not None else None,
+        fixed_labels=fixed_condition[0].cpu()
+        if fixed_condition and fixed_noise is not None
+        else None,
     )

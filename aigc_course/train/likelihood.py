@@ -1,4 +1,5 @@
 r"""Maximum-likelihood training by gradient descent, for any model with a ``log_prob`` method."""
+
 from __future__ import annotations
 
 import math
@@ -37,7 +38,9 @@ class LikelihoodTrainConfig:
     progress: bool = True
 
 
-def train_likelihood(model: nn.Module, data: torch.Tensor, cfg: LikelihoodTrainConfig) -> list[float]:
+def train_likelihood(
+    model: nn.Module, data: torch.Tensor, cfg: LikelihoodTrainConfig
+) -> list[float]:
     r"""Fit ``model`` by minimising the mean negative log-likelihood (nats per example) with Adam.
 
     .. math:: \mathcal L(\theta) = -\frac1B \sum_{b=1}^{B} \log p_\theta(x_b)
@@ -65,18 +68,26 @@ def train_likelihood(model: nn.Module, data: torch.Tensor, cfg: LikelihoodTrainC
     Kingma & Ba, "Adam: A method for stochastic optimization", ICLR 2015.
     """
     if not hasattr(model, "log_prob"):
-        raise TypeError(f"{type(model).__name__} has no log_prob method; train_likelihood needs one")
+        raise TypeError(
+            f"{type(model).__name__} has no log_prob method; train_likelihood needs one"
+        )
     if cfg.epochs < 1 or cfg.batch_size < 1 or not cfg.lr > 0:
         raise ValueError(f"epochs, batch_size and lr must be positive, got {cfg}")
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     history: list[float] = []
     steps_per_epoch = math.ceil(len(data) / cfg.batch_size)
-    with tqdm(total=cfg.epochs * steps_per_epoch, disable=not cfg.progress, desc="max-likelihood") as bar:
+    with tqdm(
+        total=cfg.epochs * steps_per_epoch, disable=not cfg.progress, desc="max-likelihood"
+    ) as bar:
         for epoch in range(cfg.epochs):
-            for (batch,) in iterate_batches(data, batch_size=cfg.batch_size, seed=cfg.seed, epoch=epoch):
+            for (batch,) in iterate_batches(
+                data, batch_size=cfg.batch_size, seed=cfg.seed, epoch=epoch
+            ):
                 loss = -model.log_prob(batch).mean()
                 if not torch.isfinite(loss):
-                    raise TrainingDiverged(len(history), "loss", loss.item(), f"lower cfg.lr (now {cfg.lr})")
+                    raise TrainingDiverged(
+                        len(history), "loss", loss.item(), f"lower cfg.lr (now {cfg.lr})"
+                    )
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()

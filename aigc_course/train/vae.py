@@ -13,6 +13,7 @@ References
 Kingma & Welling (2014), "Auto-Encoding Variational Bayes", ICLR, Algorithm 1.
 Burda, Grosse & Salakhutdinov (2016), "Importance Weighted Autoencoders", ICLR.
 """
+
 from __future__ import annotations
 
 import math
@@ -36,7 +37,14 @@ from aigc_course.runtime import get_device
 from aigc_course.train.checkpoint import check_resumable, load_checkpoint, save_checkpoint
 from aigc_course.train.errors import TrainingDiverged
 
-__all__ = ["VAE_HISTORY_KEYS", "VAEEvaluation", "VAEResult", "VAETrainConfig", "evaluate_vae", "train_vae"]
+__all__ = [
+    "VAE_HISTORY_KEYS",
+    "VAEEvaluation",
+    "VAEResult",
+    "VAETrainConfig",
+    "evaluate_vae",
+    "train_vae",
+]
 
 VAE_HISTORY_KEYS = ("loss", "recon", "kl")
 r"""Per-step records of :func:`train_vae`, batch means in nats per image: ``loss = recon + beta * kl``."""
@@ -90,14 +98,24 @@ class VAETrainConfig:
         for name, minimum in (("epochs", 0), ("batch_size", 1), ("seed", 0)):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-                raise ValueError(f"VAETrainConfig.{name} must be an int >= {minimum}, got {value!r}")
+                raise ValueError(
+                    f"VAETrainConfig.{name} must be an int >= {minimum}, got {value!r}"
+                )
         for name, positive in (("lr", True), ("sigma", True), ("beta", False)):
             value = getattr(self, name)
-            ok = isinstance(value, (int, float)) and math.isfinite(value) and (value > 0 if positive else value >= 0)
+            ok = (
+                isinstance(value, (int, float))
+                and math.isfinite(value)
+                and (value > 0 if positive else value >= 0)
+            )
             if not ok:
-                raise ValueError(f"VAETrainConfig.{name} must be a finite number {'> 0' if positive else '>= 0'}, got {value!r}")
+                raise ValueError(
+                    f"VAETrainConfig.{name} must be a finite number {'> 0' if positive else '>= 0'}, got {value!r}"
+                )
         if self.likelihood not in _LIKELIHOODS:
-            raise ValueError(f"VAETrainConfig.likelihood must be one of {_LIKELIHOODS}, got {self.likelihood!r}")
+            raise ValueError(
+                f"VAETrainConfig.likelihood must be one of {_LIKELIHOODS}, got {self.likelihood!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -111,12 +129,18 @@ class VAEResult:
 
 def _check_data(data: Any, labels: Any, likelihood: str) -> None:
     if not isinstance(data, torch.Tensor):
-        raise TypeError(f"data must be a torch.Tensor of images (N, 1, H, W), got {type(data).__name__}")
+        raise TypeError(
+            f"data must be a torch.Tensor of images (N, 1, H, W), got {type(data).__name__}"
+        )
     if data.ndim != 4:
-        raise ValueError(f"data must have shape (N, 1, H, W), got {tuple(data.shape)}: "
-                         "use aigc_course.data.to_unit(images), which adds the channel axis")
+        raise ValueError(
+            f"data must have shape (N, 1, H, W), got {tuple(data.shape)}: "
+            "use aigc_course.data.to_unit(images), which adds the channel axis"
+        )
     if not data.is_floating_point():
-        raise TypeError(f"data must be float images, got dtype {data.dtype}: use aigc_course.data.to_unit")
+        raise TypeError(
+            f"data must be float images, got dtype {data.dtype}: use aigc_course.data.to_unit"
+        )
     if data.shape[0] == 0:
         raise ValueError("data is empty")
     if not bool(torch.isfinite(data).all()):
@@ -127,9 +151,17 @@ def _check_data(data: Any, labels: Any, likelihood: str) -> None:
             f"{float(data.max()):g}]: use aigc_course.data.to_unit (not to_signed)"
         )
     if labels is not None:
-        if not isinstance(labels, torch.Tensor) or labels.dtype != torch.int64 or labels.shape != data.shape[:1]:
-            shape = tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__
-            raise ValueError(f"labels must be an int64 tensor of shape ({data.shape[0]},), one per image, got {shape}")
+        if (
+            not isinstance(labels, torch.Tensor)
+            or labels.dtype != torch.int64
+            or labels.shape != data.shape[:1]
+        ):
+            shape = (
+                tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__
+            )
+            raise ValueError(
+                f"labels must be an int64 tensor of shape ({data.shape[0]},), one per image, got {shape}"
+            )
 
 
 def _call(fn: Any, tensor: torch.Tensor, labels: torch.Tensor | None, **kwargs: Any) -> Any:
@@ -137,10 +169,18 @@ def _call(fn: Any, tensor: torch.Tensor, labels: torch.Tensor | None, **kwargs: 
     return fn(tensor, **kwargs) if labels is None else fn(tensor, labels, **kwargs)
 
 
-def _restore(ckpt: dict[str, Any], cfg: VAETrainConfig, n: int, model: nn.Module,
-             opt: torch.optim.Optimizer, rng: torch.Generator) -> int:
+def _restore(
+    ckpt: dict[str, Any],
+    cfg: VAETrainConfig,
+    n: int,
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    rng: torch.Generator,
+) -> int:
     wanted = {**{k: getattr(cfg, k) for k in _STREAM_KEYS}, "n_examples": n}
-    check_resumable(cfg.checkpoint_path, dict(ckpt["stream"]), wanted, "epoch", ckpt["epoch"], cfg.epochs)
+    check_resumable(
+        cfg.checkpoint_path, dict(ckpt["stream"]), wanted, "epoch", ckpt["epoch"], cfg.epochs
+    )
     model.load_state_dict(ckpt["model"])
     opt.load_state_dict(ckpt["opt"])
     for group in opt.param_groups:
@@ -219,34 +259,57 @@ def train_vae(
             history[key][:] = ckpt["history"][key]
 
     per_epoch = num_batches(data.shape[0], cfg.batch_size)
-    bar = tqdm(total=cfg.epochs * per_epoch, initial=start * per_epoch, disable=not cfg.progress,
-               desc="VAE", unit="step")
+    bar = tqdm(
+        total=cfg.epochs * per_epoch,
+        initial=start * per_epoch,
+        disable=not cfg.progress,
+        desc="VAE",
+        unit="step",
+    )
     try:
         for epoch in range(start, cfg.epochs):
-            for batch in iterate_batches(*tensors, batch_size=cfg.batch_size, seed=cfg.seed, epoch=epoch):
+            for batch in iterate_batches(
+                *tensors, batch_size=cfg.batch_size, seed=cfg.seed, epoch=epoch
+            ):
                 x, y = batch[0], (batch[1] if labels is not None else None)
                 out = _call(model, x, y, generator=rng)
-                terms = negative_elbo(x, out[0], out[1], out[2], cfg.beta, cfg.likelihood, cfg.sigma)
+                terms = negative_elbo(
+                    x, out[0], out[1], out[2], cfg.beta, cfg.likelihood, cfg.sigma
+                )
                 loss = terms.total.mean()
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-                loss_v, recon_v, kl_v = torch.stack([loss.detach(), terms.recon.detach().mean(),
-                                                     terms.kl.detach().mean()]).tolist()
+                loss_v, recon_v, kl_v = torch.stack(
+                    [loss.detach(), terms.recon.detach().mean(), terms.kl.detach().mean()]
+                ).tolist()
                 if not math.isfinite(loss_v):
-                    raise TrainingDiverged(len(history["loss"]) + 1, "negative ELBO", loss_v,
-                                           f"check the data are finite and in [0, 1], and lower cfg.lr (now {cfg.lr})")
+                    raise TrainingDiverged(
+                        len(history["loss"]) + 1,
+                        "negative ELBO",
+                        loss_v,
+                        f"check the data are finite and in [0, 1], and lower cfg.lr (now {cfg.lr})",
+                    )
                 history["loss"].append(loss_v)
                 history["recon"].append(recon_v)
                 history["kl"].append(kl_v)
                 bar.update(1)
-            bar.set_postfix(loss=f"{loss_v:.1f}", recon=f"{recon_v:.1f}", kl=f"{kl_v:.1f}", refresh=False)
+            bar.set_postfix(
+                loss=f"{loss_v:.1f}", recon=f"{recon_v:.1f}", kl=f"{kl_v:.1f}", refresh=False
+            )
             if cfg.checkpoint_path is not None:
                 save_checkpoint(
-                    cfg.checkpoint_path, format=_CHECKPOINT_FORMAT, epoch=epoch + 1,
-                    model=model.state_dict(), opt=opt.state_dict(), rng_state=rng.get_state(),
+                    cfg.checkpoint_path,
+                    format=_CHECKPOINT_FORMAT,
+                    epoch=epoch + 1,
+                    model=model.state_dict(),
+                    opt=opt.state_dict(),
+                    rng_state=rng.get_state(),
                     history={k: list(history[k]) for k in VAE_HISTORY_KEYS},
-                    stream={**{k: getattr(cfg, k) for k in _STREAM_KEYS}, "n_examples": data.shape[0]},
+                    stream={
+                        **{k: getattr(cfg, k) for k in _STREAM_KEYS},
+                        "n_examples": data.shape[0],
+                    },
                 )
     finally:
         bar.close()
@@ -279,9 +342,15 @@ class VAEEvaluation:
     n: int
 
     def __str__(self) -> str:
-        data = "binarised" if self.binarized else "grey-level (not binarised: a cross-entropy, not an NLL)"
-        return (f"negative ELBO {self.neg_elbo:.2f} nats/image, IW-NLL (k={self.k}) {self.iw_nll:.2f} nats/image "
-                f"on {self.n} {data} images")
+        data = (
+            "binarised"
+            if self.binarized
+            else "grey-level (not binarised: a cross-entropy, not an NLL)"
+        )
+        return (
+            f"negative ELBO {self.neg_elbo:.2f} nats/image, IW-NLL (k={self.k}) {self.iw_nll:.2f} nats/image "
+            f"on {self.n} {data} images"
+        )
 
 
 @torch.no_grad()
@@ -338,11 +407,15 @@ def evaluate_vae(
     if likelihood not in _LIKELIHOODS:
         raise ValueError(f"likelihood must be one of {_LIKELIHOODS}, got {likelihood!r}")
     if not isinstance(binarized, bool):
-        raise TypeError(f"binarized must be True or False, got {binarized!r}: say whether the data are binary")
+        raise TypeError(
+            f"binarized must be True or False, got {binarized!r}: say whether the data are binary"
+        )
     is_binary = bool(((data == 0) | (data == 1)).all())
     if binarized and not is_binary:
-        raise ValueError("binarized=True but the data have grey values: binarise them first "
-                         "(aigc_course.data.binarize) or pass binarized=False")
+        raise ValueError(
+            "binarized=True but the data have grey values: binarise them first "
+            "(aigc_course.data.binarize) or pass binarized=False"
+        )
     for name, value in (("k", k), ("batch_size", batch_size)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
@@ -353,8 +426,8 @@ def evaluate_vae(
     elbo_sum = iw_sum = 0.0
     try:
         for start in range(0, data.shape[0], batch_size):
-            x = data[start:start + batch_size].to(device)
-            y = None if labels is None else labels[start:start + batch_size].to(device)
+            x = data[start : start + batch_size].to(device)
+            y = None if labels is None else labels[start : start + batch_size].to(device)
             b = x.shape[0]
             mu, logvar = _call(model.encode, x, y)
             eps = torch.randn((k, *mu.shape), generator=rng, dtype=mu.dtype).to(device)
