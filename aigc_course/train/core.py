@@ -366,7 +366,7 @@ class Loop:
                 self.step = step
                 self.seconds = time.perf_counter() - began
                 state.step, state.seconds, state.losses = step, self.seconds, {}
-                if step % self.log_every == 0:
+                if step % self.log_every == 0 or step == self.total:
                     state.losses = self._flush()
                 stop = self._stop_reason(step, state, on_step)
                 if stop is not None and not state.losses:
