@@ -423,7 +423,9 @@ class Loop:
             stop = "on_step"
         elif self.max_seconds is not None and self.seconds >= self.max_seconds:
             stop = "max_seconds"
-        if self.world > 1:  # every rank must stop at the same step: rank 0 decides
+        timed = on_step is not None or self.max_seconds is not None
+        # Every rank must stop at the same step: rank 0 decides.
+        if self.world > 1 and timed:
             flag = torch.tensor([STOP_REASONS.index(stop) if stop else -1])
             torch.distributed.broadcast(flag, src=0)
             stop = STOP_REASONS[int(flag)] if int(flag) >= 0 else None
