@@ -234,6 +234,8 @@ def main() -> None:
             vae_score(train_package_vae(fit, valid, args.seconds, seed), test_unit)
         )
         rows["ex_vae"].append(vae_score(train_examples_vae(unit, args.seconds, seed), test_unit))
+        done = {k: v[-1] for k, v in rows.items()}
+        print(f"seed {seed}: {done}", flush=True)
 
     print(
         f"{len(train):,} training images ({train.source}), {args.seconds:g} s per run, "
