@@ -181,6 +181,7 @@ def labels(
     what: str = "labels",
     *,
     check_range: bool = True,
+    var: str = "y",
 ) -> torch.Tensor:
     r"""Check class labels and return them unchanged: int64, shape (B,), values in [0, n_classes).
 
@@ -196,6 +197,8 @@ def labels(
         How the messages name ``y``.
     check_range : bool
         Also check the values (a host sync on an accelerator: entry points only).
+    var : str
+        The variable name the fixes are written with, e.g. ``y.long()``.
 
     Raises
     ------
@@ -211,9 +214,9 @@ def labels(
         )
     if y.dtype != torch.long:
         hint = (
-            "y.long()"
+            f"{var}.long()"
             if not y.is_floating_point()
-            else "y.long() (class indices, not one-hot or probabilities)"
+            else f"{var}.long() (class indices, not one-hot or probabilities)"
         )
         raise TypeError(
             f"{what} must be int64 class indices, got dtype {y.dtype}: convert with {hint}"

@@ -563,5 +563,17 @@ def _check_inputs(
             "pass labels only with a conditional generator G(z, y), e.g. "
             "aigc_course.models.ConditionalGenerator"
         )
-    _check.labels(labels, n_classes, data.shape[0], what="labels")
+    _check.labels(labels, n_classes, check_range=False, var="labels")
+    if labels.shape != (data.shape[0],):
+        raise ValueError(
+            f"labels must have shape (N,) = ({data.shape[0]},), one per training example, "
+            f"got {tuple(labels.shape)}"
+        )
+    low, high = (int(v) for v in torch.aminmax(labels))
+    if low < 0 or high >= n_classes:
+        raise ValueError(
+            f"labels must lie in [0, {n_classes - 1}] (the generator has "
+            f"n_classes={n_classes}), got values in [{low}, {high}]: fix the labels or build "
+            "the models with more classes"
+        )
     return n_classes
