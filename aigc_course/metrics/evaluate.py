@@ -294,6 +294,7 @@ def metrics_table(
         lines.append(cells)
     widths = [max(len(str(r[i])) for r in [header, *lines]) for i in range(len(header))]
     fmt_row = lambda r: "  ".join(
-        c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=False))
+        c.ljust(w) if i == 0 else c.rjust(w)
+        for i, (c, w) in enumerate(zip(r, widths, strict=False))
     )  # noqa: E731
     return "\n".join([fmt_row(header), *(fmt_row(r) for r in lines)])
