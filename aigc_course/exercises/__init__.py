@@ -2,9 +2,17 @@ r"""Checkers for the book's exercises: each runs the reader's function and expla
 
 A checker never just says "wrong": it recognises the common mistakes (a flipped sign, log base 2,
 a mean where a sum belongs, ...) and says which one it sees. It returns a :class:`Feedback`
-whose text is what the notebook shows.
+whose text is what the notebook shows, and whose machine-readable record (exercise, passed,
+message) Jupyter stores beside it.
+
+Every checker of a function is one declarative :class:`~aigc_course.exercises.engine.Exercise`
+(the reference, the accepted conventions, a table of known mistakes, edge cases) run by one engine,
+:func:`~aigc_course.exercises.engine.check`, on fresh random inputs at every call. ``EXERCISES``
+maps each such checker's name to its declaration; ``ANSWER_CHECKERS`` lists the two checkers of a
+typed-in prediction.
 """
 
+from aigc_course.exercises import applications, concepts, gan, lossmath, metrics, vae
 from aigc_course.exercises.applications import (
     check_class_accuracy,
     check_interpolation,
@@ -41,7 +49,36 @@ from aigc_course.exercises.vae import (
     check_reparameterize,
 )
 
+EXERCISES = {
+    ex.name: ex
+    for ex in (
+        concepts.TO_SIGNED,
+        concepts.BERNOULLI,
+        concepts.BITS_PER_DIM,
+        gan.NONSATURATING,
+        gan.DISCRIMINATOR,
+        gan.COUNT_MODES,
+        lossmath.OPTIMAL_D,
+        lossmath.JS_DIVERGENCE,
+        lossmath.GAUSSIAN_KL,
+        lossmath.GAUSSIAN_NLL,
+        vae.REPARAMETERIZE,
+        vae.NEGATIVE_ELBO,
+        vae.IW_BOUND,
+        metrics.FRECHET,
+        metrics.CLASSIFIER_SCORE,
+        metrics.MMD2,
+        metrics.PRECISION,
+        applications.CLASS_ACCURACY,
+        applications.INTERPOLATION,
+        applications.MEAN_PAIRWISE,
+    )
+}
+ANSWER_CHECKERS = ("check_gradient_prediction", "check_beta_zero_prediction")
+
 __all__ = [
+    "ANSWER_CHECKERS",
+    "EXERCISES",
     "check_class_accuracy",
     "check_interpolation",
     "check_mean_pairwise_distance",

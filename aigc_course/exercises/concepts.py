@@ -7,55 +7,121 @@ from collections.abc import Callable
 
 import torch
 
-from aigc_course.exercises.feedback import Feedback, call_reader
+from aigc_course.exercises.engine import Args, Exercise, Mistake, check
+from aigc_course.exercises.feedback import Feedback
+
+LN2 = math.log(2.0)
 
 
-def _close(a: torch.Tensor, b: torch.Tensor, tol: float = 1e-4) -> bool:
-    return a.shape == b.shape and bool(torch.allclose(a.double(), b.double(), atol=tol, rtol=tol))
+def _int(gen: torch.Generator, low: int, high: int) -> int:
+    r"""A random integer in [low, high]."""
+    return int(torch.randint(low, high + 1, (), generator=gen))
+
+
+def _signed_inputs(gen: torch.Generator, case: int) -> Args:
+    shape = (_int(gen, 2, 4), 1, _int(gen, 3, 5), _int(gen, 3, 5))
+    return (torch.rand(shape, generator=gen),)
+
+
+def _locate_signed(args: Args, value: torch.Tensor, expected: torch.Tensor) -> str:
+    (x,) = args
+    i = int((value - expected).abs().argmax())
+    return f"at x = {float(x.flatten()[i]):.4g} your function gives {float(value.flatten()[i]):.4g}"
+
+
+TO_SIGNED = Exercise(
+    name="check_to_signed",
+    arg_names=("x",),
+    draw=_signed_inputs,
+    reference=lambda x: 2 * x - 1,
+    passed="0 maps to -1, 0.5 to 0 and 1 to 1, elementwise.",
+    what="one value per pixel (the shape of x)",
+    hint="not yet 2x - 1 elementwise",
+    mistakes=(
+        Mistake(
+            lambda x: 2 * x, "you scaled by 2 but forgot to shift by -1 (the output spans [0, 2])"
+        ),
+        Mistake(
+            lambda x: x - 0.5,
+            "you shifted by -0.5 but forgot to scale by 2 (the output spans [-0.5, 0.5])",
+        ),
+        Mistake(
+            lambda x: (x - 1) * 2,
+            "your output spans [-2, 0], not [-1, 1]; check the order of scale and shift",
+        ),
+        Mistake(
+            lambda x: 2 * x - 0.5,
+            "your output spans [-0.5, 1.5], not [-1, 1]; check the order of scale and shift",
+        ),
+        Mistake(lambda x: 1 - 2 * x, "your map is flipped: 0 should go to -1 and 1 to +1"),
+    ),
+    locate=_locate_signed,
+)
 
 
 def check_to_signed(fn: Callable[[torch.Tensor], torch.Tensor]) -> Feedback:
-    r"""Check a map from pixels in [0, 1] to [-1, 1]: :math:`x \mapsto 2x - 1`, elementwise, input untouched."""
-    x = torch.linspace(0, 1, 11).reshape(1, 1, 1, 11).repeat(2, 1, 1, 1)
-    original = x.clone()
-    out, fb = call_reader(fn, x)
-    if fb is not None:
-        return fb
-    if not isinstance(out, torch.Tensor):
-        return Feedback(False, f"return a torch.Tensor, not {type(out).__name__}")
-    if not torch.equal(x, original):
-        return Feedback(
-            False, "your function changed its input in place; build a new tensor (e.g. `2 * x - 1`)"
-        )
-    if out.shape != x.shape:
-        return Feedback(
-            False,
-            f"the output shape {tuple(out.shape)} differs from the input shape {tuple(x.shape)}; the map is elementwise",
-        )
-    expected = 2 * x - 1
-    if _close(out, expected):
-        return Feedback(True, "0 maps to -1, 0.5 to 0 and 1 to 1, elementwise.")
-    lo, hi = float(out.min()), float(out.max())
-    if _close(out, 2 * x):
-        return Feedback(
-            False, f"your output spans [{lo:g}, {hi:g}]: you scaled by 2 but forgot to shift by -1"
-        )
-    if _close(out, x - 0.5):
-        return Feedback(
-            False,
-            f"your output spans [{lo:g}, {hi:g}]: you shifted by -0.5 but forgot to scale by 2",
-        )
-    if _close(out, (x - 1) * 2) or _close(out, x * 2 - 0.5):
-        return Feedback(
-            False,
-            f"your output spans [{lo:g}, {hi:g}], not [-1, 1]; check the order of scale and shift",
-        )
-    if _close(out, 1 - 2 * x):
-        return Feedback(False, "your map is flipped: 0 should go to -1 and 1 to +1")
-    return Feedback(
-        False,
-        f"your output spans [{lo:g}, {hi:g}] and is not 2x - 1; at x = 0.5 it gives {float(out[0, 0, 0, 5]):g} (expected 0)",
-    )
+    r"""Check a map from pixels in [0, 1] to [-1, 1]: :math:`x \mapsto 2x - 1`, elementwise.
+
+    Tried on fresh random images of shape (B, 1, H, W). Accepted: any expression with these values
+    (``(x - 0.5) / 0.5``, ``x * 2 - 1``), in place or not, as a tensor or a NumPy array.
+    """
+    return check(TO_SIGNED, fn)
+
+
+def _bernoulli_inputs(gen: torch.Generator, case: int) -> Args:
+    b, d = _int(gen, 3, 6), _int(gen, 8, 16)
+    x = (torch.rand(b, d, generator=gen) < 0.4).double()
+    probs = torch.rand(d, generator=gen, dtype=torch.float64) * 0.8 + 0.1
+    return x, probs
+
+
+def _bernoulli(x: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
+    return (x * probs.log() + (1 - x) * (1 - probs).log()).sum(1)
+
+
+BERNOULLI = Exercise(
+    name="check_bernoulli_log_likelihood",
+    arg_names=("x", "probs"),
+    draw=_bernoulli_inputs,
+    reference=_bernoulli,
+    passed="the log-likelihood is a sum over pixels of log pi or log(1 - pi), in nats.",
+    what="one log-likelihood per image",
+    hint="not yet right: sum x log(pi) + (1 - x) log(1 - pi) over the pixels of each image",
+    mistakes=(
+        Mistake(
+            lambda x, p: _bernoulli(x, p).sum(),
+            "you summed over the batch too: return one log-likelihood per image, shape (B,)",
+        ),
+        Mistake(
+            lambda x, p: _bernoulli(x, p).mean(),
+            "you averaged over the batch: return one log-likelihood per image, shape (B,)",
+        ),
+        Mistake(
+            lambda x, p: -_bernoulli(x, p),
+            "the sign is flipped: you returned the negative log-likelihood (a loss); the log-likelihood is <= 0",
+        ),
+        Mistake(
+            lambda x, p: _bernoulli(x, p) / LN2,
+            "your values are in bits (log base 2); use the natural log (torch.log) for nats",
+        ),
+        Mistake(
+            lambda x, p: _bernoulli(x, p) / x.shape[1],
+            "you averaged over pixels; the log-likelihood of an image is the sum over its pixels",
+        ),
+        Mistake(
+            lambda x, p: (x * p.log()).sum(1),
+            "you left out the (1 - x) log(1 - pi) term: a pixel that is off also has a probability, 1 - pi",
+        ),
+        Mistake(
+            lambda x, p: p.log().sum().expand(x.shape[0]),
+            "pixels that are on should use log(pi) and pixels that are off log(1 - pi); check which goes where",
+        ),
+        Mistake(
+            lambda x, p: (x * (1 - p).log() + (1 - x) * p.log()).sum(1),
+            "pixels that are on should use log(pi) and pixels that are off log(1 - pi); check which goes where",
+        ),
+    ),
+)
 
 
 def check_bernoulli_log_likelihood(
@@ -65,109 +131,54 @@ def check_bernoulli_log_likelihood(
 
     .. math:: \log p(x) = \sum_i x_i \log \pi_i + (1 - x_i) \log (1 - \pi_i)
 
-    ``x`` has shape (B, D) with values in {0, 1}, ``probs`` has shape (D,) in (0, 1); the answer has shape (B,).
+    ``x`` has shape (B, D) with values in {0, 1}, ``probs`` has shape (D,) in (0, 1); the answer has
+    shape (B,). Accepted: the formula, ``-F.binary_cross_entropy(..., reduction="none").sum(1)``,
+    ``torch.distributions.Bernoulli(probs).log_prob(x).sum(1)``, in any float dtype.
     """
-    gen = torch.Generator().manual_seed(0)
-    x = (torch.rand(5, 12, generator=gen) < 0.4).double()
-    probs = torch.rand(12, generator=gen, dtype=torch.float64) * 0.8 + 0.1
-    expected = torch.distributions.Bernoulli(probs=probs).log_prob(x).sum(1)
-    out, fb = call_reader(fn, x.clone(), probs.clone())
-    if fb is not None:
-        return fb
-    if not isinstance(out, torch.Tensor):
-        return Feedback(False, f"return a torch.Tensor, not {type(out).__name__}")
-    if out.shape != expected.shape:
-        if out.numel() == 1:
-            if math.isclose(float(out), float(expected.sum()), rel_tol=1e-4):
-                return Feedback(
-                    False,
-                    "you summed over the batch too: return one log-likelihood per image, shape (B,)",
-                )
-            if math.isclose(float(out), float(expected.mean()), rel_tol=1e-4):
-                return Feedback(
-                    False,
-                    "you averaged over the batch: return one log-likelihood per image, shape (B,)",
-                )
-        return Feedback(
-            False,
-            f"expected shape (B,) = {tuple(expected.shape)}, got {tuple(out.shape)}; sum over pixels only (dim=1)",
-        )
-    if _close(out, expected):
-        return Feedback(
-            True, "the log-likelihood is a sum over pixels of log pi or log(1 - pi), in nats."
-        )
-    if _close(out, -expected):
-        return Feedback(
-            False,
-            "the sign is flipped: you returned the negative log-likelihood (a loss); the log-likelihood is <= 0",
-        )
-    if _close(out, expected / math.log(2)):
-        return Feedback(
-            False, "your values are in bits (log base 2); use the natural log (torch.log) for nats"
-        )
-    if _close(out, expected / x.shape[1]):
-        return Feedback(
-            False,
-            "you averaged over pixels; the log-likelihood of an image is the sum over its pixels",
-        )
-    if _close(out, (x * probs.log()).sum(1)):
-        return Feedback(
-            False,
-            "you left out the (1 - x) log(1 - pi) term: a pixel that is off also has a probability, 1 - pi",
-        )
-    if _close(out, (x * probs.log() + (1 - x) * probs.log()).sum(1)) or _close(
-        out, (x * (1 - probs).log() + (1 - x) * probs.log()).sum(1)
-    ):
-        return Feedback(
-            False,
-            "pixels that are on should use log(pi) and pixels that are off log(1 - pi); check which goes where",
-        )
-    return Feedback(
-        False,
-        f"not yet right: for the first image expected {float(expected[0]):.4f} nats, got {float(out[0]):.4f}",
-    )
+    return check(BERNOULLI, fn)
+
+
+def _bpd_inputs(gen: torch.Generator, case: int) -> Args:
+    nll = torch.rand(_int(gen, 3, 6), generator=gen, dtype=torch.float64) * 2000 + 50
+    return nll, _int(gen, 100, 3072)
+
+
+BITS_PER_DIM = Exercise(
+    name="check_bits_per_dim",
+    arg_names=("nll_nats", "num_dims"),
+    draw=_bpd_inputs,
+    reference=lambda nll, d: nll / (d * LN2),
+    passed="divide by D to get per dimension, and by ln 2 to turn nats into bits.",
+    what="one value per image",
+    hint="not yet right: bits per dimension = NLL / (D ln 2)",
+    rtol=1e-6,
+    atol=1e-9,
+    mistakes=(
+        Mistake(
+            lambda nll, d: nll / d,
+            "you divided by D but are still in nats: divide by ln 2 as well (1 bit = ln 2 nats)",
+        ),
+        Mistake(
+            lambda nll, d: nll / LN2,
+            "these are bits per image: divide by the number of dimensions D too",
+        ),
+        Mistake(
+            lambda nll, d: nll * LN2 / d,
+            "you multiplied by ln 2; a bit is ln 2 nats, so divide by ln 2 to count bits",
+        ),
+        Mistake(lambda nll, d: nll / (d * math.log(10)), "you used ln 10 (digits); bits need ln 2"),
+        Mistake(
+            lambda nll, d: (nll / (d * LN2)).mean(), "return one value per image, not their mean"
+        ),
+    ),
+)
 
 
 def check_bits_per_dim(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> Feedback:
     r"""Check ``fn(nll_nats, num_dims)``: convert a NLL per image in nats to bits per dimension.
 
     .. math:: \text{bpd} = \frac{\text{NLL}}{D \ln 2}
+
+    Accepted: ``nll / (D * math.log(2))``, ``nll * math.log2(math.e) / D``, a tensor or NumPy array.
     """
-    nll = torch.tensor([100.0, 543.21, 1000.0], dtype=torch.float64)
-    d = 784
-    expected = nll / (d * math.log(2))
-    out, fb = call_reader(fn, nll.clone(), d)
-    if fb is not None:
-        return fb
-    try:
-        out = torch.as_tensor(out, dtype=torch.float64)
-    except (TypeError, ValueError, RuntimeError):
-        return Feedback(
-            False, f"return a tensor of numbers (one per image), not {type(out).__name__}"
-        )
-    if out.shape != expected.shape:
-        return Feedback(
-            False,
-            f"return one value per image, shape {tuple(expected.shape)}; got {tuple(out.shape)}",
-        )
-    if _close(out, expected, tol=1e-6):
-        return Feedback(
-            True, "divide by D to get per dimension, and by ln 2 to turn nats into bits."
-        )
-    if _close(out, nll / d, tol=1e-6):
-        return Feedback(
-            False,
-            "you divided by D but are still in nats: divide by ln 2 as well (1 bit = ln 2 nats)",
-        )
-    if _close(out, nll / math.log(2), tol=1e-6):
-        return Feedback(False, "these are bits per image: divide by the number of dimensions D too")
-    if _close(out, nll * math.log(2) / d, tol=1e-6):
-        return Feedback(
-            False, "you multiplied by ln 2; a bit is ln 2 nats, so divide by ln 2 to count bits"
-        )
-    if _close(out, nll / (d * math.log(10)), tol=1e-6):
-        return Feedback(False, "you used ln 10 (digits); bits need ln 2")
-    return Feedback(
-        False,
-        f"for NLL = 100 nats and D = 784 expected {float(expected[0]):.6f} bits/dim, got {float(out[0]):.6f}",
-    )
+    return check(BITS_PER_DIM, fn)
