@@ -239,9 +239,12 @@ def ddpm_step(
     Ho, Jain & Abbeel (2020), Algorithm 2 and Sec. 3.2 (the two variance choices).
     """
     ab_t = schedule.alpha_bars[t].to(x_t.device, x_t.dtype)
+    # 1. predicted x0 from predicted noise: Ho et al. (2020), Eq. (15)
     x0, _ = _x0_and_eps(x_t, eps, ab_t, clip_x0)
+    # 2. mean of the posterior q(x_{t'} | x_t, x0): Eq. (7)
     coef_x0, coef_xt, post_var = _posterior_coefs(schedule, t, t_prev, x_t)
     mean = coef_x0 * x0 + coef_xt * x_t
+    # 3. add noise of variance beta-tilde or beta: Sec. 3.2, Algorithm 2 line 4
     if t_prev == 0:
         return mean
     if noise is None:
@@ -326,9 +329,13 @@ def ddim_step(
     """
     ab_t = schedule.alpha_bars[t].to(x_t.device, x_t.dtype)
     ab_s = schedule.alpha_bars[t_prev].to(x_t.device, x_t.dtype)
+    # 1. "predicted x0": Song, Meng & Ermon (2021), Eq. (12), first term
     x0, eps = _x0_and_eps(x_t, eps, ab_t, clip_x0)
+    # 2. sigma_t(eta): Eq. (16)
     sigma = ddim_sigma(schedule, t, t_prev, eta).to(x_t.device, x_t.dtype)
+    # 3. "direction pointing to x_t" and the sum: Eq. (12)
     out = ab_s.sqrt() * x0 + (1 - ab_s - sigma**2).clamp(min=0).sqrt() * eps
+    # 4. random noise, Eq. (12), last term
     if eta > 0 and t_prev > 0:
         if noise is None:
             raise ValueError("noise is required when eta > 0: pass torch.randn_like(x_t)")
