@@ -128,8 +128,10 @@ def linear_schedule(
         \qquad t = 1, \dots, T
 
     Defaults are :math:`\beta_{\text{start}} = 10^{-4} \cdot 1000/T` and
-    :math:`\beta_{\text{end}} = 0.02 \cdot 1000/T`: Ho et al.'s values at T = 1000, and the same
-    :math:`\bar\alpha_T \approx 4 \cdot 10^{-5}` for any T >= 50 or so.
+    :math:`\beta_{\text{end}} = 0.02 \cdot 1000/T`: Ho et al.'s values at T = 1000, and about the
+    same end point for other T (:math:`\bar\alpha_T` = 4.0e-5 at T = 1000, 2.0e-5 at T = 100,
+    7.7e-6 at T = 50), since :math:`\sum_t \beta_t` stays near 10. T must exceed 20, where
+    :math:`\beta_T` would reach 1.
 
     Parameters
     ----------
