@@ -21,6 +21,7 @@ from aigc_course.diffusion import (
     sampling_timesteps,
 )
 from aigc_course.models.denoiser import MLPDenoiser, MLPDenoiserConfig
+from aigc_course.models.unet import UNet, UNetConfig
 
 MEAN = torch.tensor([1.0, -0.5])
 STD = torch.tensor([0.5, 0.8])
@@ -204,6 +205,21 @@ def test_guidance_weight_zero_equals_the_conditional_model():
         ClassifierFreeGuidance(spy, 1.0), (5, 2), steps=3, labels=y % 3, generator=gen()
     )
     assert samples.shape == (5, 2)
+
+
+def test_guided_unet_through_every_sampler():
+    torch.manual_seed(0)
+    net = UNet(UNetConfig(channels=(8, 8, 8), time_dim=16, n_classes=10)).eval()
+    guided = ClassifierFreeGuidance(net, 2.0)
+    s, y = linear_schedule(100), torch.tensor([3, 7])
+    for out in (
+        ddpm_sample(guided, (2, 1, 28, 28), s, steps=2, labels=y, generator=gen()),
+        ddim_sample(guided, (2, 1, 28, 28), s, steps=2, labels=y, clip_x0=1.0, generator=gen()),
+        flow_sample(guided, (2, 1, 28, 28), steps=2, method="heun", labels=y, generator=gen()),
+    ):
+        assert out.shape == (2, 1, 28, 28) and torch.isfinite(out).all()
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 10\]"):
+        ddim_sample(guided, (2, 1, 28, 28), s, steps=2, labels=torch.tensor([3, 12]))
 
 
 def test_bad_inputs_give_clear_errors():
