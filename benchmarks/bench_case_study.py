@@ -35,9 +35,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from aigc_course.data import from_signed, load_mnist, to_signed, to_unit
-from aigc_course.metrics import classifier_features, frechet_distance, trained_classifier
+from aigc_course.metrics import classifier_features, frechet_distance
 from aigc_course.models import DCGANConfig, DCGANDiscriminator, DCGANGenerator
-from aigc_course.train import GANTrainConfig, train_gan
+from aigc_course.train import GANTrainConfig, train_gan, trained_classifier
 
 BATCH = 64
 

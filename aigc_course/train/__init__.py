@@ -1,6 +1,10 @@
 r"""Training loops and checkpoints: the loop takes models, data and a config, and owns nothing else."""
 
-from aigc_course.train.checkpoint import check_resumable, load_checkpoint, save_checkpoint
+from aigc_course.train.checkpoint import (
+    check_resumable,
+    load_checkpoint,
+    save_checkpoint,
+)
 from aigc_course.train.classifier import (
     ClassifierResult,
     ClassifierTrainConfig,

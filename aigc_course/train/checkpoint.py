@@ -21,7 +21,17 @@ from aigc_course.train.errors import CheckpointError
 
 __all__ = ["check_resumable", "load_checkpoint", "read_checkpoint", "save_checkpoint"]
 
-_PLAIN = (str, int, float, bool, type(None), torch.Tensor, torch.Size, torch.dtype, torch.device)
+_PLAIN = (
+    str,
+    int,
+    float,
+    bool,
+    type(None),
+    torch.Tensor,
+    torch.Size,
+    torch.dtype,
+    torch.device,
+)
 
 
 def _check_plain(value: Any, where: str) -> None:
@@ -40,7 +50,9 @@ def _check_plain(value: Any, where: str) -> None:
             _check_plain(item, f"{where}[{i}]")
         return
     hint = (
-        "save its .state_dict()" if hasattr(value, "state_dict") else "convert it to plain values"
+        "save its .state_dict()"
+        if hasattr(value, "state_dict")
+        else "convert it to plain values"
     )
     raise TypeError(
         f"checkpoint value {where} has type {type(value).__name__}, which torch.load(weights_only=True) "

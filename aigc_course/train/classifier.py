@@ -74,7 +74,12 @@ class ClassifierTrainConfig:
 
     def __post_init__(self) -> None:
         owner = "ClassifierTrainConfig"
-        for name, minimum in (("epochs", 1), ("batch_size", 1), ("max_shift", 0), ("seed", 0)):
+        for name, minimum in (
+            ("epochs", 1),
+            ("batch_size", 1),
+            ("max_shift", 0),
+            ("seed", 0),
+        ):
             _check.positive_int(owner, name, getattr(self, name), minimum)
         _check.finite_number(owner, "lr", self.lr)
         _check.finite_number(owner, "weight_decay", self.weight_decay, positive=False)
@@ -109,7 +114,10 @@ class ClassifierResult:
 
 
 def classifier_step(model, opt, x, y):
-    r"""One Adam step on the mean cross-entropy :math:`-\frac1B\sum_b \log p_\theta(y_b \mid x_b)`."""
+    r"""One Adam step on the mean cross-entropy of a batch.
+
+    .. math:: L = -\frac1B \sum_b \log p_\theta(y_b \mid x_b)
+    """
     loss = F.cross_entropy(model(x), y)
     opt.zero_grad(set_to_none=True)
     loss.backward()
@@ -117,7 +125,9 @@ def classifier_step(model, opt, x, y):
     return {"loss": loss.detach()}
 
 
-def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
+def random_shift(
+    x: torch.Tensor, max_shift: int, generator: torch.Generator
+) -> torch.Tensor:
     r"""Shift each image by its own random offset :math:`(d_y, d_x) \in \{-s..s\}^2`, filling with zeros.
 
     .. math:: y_{b,c,i,j} = x_{b,c,\,i - d_y^{(b)},\,j - d_x^{(b)}} \quad (0 \text{ outside the image})
@@ -147,12 +157,20 @@ def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) ->
     )  # (B, H): source row of each output row
     cols = (torch.arange(w).view(1, w) + s - offsets[:, 1:]).to(x.device)  # (B, W)
     batch = torch.arange(b, device=x.device).view(b, 1, 1)
-    out = padded.permute(0, 2, 3, 1)[batch, rows.view(b, h, 1), cols.view(b, 1, w)]  # (B, H, W, C)
+    out = padded.permute(0, 2, 3, 1)[
+        batch, rows.view(b, h, 1), cols.view(b, 1, w)
+    ]  # (B, H, W, C)
     return out.permute(0, 3, 1, 2).contiguous()
 
 
-def _check_data(images: torch.Tensor, labels: torch.Tensor, num_classes: int | None = None) -> None:
-    if not isinstance(images, torch.Tensor) or not images.is_floating_point() or images.ndim != 4:
+def _check_data(
+    images: torch.Tensor, labels: torch.Tensor, num_classes: int | None = None
+) -> None:
+    if (
+        not isinstance(images, torch.Tensor)
+        or not images.is_floating_point()
+        or images.ndim != 4
+    ):
         what = (
             f"{images.dtype} {tuple(images.shape)}"
             if isinstance(images, torch.Tensor)
@@ -228,7 +246,9 @@ def train_classifier(
         When the loss becomes NaN or infinite.
     """
     if not isinstance(cfg, ClassifierTrainConfig):
-        raise TypeError(f"cfg must be a ClassifierTrainConfig, got {type(cfg).__name__}")
+        raise TypeError(
+            f"cfg must be a ClassifierTrainConfig, got {type(cfg).__name__}"
+        )
     _check_data(images, labels, _num_classes(model))
     device = get_device(cfg.device)
     model.to(device).train()
@@ -284,7 +304,9 @@ def classifier_accuracy(
     try:
         for start in range(0, images.shape[0], batch_size):
             xb = images[start : start + batch_size].to(device)
-            correct += int((model(xb).argmax(1).cpu() == labels[start : start + batch_size]).sum())
+            correct += int(
+                (model(xb).argmax(1).cpu() == labels[start : start + batch_size]).sum()
+            )
     finally:
         model.train(was_training)
     return correct / images.shape[0]

@@ -43,7 +43,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from aigc_course.data.batching import iterate_batches, num_batches
-from aigc_course.train.checkpoint import check_resumable, read_checkpoint, save_checkpoint
+from aigc_course.train.checkpoint import (
+    check_resumable,
+    read_checkpoint,
+    save_checkpoint,
+)
 from aigc_course.train.errors import CheckpointError, TrainingDiverged
 
 __all__ = ["CHECKPOINT_FORMAT", "Loop", "OnStep", "TrainState", "batch_stream"]
@@ -88,7 +92,11 @@ r"""``on_step(step, state) -> bool | None``: called after every step; ``True`` s
 
 
 def batch_stream(
-    tensors: tuple[torch.Tensor, ...], batch_size: int, seed: int, start: int, drop_last: bool
+    tensors: tuple[torch.Tensor, ...],
+    batch_size: int,
+    seed: int,
+    start: int,
+    drop_last: bool,
 ) -> Iterator[tuple[torch.Tensor, ...]]:
     r"""Endless mini-batches, epoch after epoch, starting at batch number ``start``.
 
@@ -155,14 +163,20 @@ def _all_finite(tensors: list[torch.Tensor]) -> bool:
     return bool(torch.stack([torch.isfinite(t).all() for t in floats]).all())
 
 
-def _architecture_diffs(name: str, saved: Mapping[str, Any], model: nn.Module) -> list[str]:
+def _architecture_diffs(
+    name: str, saved: Mapping[str, Any], model: nn.Module
+) -> list[str]:
     r"""How the tensors of a saved state_dict differ from ``model``'s, in words (empty: none)."""
     if not isinstance(saved, Mapping):
         return [f"{name}: no state_dict in the checkpoint"]
     current = model.state_dict()
-    diffs = [f"{name}.{k} is missing from the checkpoint" for k in current if k not in saved]
+    diffs = [
+        f"{name}.{k} is missing from the checkpoint" for k in current if k not in saved
+    ]
     diffs += [
-        f"{name}.{k} is in the checkpoint but not in the model" for k in saved if k not in current
+        f"{name}.{k} is in the checkpoint but not in the model"
+        for k in saved
+        if k not in current
     ]
     for key, tensor in current.items():
         other = saved.get(key)
@@ -180,7 +194,9 @@ def _optimizer_diffs(name: str, saved: Any, opt: torch.optim.Optimizer) -> list[
     sizes = [len(g["params"]) for g in saved["param_groups"]]
     wanted = [len(g["params"]) for g in opt.param_groups]
     if sizes != wanted:
-        return [f"{name} optimises {sizes} parameters in the checkpoint but {wanted} now"]
+        return [
+            f"{name} optimises {sizes} parameters in the checkpoint but {wanted} now"
+        ]
     return []
 
 
@@ -315,7 +331,9 @@ class Loop:
                 f"but this {self.kind} loop reads kind {self.kind!r}, format {CHECKPOINT_FORMAT}: {fix}"
             )
         missing = [
-            k for k in ("step", "history", "stream", "rng_states", "extras") if k not in ckpt
+            k
+            for k in ("step", "history", "stream", "rng_states", "extras")
+            if k not in ckpt
         ]
         if missing:
             raise CheckpointError(f"{path} lacks {', '.join(missing)}: {fix}")
@@ -328,9 +346,15 @@ class Loop:
             self.total,
             self.limit,
         )
-        diffs = [d for n, m in self.models.items() for d in _architecture_diffs(n, ckpt.get(n), m)]
+        diffs = [
+            d
+            for n, m in self.models.items()
+            for d in _architecture_diffs(n, ckpt.get(n), m)
+        ]
         diffs += [
-            d for n, o in self.optimizers.items() for d in _optimizer_diffs(n, ckpt.get(n), o)
+            d
+            for n, o in self.optimizers.items()
+            for d in _optimizer_diffs(n, ckpt.get(n), o)
         ]
         if diffs:
             more = f"; and {len(diffs) - 4} more" if len(diffs) > 4 else ""
@@ -348,7 +372,9 @@ class Loop:
 
     def steps(self, on_step: OnStep | None = None) -> Iterator[int]:
         r"""Yield step numbers ``start + 1, ...``; between two, do everything but the step itself."""
-        state = TrainState(self.step, 0.0, {}, dict(self.models), self.history, self.total)
+        state = TrainState(
+            self.step, 0.0, {}, dict(self.models), self.history, self.total
+        )
         self._bar = bar = tqdm(
             total=self.total,
             initial=self.step,
@@ -361,17 +387,22 @@ class Loop:
             for step in range(self.step + 1, self.total + 1):
                 yield step
                 if self._recorded != 1:
-                    raise RuntimeError(f"the {self.kind} loop must call record() once per step")
+                    raise RuntimeError(
+                        f"the {self.kind} loop must call record() once per step"
+                    )
                 self._recorded = 0
                 self.step = step
                 self.seconds = time.perf_counter() - began
                 state.step, state.seconds, state.losses = step, self.seconds, {}
-                if step % self.log_every == 0:
+                if step % self.log_every == 0 or step == self.total:
                     state.losses = self._flush()
                 stop = self._stop_reason(step, state, on_step)
                 if stop is not None and not state.losses:
                     state.losses = self._flush()
-                if self.checkpoint_every is not None and step % self.checkpoint_every == 0:
+                if (
+                    self.checkpoint_every is not None
+                    and step % self.checkpoint_every == 0
+                ):
                     self.save()
                 bar.update(1)
                 if stop is not None:
@@ -384,13 +415,17 @@ class Loop:
             bar.close()
         self.seconds = time.perf_counter() - began
 
-    def _stop_reason(self, step: int, state: TrainState, on_step: OnStep | None) -> str | None:
+    def _stop_reason(
+        self, step: int, state: TrainState, on_step: OnStep | None
+    ) -> str | None:
         stop = None
         if on_step is not None and on_step(step, state):
             stop = "on_step"
         elif self.max_seconds is not None and self.seconds >= self.max_seconds:
             stop = "max_seconds"
-        if self.world > 1:  # every rank must stop at the same step: rank 0 decides
+        timed = on_step is not None or self.max_seconds is not None
+        # Every rank must stop at the same step: rank 0 decides.
+        if self.world > 1 and timed:
             flag = torch.tensor([STOP_REASONS.index(stop) if stop else -1])
             torch.distributed.broadcast(flag, src=0)
             stop = STOP_REASONS[int(flag)] if int(flag) >= 0 else None
@@ -401,7 +436,9 @@ class Loop:
         if not self._pending:
             return {}
         first = self.step - len(self._pending) + 1
-        rows = torch.stack([torch.stack([p[k] for k in self.keys]) for p in self._pending])
+        rows = torch.stack(
+            [torch.stack([p[k] for k in self.keys]) for p in self._pending]
+        )
         self._pending.clear()
         if self.world > 1:
             torch.distributed.all_reduce(rows)
@@ -421,7 +458,9 @@ class Loop:
         self._append(values)
         last = dict(zip(self.keys, values[-1], strict=True))
         if self._bar is not None:
-            self._bar.set_postfix({k: f"{v:.3g}" for k, v in last.items()}, refresh=False)
+            self._bar.set_postfix(
+                {k: f"{v:.3g}" for k, v in last.items()}, refresh=False
+            )
         return last
 
     def _append(self, values: list[list[float]]) -> None:
@@ -458,7 +497,10 @@ class Loop:
                 rng_states={name: g.get_state() for name, g in self.rngs.items()},
                 history={k: list(self.history[k]) for k in self.keys},
                 stream=dict(self.settings),
-                extras={k: list(v) if isinstance(v, list) else v for k, v in self.extras.items()},
+                extras={
+                    k: list(v) if isinstance(v, list) else v
+                    for k, v in self.extras.items()
+                },
             )
         self._saved_at = self.step
 
@@ -469,7 +511,8 @@ class Loop:
                     self.step,
                     f"a parameter of {name}",
                     math.nan,
-                    "lower the learning rate; no checkpoint was written" + self._restart(),
+                    "lower the learning rate; no checkpoint was written"
+                    + self._restart(),
                 )
         for name, opt in self.optimizers.items():
             if not _all_finite(list(_tensors(opt.state_dict()["state"]))):

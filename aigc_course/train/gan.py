@@ -149,7 +149,12 @@ class GANTrainConfig:
 
     def __post_init__(self) -> None:
         owner = "GANTrainConfig"
-        for name, minimum in (("steps", 0), ("batch_size", 1), ("d_steps", 1), ("n_fixed", 0)):
+        for name, minimum in (
+            ("steps", 0),
+            ("batch_size", 1),
+            ("d_steps", 1),
+            ("n_fixed", 0),
+        ):
             _check.positive_int(owner, name, getattr(self, name), minimum)
         _check.positive_int(owner, "seed", self.seed, 0)
         _check.optional_int(owner, "snapshot_every", self.snapshot_every)
@@ -219,7 +224,9 @@ class GANResult:
     stopped_by: str = "steps"
 
 
-def standard_normal_noise(n: int, generator: torch.Generator, *, latent_dim: int) -> torch.Tensor:
+def standard_normal_noise(
+    n: int, generator: torch.Generator, *, latent_dim: int
+) -> torch.Tensor:
     r"""The default noise prior :math:`z \sim \mathcal{N}(0, I_{d})`, shape (n, latent_dim), on the CPU.
 
     Use ``functools.partial(standard_normal_noise, latent_dim=d)`` as a :data:`NoiseSampler`.
@@ -230,7 +237,9 @@ def standard_normal_noise(n: int, generator: torch.Generator, *, latent_dim: int
 # ------------------------------------------------------------------------------ the math
 
 
-def discriminator_step(G, D, opt_d, real, z, *, loss=discriminator_loss, y_real=(), y_fake=()):
+def discriminator_step(
+    G, D, opt_d, real, z, *, loss=discriminator_loss, y_real=(), y_fake=()
+):
     r"""One discriminator update: descend :math:`-\log D(x) - \log(1 - D(G(z)))`."""
     with torch.no_grad():
         fake = G(z, *y_fake)
@@ -256,11 +265,11 @@ def generator_step(G, D, opt_g, z, *, loss=generator_loss_nonsaturating, y=()):
 
 
 def gan_step(G, D, opt_g, opt_d, d_batches, g_batch, *, d_loss, g_loss):
-    r"""One step of Goodfellow et al. (2014), Algorithm 1: k D updates, then one G update.
+    r"""One step of Goodfellow et al. (2014), Algorithm 1: k D updates, one G update.
 
-    ``d_batches`` holds k tuples ``(real, z, y_real, y_fake)``, ``g_batch`` is ``(z, y)``; the
-    ``y`` are ``()`` or ``(labels,)``. Returns loss tensors (no host sync): the D records
-    averaged over the k updates.
+    ``d_batches``: k tuples ``(real, z, y_real, y_fake)``; ``g_batch``: ``(z, y)``;
+    each ``y`` is ``()`` or ``(labels,)``. Returns loss tensors (no host sync), the
+    discriminator's averaged over its k updates.
     """
     d = [
         discriminator_step(G, D, opt_d, x, z, loss=d_loss, y_real=y_x, y_fake=y_z)
@@ -375,7 +384,8 @@ def train_gan(
         total=cfg.steps,
         keys=HISTORY_KEYS,
         hints=_HINTS,
-        models={"generator": G, "discriminator": D} | ({"ema_generator": ema} if ema else {}),
+        models={"generator": G, "discriminator": D}
+        | ({"ema_generator": ema} if ema else {}),
         optimizers={"opt_g": opt_g, "opt_d": opt_d},
         rngs={"noise": rng},
         settings={k: getattr(cfg, k) for k in _STREAM_KEYS}
@@ -388,13 +398,23 @@ def train_gan(
     snapshots = loop.extras["snapshots"]
     if start == 0 and fixed is not None and cfg.snapshot_every is not None:
         snapshots.append((0, _snapshot(G, *fixed)))
-    tensors = (data.to(device),) if labels is None else (data.to(device), labels.to(device))
-    real = batch_stream(tensors, cfg.batch_size, cfg.seed, start * cfg.d_steps, drop_last=True)
-    fake = functools.partial(_fake_inputs, sample_noise, rng, cfg.batch_size, n_classes, device)
+    tensors = (
+        (data.to(device),) if labels is None else (data.to(device), labels.to(device))
+    )
+    real = batch_stream(
+        tensors, cfg.batch_size, cfg.seed, start * cfg.d_steps, drop_last=True
+    )
+    fake = functools.partial(
+        _fake_inputs, sample_noise, rng, cfg.batch_size, n_classes, device
+    )
     d_loss, g_loss = _losses(cfg)
     for step in loop.steps(on_step):
         d_batches = _d_batches(real, fake, cfg.d_steps)
-        loop.record(gan_step(G, D, opt_g, opt_d, d_batches, fake(), d_loss=d_loss, g_loss=g_loss))
+        loop.record(
+            gan_step(
+                G, D, opt_g, opt_d, d_batches, fake(), d_loss=d_loss, g_loss=g_loss
+            )
+        )
         if ema is not None:
             ema_update_(ema, G, cfg.ema_decay)
         if fixed is not None and cfg.snapshot_every and step % cfg.snapshot_every == 0:
@@ -415,9 +435,15 @@ def _d_batches(real, fake, k: int) -> list[tuple]:
     return batches
 
 
-def _fake_inputs(sample_noise, rng, n, n_classes, device) -> tuple[torch.Tensor, Condition]:
+def _fake_inputs(
+    sample_noise, rng, n, n_classes, device
+) -> tuple[torch.Tensor, Condition]:
     r"""Noise ``z`` and a condition for ``n`` fakes: labels first, then noise, from ``rng``."""
-    y = () if n_classes is None else (torch.randint(n_classes, (n,), generator=rng).to(device),)
+    y = (
+        ()
+        if n_classes is None
+        else (torch.randint(n_classes, (n,), generator=rng).to(device),)
+    )
     return sample_noise(n, rng).to(device), y
 
 
@@ -425,7 +451,11 @@ def _fixed_inputs(cfg, sample_noise, rng, n_classes, device):
     if not cfg.n_fixed:
         return None
     z = sample_noise(cfg.n_fixed, rng).to(device)
-    y = () if n_classes is None else (torch.arange(cfg.n_fixed, device=device) % n_classes,)
+    y = (
+        ()
+        if n_classes is None
+        else (torch.arange(cfg.n_fixed, device=device) % n_classes,)
+    )
     return z, y
 
 
@@ -438,7 +468,9 @@ def _snapshot(generator: nn.Module, z: torch.Tensor, y: Condition) -> torch.Tens
     return images
 
 
-def _losses(cfg: GANTrainConfig) -> tuple[Callable[..., torch.Tensor], Callable[..., torch.Tensor]]:
+def _losses(
+    cfg: GANTrainConfig,
+) -> tuple[Callable[..., torch.Tensor], Callable[..., torch.Tensor]]:
     if cfg.d_loss == "article":
         d_loss_fn = article_discriminator_loss
     else:
@@ -495,11 +527,15 @@ def _default_noise(generator: nn.Module) -> NoiseSampler:
     return functools.partial(standard_normal_noise, latent_dim=latent_dim)
 
 
-def _check_inputs(generator: nn.Module, data: object, cfg: object, labels: object) -> int | None:
+def _check_inputs(
+    generator: nn.Module, data: object, cfg: object, labels: object
+) -> int | None:
     r"""Check everything once, before training; return the number of classes (or ``None``)."""
     if not isinstance(cfg, GANTrainConfig):
         raise TypeError(f"cfg must be a GANTrainConfig, got {type(cfg).__name__}")
-    _check.tensor("data", data, hint="a tensor of shape (N, ...) with one example per row")
+    _check.tensor(
+        "data", data, hint="a tensor of shape (N, ...) with one example per row"
+    )
     if data.ndim < 2:
         raise ValueError(
             f"data must have shape (N, ...) with one example per row, got {tuple(data.shape)}: "

@@ -40,8 +40,12 @@ _TRAIN_CFG = ClassifierTrainConfig(progress=False)
 
 
 def _train_settings(cfg: ClassifierTrainConfig) -> dict:
-    settings = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in _NOT_IN_KEY}
-    if settings.get("max_seconds") is None:  # keeps the keys of caches written before it existed
+    settings = {
+        k: v for k, v in dataclasses.asdict(cfg).items() if k not in _NOT_IN_KEY
+    }
+    if (
+        settings.get("max_seconds") is None
+    ):  # keeps the keys of caches written before it existed
         settings.pop("max_seconds", None)
     return settings
 
@@ -83,7 +87,9 @@ def _check_image_data(data: object, name: str) -> ImageData:
             f"{name} must be an ImageData from aigc_course.data.load_mnist, got {type(data).__name__}"
         )
     if tuple(data.images.shape[1:]) != (28, 28):
-        raise ValueError(f"{name} images must be 28x28, got {tuple(data.images.shape[1:])}")
+        raise ValueError(
+            f"{name} images must be 28x28, got {tuple(data.images.shape[1:])}"
+        )
     return data
 
 
@@ -155,7 +161,9 @@ def trained_classifier(
                 f"{len(train):,} {train.name} {train.split} images from {train.source})"
             )
     else:
-        model = _train_and_cache(train, model_cfg, train_cfg, path if cache else None, key, verbose)
+        model = _train_and_cache(
+            train, model_cfg, train_cfg, path if cache else None, key, verbose
+        )
     model.eval()
     _report_accuracy(model, test, verbose)
     return model
@@ -218,15 +226,21 @@ def _train_and_cache(
     return model
 
 
-def _report_accuracy(model: LeNetClassifier, test: ImageData | None, verbose: bool) -> None:
+def _report_accuracy(
+    model: LeNetClassifier, test: ImageData | None, verbose: bool
+) -> None:
     if test is None:
         try:
             test = load_mnist("test", verbose=verbose)
         except DataError:
             if verbose:
-                print("classifier: no test split found, so its accuracy is not measured")
+                print(
+                    "classifier: no test split found, so its accuracy is not measured"
+                )
             return
     test = _check_image_data(test, "test")
     acc = classifier_accuracy(model, to_unit(test.images), test.labels)
     if verbose:
-        print(f"classifier: test accuracy {acc:.2%} on {len(test):,} {test.name} test images")
+        print(
+            f"classifier: test accuracy {acc:.2%} on {len(test):,} {test.name} test images"
+        )

@@ -11,7 +11,12 @@ from aigc_course import _check
 from aigc_course.data.batching import num_batches
 from aigc_course.train.core import Loop, OnStep, batch_stream
 
-__all__ = ["LikelihoodHistory", "LikelihoodTrainConfig", "likelihood_step", "train_likelihood"]
+__all__ = [
+    "LikelihoodHistory",
+    "LikelihoodTrainConfig",
+    "likelihood_step",
+    "train_likelihood",
+]
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,10 @@ class LikelihoodHistory(list):
 
 
 def likelihood_step(model, opt, x):
-    r"""One Adam step on the mean negative log-likelihood :math:`-\frac1B\sum_b \log p_\theta(x_b)`."""
+    r"""One Adam step on the mean negative log-likelihood of a batch, in nats.
+
+    .. math:: L = -\frac1B \sum_b \log p_\theta(x_b)
+    """
     loss = -model.log_prob(x).mean()
     opt.zero_grad(set_to_none=True)
     loss.backward()
@@ -111,7 +119,9 @@ def train_likelihood(
             f"{type(model).__name__} has no log_prob method; train_likelihood needs one"
         )
     if not isinstance(cfg, LikelihoodTrainConfig):
-        raise TypeError(f"cfg must be a LikelihoodTrainConfig, got {type(cfg).__name__}")
+        raise TypeError(
+            f"cfg must be a LikelihoodTrainConfig, got {type(cfg).__name__}"
+        )
     _check.tensor("data", data, hint="a tensor of shape (N, ...), one example per row")
     if len(data) == 0:
         raise ValueError("data is empty: pass at least one example")

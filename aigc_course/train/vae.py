@@ -50,7 +50,10 @@ VAE_HISTORY_KEYS = ("loss", "recon", "kl")
 r"""Per-step records of :func:`train_vae`, batch means in nats per image: ``loss = recon + beta * kl``."""
 
 _LIKELIHOODS = ("bernoulli", "gaussian")
-_STREAM_KEYS = ("seed", "batch_size")  # settings that decide which batch and noise each step sees
+_STREAM_KEYS = (
+    "seed",
+    "batch_size",
+)  # settings that decide which batch and noise each step sees
 
 
 @dataclass(frozen=True)
@@ -134,11 +137,14 @@ class VAEResult:
     stopped_by: str = "steps"
 
 
-def vae_step(model, opt, x, eps, *, labels=(), beta=1.0, likelihood="bernoulli", sigma=1.0):
-    r"""One Adam step on the negative ELBO of a batch (Kingma & Welling, 2014, Algorithm 1).
+def vae_step(
+    model, opt, x, eps, *, labels=(), beta=1.0, likelihood="bernoulli", sigma=1.0
+):
+    r"""One Adam step on the negative ELBO of a batch (Kingma & Welling, 2014, Alg. 1).
 
     ``eps`` (B, d) is the standard normal noise of :math:`z = \mu + \sigma\varepsilon`;
-    ``labels`` is ``()`` or ``(y,)`` for a conditional VAE. Returns loss tensors (no host sync).
+    ``labels`` is ``()`` or ``(y,)`` for a conditional VAE. Returns loss tensors (no
+    host sync).
     """
     out = model(x, *labels, eps=eps)  # encode, z = mu + sigma * eps, decode
     terms = negative_elbo(x, out.logits, out.mu, out.logvar, beta, likelihood, sigma)
@@ -155,7 +161,9 @@ def vae_step(model, opt, x, eps, *, labels=(), beta=1.0, likelihood="bernoulli",
 
 def _check_data(data: Any, labels: Any, likelihood: str) -> None:
     _check.tensor(
-        "data", data, hint="images of shape (N, 1, H, W); use aigc_course.data.to_unit(images)"
+        "data",
+        data,
+        hint="images of shape (N, 1, H, W); use aigc_course.data.to_unit(images)",
     )
     if data.ndim != 4:
         raise ValueError(
@@ -180,7 +188,11 @@ def _check_data(data: Any, labels: Any, likelihood: str) -> None:
         or labels.dtype != torch.int64
         or labels.shape != data.shape[:1]
     ):
-        shape = tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__
+        shape = (
+            tuple(labels.shape)
+            if isinstance(labels, torch.Tensor)
+            else type(labels).__name__
+        )
         raise ValueError(
             f"labels must be an int64 tensor of shape ({data.shape[0]},), one per image, "
             f"got {shape}"
@@ -267,7 +279,8 @@ def train_vae(
         models={"model": model},
         optimizers={"opt": opt},
         rngs={"noise": rng},
-        settings={k: getattr(cfg, k) for k in _STREAM_KEYS} | {"n_examples": data.shape[0]},
+        settings={k: getattr(cfg, k) for k in _STREAM_KEYS}
+        | {"n_examples": data.shape[0]},
         history=history,
         checkpoint_path=cfg.checkpoint_path,
         checkpoint_every=per_epoch if cfg.checkpoint_path is not None else None,
@@ -277,8 +290,12 @@ def train_vae(
     )
     start = loop.resume(resume)
     for group in opt.param_groups:
-        group["lr"] = cfg.lr  # a resumed optimiser keeps its state, the config sets the rate
-    tensors = (data.to(device),) if labels is None else (data.to(device), labels.to(device))
+        group["lr"] = (
+            cfg.lr
+        )  # a resumed optimiser keeps its state, the config sets the rate
+    tensors = (
+        (data.to(device),) if labels is None else (data.to(device), labels.to(device))
+    )
     batches = batch_stream(tensors, cfg.batch_size, cfg.seed, start, drop_last=False)
     net = loop.wrap(model)
     dtype = next(model.parameters()).dtype
@@ -293,7 +310,11 @@ def train_vae(
 
 def _latent_dim(model: nn.Module) -> int:
     latent_dim = getattr(model, "latent_dim", None)
-    if not isinstance(latent_dim, int) or isinstance(latent_dim, bool) or latent_dim < 1:
+    if (
+        not isinstance(latent_dim, int)
+        or isinstance(latent_dim, bool)
+        or latent_dim < 1
+    ):
         raise TypeError(
             f"{type(model).__name__} has no int attribute latent_dim, so train_vae cannot draw "
             "the reparameterisation noise: set model.latent_dim = d (the size of z)"
@@ -301,7 +322,9 @@ def _latent_dim(model: nn.Module) -> int:
     return latent_dim
 
 
-def _call(fn: Any, tensor: torch.Tensor, labels: torch.Tensor | None, **kwargs: Any) -> Any:
+def _call(
+    fn: Any, tensor: torch.Tensor, labels: torch.Tensor | None, **kwargs: Any
+) -> Any:
     r"""``fn(tensor)``, or ``fn(tensor, labels)`` for a conditional model."""
     return fn(tensor, **kwargs) if labels is None else fn(tensor, labels, **kwargs)
 
@@ -395,7 +418,9 @@ def evaluate_vae(
     """
     _check_data(data, labels, likelihood)
     if likelihood not in _LIKELIHOODS:
-        raise ValueError(f"likelihood must be one of {_LIKELIHOODS}, got {likelihood!r}")
+        raise ValueError(
+            f"likelihood must be one of {_LIKELIHOODS}, got {likelihood!r}"
+        )
     if not isinstance(binarized, bool):
         raise TypeError(
             f"binarized must be True or False, got {binarized!r}: say whether the data are binary"
@@ -417,7 +442,11 @@ def evaluate_vae(
     try:
         for start in range(0, data.shape[0], batch_size):
             x = data[start : start + batch_size].to(device)
-            y = None if labels is None else labels[start : start + batch_size].to(device)
+            y = (
+                None
+                if labels is None
+                else labels[start : start + batch_size].to(device)
+            )
             b = x.shape[0]
             mu, logvar = _call(model.encode, x, y)
             eps = torch.randn((k, *mu.shape), generator=rng, dtype=mu.dtype).to(device)
@@ -436,4 +465,6 @@ def evaluate_vae(
     finally:
         model.train(was_training)
     n = data.shape[0]
-    return VAEEvaluation(neg_elbo=-elbo_sum / n, iw_nll=-iw_sum / n, k=k, binarized=binarized, n=n)
+    return VAEEvaluation(
+        neg_elbo=-elbo_sum / n, iw_nll=-iw_sum / n, k=k, binarized=binarized, n=n
+    )
