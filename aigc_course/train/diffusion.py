@@ -1,18 +1,19 @@
 r"""Training a diffusion or flow-matching denoiser: one update, and the loop around it.
 
-:func:`diffusion_step` draws the time and the noise for a mini-batch, drops labels to the null
-class with probability ``p_uncond`` (so one network learns both the conditional and the
-unconditional prediction that classifier-free guidance combines), computes the loss of
-:mod:`aigc_course.diffusion.losses`, and takes one optimiser step. :func:`train_diffusion` runs
-it on the shared training core (:class:`aigc_course.train.core.Loop`: time budget, ``on_step``,
-NaN checks, atomic checkpoints, bit-identical resume) and keeps an exponential moving average of
-the weights, the model to sample from (Ho et al., 2020, App. B, use decay 0.9999).
+:func:`diffusion_step` draws the time and the noise for a mini-batch, drops labels to
+the null class with probability ``p_uncond`` (so one network learns both the conditional
+and the unconditional prediction that classifier-free guidance combines), computes the
+loss of :mod:`aigc_course.diffusion.losses`, and takes one optimiser step.
+:func:`train_diffusion` runs it on the shared training core
+(:class:`aigc_course.train.core.Loop`: time budget, ``on_step``, NaN checks, atomic
+checkpoints, bit-identical resume) and keeps an exponential moving average of the
+weights, the model to sample from (Ho et al., 2020, App. B, use decay 0.9999).
 
 References
 ----------
 Ho, Jain & Abbeel (2020), "Denoising Diffusion Probabilistic Models", Algorithm 1.
-Lipman et al. (2023), "Flow Matching for Generative Modeling", ICLR; Liu, Gong & Liu (2023),
-"Flow Straight and Fast", ICLR.
+Lipman et al. (2023), "Flow Matching for Generative Modeling", ICLR.
+Liu, Gong & Liu (2023), "Flow Straight and Fast", ICLR.
 Ho & Salimans (2022), "Classifier-Free Diffusion Guidance", Algorithm 1 (label dropout).
 """
 
@@ -61,7 +62,8 @@ def _drop_labels(model, labels, p_uncond, generator):
     null = getattr(model, "null_label", None)
     if null is None:
         raise ValueError(
-            "p_uncond > 0 replaces labels by the model's null label, but the model has none: "
+            "p_uncond > 0 replaces labels by the model's null label, but the model "
+            "has none: "
             "build it with n_classes=K, or pass p_uncond=0"
         )
     drop = _draw(torch.rand, labels.shape, generator, labels.device) < p_uncond
@@ -85,8 +87,8 @@ def diffusion_step(
     .. math::
 
         t \sim U\{1, \dots, T\},\ \epsilon \sim \mathcal N(0, I), \qquad
-        L = \bigl\|\epsilon - \epsilon_\theta(\sqrt{\bar\alpha_t} x_0 + \sqrt{1-\bar\alpha_t}\,
-        \epsilon,\ t/T,\ y)\bigr\|^2
+        L = \bigl\|\epsilon - \epsilon_\theta(\sqrt{\bar\alpha_t} x_0
+        + \sqrt{1-\bar\alpha_t}\, \epsilon,\ t/T,\ y)\bigr\|^2
 
     ``objective="flow"`` (Lipman et al., 2023; data at t = 0, noise at t = 1):
 
@@ -95,8 +97,8 @@ def diffusion_step(
         t \sim U[0, 1],\ x_1 \sim \mathcal N(0, I), \qquad
         L = \bigl\|v_\theta((1-t) x_0 + t x_1,\ t,\ y) - (x_1 - x_0)\bigr\|^2
 
-    Both losses are means over every element. With labels, each is replaced by the model's
-    ``null_label`` with probability ``p_uncond`` before the forward pass.
+    Both losses are means over every element. With labels, each is replaced by the
+    model's ``null_label`` with probability ``p_uncond`` before the forward pass.
 
     Parameters
     ----------
@@ -120,19 +122,22 @@ def diffusion_step(
     Returns
     -------
     dict
-        ``{"loss": 0-d tensor}``, detached, on ``x0``'s device (no host synchronisation).
+        ``{"loss": 0-d tensor}``, detached, on ``x0``'s device (no host
+        synchronisation).
 
     References
     ----------
-    Ho et al. (2020), Algorithm 1; Lipman et al. (2023), Algorithm 1; Ho & Salimans (2022),
-    Algorithm 1.
+    Ho et al. (2020), Algorithm 1; Lipman et al. (2023), Algorithm 1; Ho & Salimans
+    (2022), Algorithm 1.
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     if not (isinstance(p_uncond, (int, float)) and 0 <= p_uncond < 1):
         raise ValueError(f"p_uncond must be in [0, 1), got {p_uncond!r}")
     if not isinstance(x0, torch.Tensor) or x0.ndim < 2:
-        raise TypeError("x0 must be a torch.Tensor of shape (B, ...), with a batch axis")
+        raise TypeError(
+            "x0 must be a torch.Tensor of shape (B, ...), with a batch axis"
+        )
     batch, device = x0.shape[0], x0.device
     labels = _drop_labels(model, labels, p_uncond, generator)
     noise = _draw(torch.randn, x0.shape, generator, device, dtype=x0.dtype)
@@ -150,10 +155,18 @@ def diffusion_step(
     return {"loss": loss.detach()}
 
 
-# ------------------------------------------------------------------------------ the loop
+# ---------------------------------------------------------------------------- the loop
 
 SCHEDULES = ("linear", "cosine")
-_STREAM_KEYS = ("seed", "batch_size", "objective", "T", "schedule", "p_uncond", "ema_decay")
+_STREAM_KEYS = (
+    "seed",
+    "batch_size",
+    "objective",
+    "T",
+    "schedule",
+    "p_uncond",
+    "ema_decay",
+)
 
 
 @dataclass(frozen=True)
@@ -163,8 +176,8 @@ class DiffusionTrainConfig:
     Attributes
     ----------
     steps : int
-        Optimiser steps (an upper bound when ``max_seconds`` is set), counting those of a resumed
-        run.
+        Optimiser steps (an upper bound when ``max_seconds`` is set), counting those of
+        a resumed run.
     batch_size : int
         Examples per step (the last incomplete batch of an epoch is dropped).
     lr : float
@@ -176,10 +189,11 @@ class DiffusionTrainConfig:
     schedule : {"linear", "cosine"}
         The noise schedule (``"eps"`` only), built by :func:`make_schedule`.
     p_uncond : float
-        Label-dropout probability in [0, 1) for classifier-free guidance (used with labels).
+        Label-dropout probability in [0, 1) for classifier-free guidance (used with
+        labels).
     ema_decay : float or None
-        Decay in [0, 1) of the weight average (:attr:`DiffusionResult.ema_model`), reached after a
-        warm-up (:func:`ema_decay`); None: no average.
+        Decay in [0, 1) of the weight average (:attr:`DiffusionResult.ema_model`),
+        reached after a warm-up (:func:`ema_decay`); None: no average.
     grad_clip : float or None
         Clip the gradient norm to this value before each step; None: no clipping.
     seed : int
@@ -189,7 +203,8 @@ class DiffusionTrainConfig:
     checkpoint_path : str or os.PathLike or None
         Where to write checkpoints (atomically); None disables them.
     checkpoint_every : int or None
-        Also checkpoint every this many steps (a checkpoint is always written at the end).
+        Also checkpoint every this many steps (a checkpoint is always written at the
+        end).
     log_every : int
         Steps between two host transfers of the loss (and NaN checks).
     device : str or None
@@ -217,12 +232,19 @@ class DiffusionTrainConfig:
 
     def __post_init__(self) -> None:
         owner = "DiffusionTrainConfig"
-        for name, low in (("steps", 0), ("batch_size", 1), ("T", 1), ("seed", 0), ("log_every", 1)):
+        for name, low in (
+            ("steps", 0),
+            ("batch_size", 1),
+            ("T", 1),
+            ("seed", 0),
+            ("log_every", 1),
+        ):
             _check.positive_int(owner, name, getattr(self, name), minimum=low)
         _check.optional_int(owner, "checkpoint_every", self.checkpoint_every)
         if self.checkpoint_every is not None and self.checkpoint_path is None:
             raise ValueError(
-                f"{owner}.checkpoint_every is set but checkpoint_path is None: set a path"
+                f"{owner}.checkpoint_every is set but checkpoint_path is None: "
+                "set a path"
             )
         _check.finite_number(owner, "lr", self.lr)
         for name in ("grad_clip", "max_seconds"):
@@ -236,24 +258,27 @@ class DiffusionTrainConfig:
 
 
 def ema_decay(decay: float, step: int) -> float:
-    r"""The EMA decay used after step ``step`` (1-based): warmed up so short runs are not stuck at init.
+    r"""The EMA decay after step ``step`` (1-based), warmed up so short runs leave init.
 
     .. math:: \lambda_n = \min\Bigl(\lambda,\ \frac{1 + n}{10 + n}\Bigr)
 
-    (0.18 after step 1, 0.9 after step 80, :math:`\lambda` = 0.999 from step 8,990 on). Without the
-    warm-up a 0.999 average after 50 steps would still be 95% the random initial weights.
+    (0.18 after step 1, 0.9 after step 80, :math:`\lambda` = 0.999 from step 8,990 on).
+    Without the warm-up a 0.999 average after 50 steps would still be 95% the random
+    initial weights.
 
     References
     ----------
-    TensorFlow's ``tf.train.ExponentialMovingAverage`` (argument ``num_updates``); the same
-    warm-up in diffusers' ``EMAModel``.
+    TensorFlow's ``tf.train.ExponentialMovingAverage`` (argument ``num_updates``); the
+    same warm-up in diffusers' ``EMAModel``.
     """
     return min(decay, (1 + step) / (10 + step))
 
 
 def make_schedule(cfg: DiffusionTrainConfig) -> NoiseSchedule:
-    r"""The :class:`NoiseSchedule` of a config: ``linear_schedule(T)`` or ``cosine_schedule(T)``."""
-    return linear_schedule(cfg.T) if cfg.schedule == "linear" else cosine_schedule(cfg.T)
+    r"""The config's schedule: ``linear_schedule(T)`` or ``cosine_schedule(T)``."""
+    return (
+        linear_schedule(cfg.T) if cfg.schedule == "linear" else cosine_schedule(cfg.T)
+    )
 
 
 @dataclass
@@ -265,8 +290,8 @@ class DiffusionResult:
     model : nn.Module
         The trained network (train mode), on the training device.
     ema_model : nn.Module or None
-        With ``cfg.ema_decay``: a copy in eval mode holding the moving average of the weights;
-        sample from it.
+        With ``cfg.ema_decay``: a copy in eval mode holding the moving average of the
+        weights; sample from it.
     schedule : NoiseSchedule or None
         The noise schedule (``"eps"``), for the samplers; None for flow matching.
     history : dict
@@ -293,7 +318,12 @@ class DiffusionResult:
 
 
 def _check_data(model: nn.Module, data: object, labels: object, cfg) -> int | None:
-    _check.tensor("data", data, floating=True, hint="training examples (N, ...), e.g. data.float()")
+    _check.tensor(
+        "data",
+        data,
+        floating=True,
+        hint="training examples (N, ...), e.g. data.float()",
+    )
     if data.ndim < 2 or data.shape[0] < cfg.batch_size:
         raise ValueError(
             f"data has shape {tuple(data.shape)}: it needs a batch axis and at least "
@@ -305,8 +335,8 @@ def _check_data(model: nn.Module, data: object, labels: object, cfg) -> int | No
     n_classes = getattr(model, "n_classes", None)
     if n_classes is None:
         raise ValueError(
-            "labels were given but the model is unconditional (n_classes=None): build it with "
-            "n_classes=K, or drop labels="
+            "labels were given but the model is unconditional (n_classes=None): "
+            "build it with n_classes=K, or drop labels="
         )
     # [0, K): the null label K is added by label dropout, not by the data.
     _check.labels(labels, n_classes, batch=data.shape[0])
@@ -323,18 +353,18 @@ def train_diffusion(
     resume: bool = False,
     history: dict[str, list[float]] | None = None,
 ) -> DiffusionResult:
-    r"""Train a denoiser by DDPM or flow matching with :func:`diffusion_step` on the training core.
+    r"""Train a denoiser by DDPM or flow matching: diffusion_step in the core loop.
 
     Each step takes the next mini-batch (seeded order, epoch after epoch), then
     :func:`diffusion_step` with ``cfg.objective``; with ``cfg.ema_decay`` the average
-    :math:`\bar\theta \leftarrow \lambda_n \bar\theta + (1 - \lambda_n)\theta` follows every
-    step, :math:`\lambda_n` = :func:`ema_decay` ``(cfg.ema_decay, n)``.
+    :math:`\bar\theta \leftarrow \lambda_n \bar\theta + (1 - \lambda_n)\theta` follows
+    every step, :math:`\lambda_n` = :func:`ema_decay` ``(cfg.ema_decay, n)``.
 
     Parameters
     ----------
     model : nn.Module
-        ``model(x, time, labels)``, e.g. :class:`~aigc_course.models.unet.UNet`; moved to the
-        device and trained in place.
+        ``model(x, time, labels)``, e.g. :class:`~aigc_course.models.unet.UNet`; moved
+        to the device and trained in place.
     data : torch.Tensor
         (N, ...) float training examples (images in [-1, 1], points, latent codes).
     cfg : DiffusionTrainConfig
@@ -343,8 +373,8 @@ def train_diffusion(
     on_step : callable, optional
         ``on_step(step, state) -> bool | None``; True stops after that step.
     resume : bool
-        Continue from ``cfg.checkpoint_path`` if it exists; resumed runs equal uninterrupted ones
-        bit for bit on the same machine.
+        Continue from ``cfg.checkpoint_path`` if it exists; resumed runs equal
+        uninterrupted ones bit for bit on the same machine.
     history : dict, optional
         A dict to append the per-step losses to.
 
@@ -359,7 +389,8 @@ def train_diffusion(
 
     References
     ----------
-    Ho et al. (2020), Algorithm 1 and App. B (EMA); Lipman et al. (2023); Ho & Salimans (2022).
+    Ho et al. (2020), Algorithm 1 and App. B (EMA); Lipman et al. (2023); Ho & Salimans
+    (2022).
     """
     n_classes = _check_data(model, data, labels, cfg)
     device = get_device(cfg.device)
@@ -372,7 +403,12 @@ def train_diffusion(
         "diffusion",
         total=cfg.steps,
         keys=("loss",),
-        hints={"loss": ("the diffusion loss", f"lower cfg.lr (now {cfg.lr}) or set cfg.grad_clip")},
+        hints={
+            "loss": (
+                "the diffusion loss",
+                f"lower cfg.lr (now {cfg.lr}) or set cfg.grad_clip",
+            )
+        },
         models={"model": model} | ({"ema_model": ema} if ema is not None else {}),
         optimizers={"opt": opt},
         rngs={"noise": rng},
@@ -390,7 +426,9 @@ def train_diffusion(
         group["lr"] = cfg.lr
     if cfg.grad_clip is not None:
         opt.register_step_pre_hook(lambda o, args, kwargs: _clip(o, cfg.grad_clip))
-    tensors = (data.to(device),) if labels is None else (data.to(device), labels.to(device))
+    tensors = (
+        (data.to(device),) if labels is None else (data.to(device), labels.to(device))
+    )
     batches = batch_stream(tensors, cfg.batch_size, cfg.seed, start, drop_last=True)
     for step in loop.steps(on_step):
         x0, *y = next(batches)
