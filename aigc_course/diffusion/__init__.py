@@ -1,0 +1,56 @@
+r"""Diffusion models and flow matching: schedules, losses, samplers and guidance (weight-free math).
+
+Networks live in :mod:`aigc_course.models.unet` and :mod:`aigc_course.models.denoiser`, the
+training step in :mod:`aigc_course.train.diffusion`. Conventions (see each module): integer
+diffusion steps t in {0, ..., T} with x_0 the data; networks see the float time t/T in [0, 1];
+flow matching puts the data at time 0 and the noise at time 1; the guidance weight w = 0 is the
+plain conditional model.
+"""
+
+from aigc_course.diffusion.analytic import GaussianEpsilon, GaussianVelocity
+from aigc_course.diffusion.guidance import ClassifierFreeGuidance, guided_prediction
+from aigc_course.diffusion.losses import epsilon_loss, flow_matching_loss, flow_path
+from aigc_course.diffusion.samplers import (
+    ddim_sample,
+    ddim_sigma,
+    ddim_step,
+    ddpm_sample,
+    ddpm_step,
+    flow_sample,
+    sampling_timesteps,
+)
+from aigc_course.diffusion.schedules import (
+    NoiseSchedule,
+    cosine_schedule,
+    linear_schedule,
+    model_time,
+    predict_x0,
+    q_posterior,
+    q_sample,
+    score_from_epsilon,
+)
+
+__all__ = [
+    "ClassifierFreeGuidance",
+    "cosine_schedule",
+    "ddim_sample",
+    "ddim_sigma",
+    "ddim_step",
+    "ddpm_sample",
+    "ddpm_step",
+    "epsilon_loss",
+    "flow_matching_loss",
+    "flow_path",
+    "flow_sample",
+    "GaussianEpsilon",
+    "GaussianVelocity",
+    "guided_prediction",
+    "linear_schedule",
+    "model_time",
+    "NoiseSchedule",
+    "predict_x0",
+    "q_posterior",
+    "q_sample",
+    "sampling_timesteps",
+    "score_from_epsilon",
+]
