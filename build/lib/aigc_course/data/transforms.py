@@ -1,0 +1,156 @@
+r"""Pixel-value maps between ``uint8`` images and the float ranges that models use.
+
+Every function works on a whole batch at once and checks dtype and shape, so a
+forgotten conversion fails loudly instead of training on pixels in 0..255.
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["to_unit", "to_signed", "from_signed", "to_uint8", "binarize", "dequantize"]
+
+# Largest float32 below 1.0: (255 + u) / 256 with u close to 1 rounds up to 1.0 in float32.
+_BELOW_ONE = 1.0 - 2.0**-24
+
+
+def _check_uint8(images: torch.Tensor, fn: str) -> None:
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"{fn} expects a torch.Tensor, got {type(images).__name__}")
+    if images.dtype != torch.uint8:
+        raise TypeError(f"{fn} expects uint8 pixels in 0..255, got dtype {images.dtype}")
+    if images.ndim != 3:
+        raise ValueError(f"{fn} expects shape (N, H, W), got {tuple(images.shape)}")
+
+
+def _check_float(x: torch.Tensor, fn: str) -> None:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{fn} expects a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{fn} expects a floating-point tensor, got dtype {x.dtype}")
+
+
+def to_unit(images: torch.Tensor) -> torch.Tensor:
+    r"""Map ``uint8`` images to ``float32`` in [0, 1] with a channel axis.
+
+    Parameters
+    ----------
+    images : torch.Tensor
+        ``uint8``, shape ``(N, H, W)``, values 0..255.
+
+    Returns
+    -------
+    torch.Tensor
+        ``float32``, shape ``(N, 1, H, W)``, values ``images / 255`` in [0, 1].
+    """
+    _check_uint8(images, "to_unit")
+    return images.unsqueeze(1).to(torch.float32) / 255.0
+
+
+def to_signed(images: torch.Tensor) -> torch.Tensor:
+    r"""Map ``uint8`` images to ``float32`` in [-1, 1], the range diffusion models use.
+
+    Parameters
+    ----------
+    images : torch.Tensor
+        ``uint8``, shape ``(N, H, W)``, values 0..255.
+
+    Returns
+    -------
+    torch.Tensor
+        ``float32``, shape ``(N, 1, H, W)``, values ``2 * images / 255 - 1`` in [-1, 1].
+    """
+    _check_uint8(images, "to_signed")
+    return to_unit(images) * 2.0 - 1.0
+
+
+def from_signed(x: torch.Tensor, *, clamp: bool = True) -> torch.Tensor:
+    r"""Map [-1, 1] values back to [0, 1]: ``(x + 1) / 2``, the inverse of the [-1, 1] map.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Floating point, any shape, nominally in [-1, 1] (model samples may overshoot).
+    clamp : bool
+        Clip the result to [0, 1] (the default, for display).
+
+    Returns
+    -------
+    torch.Tensor
+        Same shape and dtype, in [0, 1] when ``clamp``.
+    """
+    _check_float(x, "from_signed")
+    y = (x + 1.0) / 2.0
+    return y.clamp(0.0, 1.0) if clamp else y
+
+
+def to_uint8(x01: torch.Tensor) -> torch.Tensor:
+    r"""Map [0, 1] floats back to ``uint8`` pixels, rounding and clipping.
+
+    Parameters
+    ----------
+    x01 : torch.Tensor
+        Floating point, shape ``(N, 1, H, W)`` or ``(N, H, W)``, nominally in [0, 1].
+
+    Returns
+    -------
+    torch.Tensor
+        ``uint8``, shape ``(N, H, W)``, values ``round(255 * x)`` in 0..255.
+    """
+    _check_float(x01, "to_uint8")
+    if x01.ndim == 4 and x01.shape[1] == 1:
+        x01 = x01.squeeze(1)
+    if x01.ndim != 3:
+        raise ValueError(
+            f"to_uint8 expects shape (N, 1, H, W) or (N, H, W), got {tuple(x01.shape)}"
+        )
+    return (x01.clamp(0.0, 1.0) * 255.0).round().to(torch.uint8)
+
+
+def binarize(x01: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+    r"""Threshold [0, 1] intensities to {0, 1}: ``1.0`` where ``x01 > threshold``.
+
+    Used for binarized MNIST (Bernoulli likelihoods).
+
+    Parameters
+    ----------
+    x01 : torch.Tensor
+        Floating point, any shape, values in [0, 1] (e.g. from :func:`to_unit`).
+    threshold : float
+        In [0, 1).
+
+    Returns
+    -------
+    torch.Tensor
+        Same shape and dtype, values exactly 0.0 or 1.0.
+    """
+    _check_float(x01, "binarize")
+    if not 0.0 <= threshold < 1.0:
+        raise ValueError(f"threshold must be in [0, 1), got {threshold}")
+    return (x01 > threshold).to(x01.dtype)
+
+
+def dequantize(images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    r"""Uniform dequantization: ``(images + u) / 256`` with ``u ~ U[0, 1)``, for likelihood models.
+
+    Turns discrete pixels into a continuous density whose log-likelihood lower-bounds the
+    discrete one (Theis, van den Oord and Bethge, "A note on the evaluation of generative
+    models", ICLR 2016).
+
+    Parameters
+    ----------
+    images : torch.Tensor
+        ``uint8``, shape ``(N, H, W)``, values 0..255.
+    generator : torch.Generator, optional
+        Source of the noise, for reproducibility; on the images' device.
+
+    Returns
+    -------
+    torch.Tensor
+        ``float32``, shape ``(N, 1, H, W)``, values in [0, 1); pixel value ``k`` lands in
+        ``[k / 256, (k + 1) / 256)``.
+    """
+    _check_uint8(images, "dequantize")
+    x = images.unsqueeze(1).to(torch.float32)
+    noise = torch.rand(x.shape, generator=generator, device=x.device, dtype=torch.float32)
+    return ((x + noise) / 256.0).clamp_(max=_BELOW_ONE)

@@ -1,0 +1,50 @@
+r"""Networks: ``nn.Module`` classes built from one frozen config dataclass each."""
+
+from aigc_course.models.baselines import PCAGaussian, PixelBernoulli
+from aigc_course.models.classifier import ClassifierConfig, LeNetClassifier
+from aigc_course.models.conditional import (
+    ConditionalDiscriminator,
+    ConditionalGANConfig,
+    ConditionalGenerator,
+    ConditionalVAE,
+    ConditionalVAEConfig,
+)
+from aigc_course.models.gan import (
+    DCGANConfig,
+    DCGANDiscriminator,
+    DCGANGenerator,
+    MLPDiscriminator,
+    MLPGANConfig,
+    MLPGenerator,
+    ToyDiscriminator,
+    ToyGANConfig,
+    ToyGenerator,
+    dcgan_init_,
+)
+from aigc_course.models.vae import MLPVAE, ConvVAE, VAEConfig, VAEOutput
+
+__all__ = [
+    "ClassifierConfig",
+    "LeNetClassifier",
+    "ConditionalDiscriminator",
+    "ConditionalGANConfig",
+    "ConditionalGenerator",
+    "ConditionalVAE",
+    "ConditionalVAEConfig",
+    "ConvVAE",
+    "dcgan_init_",
+    "DCGANConfig",
+    "DCGANDiscriminator",
+    "DCGANGenerator",
+    "MLPDiscriminator",
+    "MLPGANConfig",
+    "MLPGenerator",
+    "MLPVAE",
+    "PCAGaussian",
+    "PixelBernoulli",
+    "ToyDiscriminator",
+    "ToyGANConfig",
+    "ToyGenerator",
+    "VAEConfig",
+    "VAEOutput",
+]

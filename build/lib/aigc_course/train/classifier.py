@@ -1,0 +1,262 @@
+r"""Supervised training of an image classifier (cross-entropy, Adam), and its accuracy.
+
+Used to train the LeNet-style classifier whose features the sample-quality metrics compare
+(:func:`aigc_course.metrics.trained_classifier` caches the result). Randomness comes only from
+explicit seeds: the batch order from :func:`aigc_course.data.iterate_batches` ``(seed, epoch)``
+and the random shifts from one ``torch.Generator`` seeded with ``cfg.seed``, so on one CPU
+machine a run repeated with the same initial weights ends with bit-identical weights.
+
+References
+----------
+LeCun et al. (1998), "Gradient-based learning applied to document recognition".
+Kingma & Ba (2015), "Adam: A method for stochastic optimization", ICLR.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from aigc_course.data.batching import iterate_batches
+from aigc_course.runtime import get_device
+from aigc_course.train.errors import TrainingDiverged
+
+__all__ = [
+    "ClassifierResult",
+    "ClassifierTrainConfig",
+    "classifier_accuracy",
+    "random_shift",
+    "train_classifier",
+]
+
+
+@dataclass(frozen=True)
+class ClassifierTrainConfig:
+    r"""Settings of :func:`train_classifier`.
+
+    Attributes
+    ----------
+    epochs : int
+        Passes over the training data.
+    batch_size : int
+        Images per Adam step (the last partial batch of an epoch is kept).
+    lr : float
+        Adam learning rate.
+    weight_decay : float
+        L2 penalty added by Adam (``torch.optim.Adam(weight_decay=...)``), >= 0.
+    max_shift : int
+        Data augmentation: each training image is shifted by a random whole number of pixels in
+        [-max_shift, max_shift] along each axis (zeros shifted in); 0 turns it off.
+    seed : int
+        Seeds the batch order and the shifts.
+    device : str
+        ``"cpu"``, ``"cuda"``, ...; see :func:`aigc_course.runtime.get_device`.
+    progress : bool
+        Show a tqdm progress bar.
+    """
+
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    max_shift: int = 2
+    seed: int = 0
+    device: str = "cpu"
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        for name, minimum in (("epochs", 1), ("batch_size", 1), ("max_shift", 0), ("seed", 0)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+                raise ValueError(
+                    f"ClassifierTrainConfig.{name} must be an int >= {minimum}, got {value!r}"
+                )
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(
+                f"ClassifierTrainConfig.lr must be a positive finite number, got {self.lr!r}"
+            )
+        if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
+            raise ValueError(
+                f"ClassifierTrainConfig.weight_decay must be >= 0, got {self.weight_decay!r}"
+            )
+        if self.max_shift > 13:
+            raise ValueError(
+                f"ClassifierTrainConfig.max_shift={self.max_shift} would shift digits out of a 28x28 image; use 0..3"
+            )
+
+
+@dataclass(frozen=True)
+class ClassifierResult:
+    r"""What :func:`train_classifier` returns: the model (trained in place, eval mode) and per-step losses."""
+
+    model: nn.Module
+    losses: list[float] = field(default_factory=list)
+
+
+def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
+    r"""Shift each image by its own random offset :math:`(d_y, d_x) \in \{-s..s\}^2`, filling with zeros.
+
+    .. math:: y_{b,c,i,j} = x_{b,c,\,i - d_y^{(b)},\,j - d_x^{(b)}} \quad (0 \text{ outside the image})
+
+    Parameters
+    ----------
+    x : tensor (B, C, H, W)
+    max_shift : int
+        s >= 0.
+    generator : torch.Generator
+        The only source of randomness (CPU).
+
+    Returns
+    -------
+    tensor (B, C, H, W), same dtype and device as ``x``.
+    """
+    if x.ndim != 4:
+        raise ValueError(f"expected images of shape (B, C, H, W), got {tuple(x.shape)}")
+    if max_shift == 0:
+        return x
+    b, c, h, w = x.shape
+    s = max_shift
+    offsets = torch.randint(-s, s + 1, (b, 2), generator=generator)
+    padded = F.pad(x, (s, s, s, s))
+    rows = (torch.arange(h).view(1, h) + s - offsets[:, :1]).to(
+        x.device
+    )  # (B, H): source row of each output row
+    cols = (torch.arange(w).view(1, w) + s - offsets[:, 1:]).to(x.device)  # (B, W)
+    batch = torch.arange(b, device=x.device).view(b, 1, 1)
+    out = padded.permute(0, 2, 3, 1)[batch, rows.view(b, h, 1), cols.view(b, 1, w)]  # (B, H, W, C)
+    return out.permute(0, 3, 1, 2).contiguous()
+
+
+def _check_data(images: torch.Tensor, labels: torch.Tensor, num_classes: int | None = None) -> None:
+    if not isinstance(images, torch.Tensor) or not images.is_floating_point() or images.ndim != 4:
+        what = (
+            f"{images.dtype} {tuple(images.shape)}"
+            if isinstance(images, torch.Tensor)
+            else type(images).__name__
+        )
+        raise ValueError(
+            f"images must be a float tensor (N, C, H, W) in [0, 1], got {what}: use aigc_course.data.to_unit"
+        )
+    if (
+        not isinstance(labels, torch.Tensor)
+        or labels.dtype != torch.int64
+        or labels.shape != (images.shape[0],)
+    ):
+        what = (
+            f"{labels.dtype} {tuple(labels.shape)}"
+            if isinstance(labels, torch.Tensor)
+            else type(labels).__name__
+        )
+        raise ValueError(
+            f"labels must be an int64 tensor of shape ({images.shape[0]},), one per image, got {what}"
+        )
+    if images.shape[0] == 0:
+        raise ValueError("no images to train or evaluate on")
+    if num_classes is not None and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
+        raise ValueError(
+            f"labels must be in 0..{num_classes - 1}, got values from {int(labels.min())} to {int(labels.max())}"
+        )
+
+
+def _num_classes(model: nn.Module) -> int | None:
+    return getattr(getattr(model, "cfg", None), "num_classes", None)
+
+
+def train_classifier(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: ClassifierTrainConfig
+) -> ClassifierResult:
+    r"""Train ``model`` in place by minimising the mean cross-entropy with Adam.
+
+    .. math:: \mathcal L(\theta) = -\frac1B \sum_{b=1}^{B} \log \operatorname{softmax}(\ell_\theta(x_b))_{y_b}
+
+    Parameters
+    ----------
+    model : nn.Module
+        Maps images (B, C, H, W) to logits (B, K).
+    images : tensor (N, C, H, W)
+        Float, in [0, 1].
+    labels : tensor (N,)
+        int64 in 0..K-1.
+    cfg : ClassifierTrainConfig
+
+    Returns
+    -------
+    ClassifierResult
+        The same ``model``, left in eval mode, and the loss of every step.
+
+    Raises
+    ------
+    TrainingDiverged
+        When the loss becomes NaN or infinite.
+    """
+    if not isinstance(cfg, ClassifierTrainConfig):
+        raise TypeError(f"cfg must be a ClassifierTrainConfig, got {type(cfg).__name__}")
+    _check_data(images, labels, _num_classes(model))
+    device = get_device(cfg.device)
+    model.to(device).train()
+    images, labels = images.to(device), labels.to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    shift_rng = torch.Generator().manual_seed(cfg.seed)
+    losses: list[float] = []
+    steps = cfg.epochs * math.ceil(images.shape[0] / cfg.batch_size)
+    with tqdm(total=steps, disable=not cfg.progress, desc="classifier", unit="step") as bar:
+        for epoch in range(cfg.epochs):
+            for xb, yb in iterate_batches(
+                images, labels, batch_size=cfg.batch_size, seed=cfg.seed, epoch=epoch
+            ):
+                loss = F.cross_entropy(model(random_shift(xb, cfg.max_shift, shift_rng)), yb)
+                value = loss.item()
+                if not math.isfinite(value):
+                    raise TrainingDiverged(
+                        len(losses) + 1,
+                        "cross-entropy",
+                        value,
+                        f"check that the images are finite and in [0, 1], and lower cfg.lr (now {cfg.lr})",
+                    )
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                losses.append(value)
+                bar.update()
+                if len(losses) % 20 == 0:
+                    bar.set_postfix(loss=f"{value:.3f}", refresh=False)
+    model.eval()
+    return ClassifierResult(model=model, losses=losses)
+
+
+@torch.no_grad()
+def classifier_accuracy(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000
+) -> float:
+    r"""Share of images whose most probable class is the label: :math:`\frac1N\sum_n [\arg\max_k \ell_k(x_n) = y_n]`.
+
+    Runs ``model`` in eval mode (restoring its previous mode) on its own device.
+
+    Parameters
+    ----------
+    model : nn.Module
+    images : tensor (N, C, H, W), float in [0, 1]
+    labels : tensor (N,), int64
+    batch_size : int
+
+    Returns
+    -------
+    float in [0, 1]
+    """
+    _check_data(images, labels, _num_classes(model))
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    correct = 0
+    try:
+        for start in range(0, images.shape[0], batch_size):
+            xb = images[start : start + batch_size].to(device)
+            correct += int((model(xb).argmax(1).cpu() == labels[start : start + batch_size]).sum())
+    finally:
+        model.train(was_training)
+    return correct / images.shape[0]
