@@ -12,7 +12,6 @@ import re
 import subprocess
 import sys
 import sysconfig
-import tomllib
 import venv
 from pathlib import Path
 
@@ -59,6 +58,7 @@ def test_install_cell_pins_this_release_tag():
 
 
 def test_version_has_one_source_and_a_changelog_entry():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert "version" not in project["project"], "pyproject.toml must not repeat the version"
     assert "version" in project["project"]["dynamic"]
@@ -116,7 +116,11 @@ def test_install_cell_installs_the_package_in_a_colab_like_environment(tmp_path)
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     check = subprocess.run(
-        [str(python), "-c", "import aigc_course; print(aigc_course.__version__, aigc_course.__file__)"],
+        [
+            str(python),
+            "-c",
+            "import aigc_course; print(aigc_course.__version__, aigc_course.__file__)",
+        ],
         env=env,
         cwd=tmp_path,
         capture_output=True,

@@ -64,45 +64,51 @@ def _title(nb: nbformat.NotebookNode, default: str) -> str:
     return default
 
 
+def _marker_cell(cell, in_solution: bool, index: int):
+    r"""Handle one markdown cell: return ``(cell to keep or None, in_solution after it)``."""
+    source = cell.source
+    if in_solution:
+        end = SOLUTION_END.search(source)
+        if end is None:
+            return None, True  # prose inside the solution block
+        source = source[end.end() :].lstrip("\n")
+    else:
+        start = SOLUTION_START.search(source)
+        if start is not None:
+            if SOLUTION_END.search(source, start.end()):
+                raise ValueError(f"cell {index}: a solution block opens and closes in one cell")
+            before = source[: start.start()].rstrip()
+            return (_with_source(cell, before) if before else None), True
+    if not source.strip():
+        return None, False
+    return (cell if source == cell.source else _with_source(cell, source)), False
+
+
 def remove_solutions(cells: list) -> tuple[list, set[int]]:
-    r"""Drop every solution block; return the kept cells and the indices (in ``cells``) of stubs.
+    r"""Drop every solution block; return the kept cells and the indices (in the result) of stubs.
 
     A stub is a code cell with a checker call (``check_*(``) between an exercise's opening
-    markdown cell and the next solution block or markdown cell. Raises ``ValueError`` naming the cell when a block is not closed.
+    markdown cell and the next markdown cell. Raises ``ValueError`` when a block is not closed.
     """
     kept: list = []
     stubs: set[int] = set()
     in_solution = False
     in_exercise = False
     for index, cell in enumerate(cells):
-        source = cell.source
         if cell.cell_type == "markdown":
-            start = SOLUTION_START.search(source)
-            if in_solution:
-                end = SOLUTION_END.search(source)
-                if end is None:
-                    continue  # prose inside the solution block
-                in_solution = False
-                source = source[end.end() :].lstrip("\n")
-            elif start is not None:
-                in_solution = True
-                in_exercise = False
-                before = source[: start.start()].rstrip()
-                if SOLUTION_END.search(source, start.end()):
-                    raise ValueError(f"cell {index}: a solution block opens and closes in one cell")
-                if before:
-                    kept.append(_with_source(cell, before))
-                continue
-            if not source.strip():
-                continue
-            if source != cell.source:
-                cell = _with_source(cell, source)
-            in_exercise = EXERCISE_START.search(source) is not None
-            kept.append(cell)
+            was_solution = in_solution
+            keep, in_solution = _marker_cell(cell, in_solution, index)
+            if keep is not None:
+                kept.append(keep)
+            in_exercise = (
+                keep is not None
+                and not in_solution
+                and EXERCISE_START.search(keep.source) is not None
+            ) or (in_exercise and was_solution and in_solution)
             continue
         if in_solution:
             continue
-        if in_exercise and CHECKER_CALL.search(source):
+        if in_exercise and CHECKER_CALL.search(cell.source):
             stubs.add(len(kept))
         kept.append(cell)
     if in_solution:
