@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -100,10 +101,20 @@ def test_install_cell_installs_the_package_in_a_colab_like_environment(tmp_path)
     here = sysconfig.get_paths()["purelib"]
     (Path(purelib) / "parent_env.pth").write_text(here + "\n")
     script = _install_cell_script(tmp_path)
+    # pip builds in the source folder (build/, *.egg-info): give it a copy of the package's files.
+    source_copy = tmp_path / "checkout"
+    source_copy.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source_copy / name)
+    shutil.copytree(
+        ROOT / "aigc_course",
+        source_copy / "aigc_course",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env.update(
         PYTHONPATH=str(script.parent / "fake_colab"),
-        AIGC_COURSE_SOURCE=ROOT.as_uri(),
+        AIGC_COURSE_SOURCE=source_copy.as_uri(),
         MPLBACKEND="Agg",
         PIP_DISABLE_PIP_VERSION_CHECK="1",
     )
