@@ -7,7 +7,7 @@ Usage::
 Each submission is executed from top to bottom in a fresh kernel (nbclient) in quick mode
 (``AIGC_QUICK=1`` in the kernel's environment), in the submission's folder, with a time limit per
 cell. Every checker's :class:`~aigc_course.exercises.feedback.Feedback` shown in a cell output
-carries a machine-readable record (MIME type :data:`FEEDBACK_MIME`: exercise id, passed,
+carries a machine-readable record (MIME type ``FEEDBACK_MIME``: exercise id, passed,
 message); the grader reads those records from the executed notebook, so what a student prints or
 renames does not change the verdict.
 

@@ -1,5 +1,7 @@
 r"""Read and write IDX files, the binary format of MNIST and Fashion-MNIST.
 
+The format is described with MNIST [1]_.
+
 An IDX file is a 4-byte magic number, one big-endian ``uint32`` per dimension, then the
 raw values in C order. The magic number is two zero bytes, a type byte (``0x08`` for
 unsigned bytes, the only type used here) and the number of dimensions: ``0x00000803`` for

@@ -199,7 +199,7 @@ class ConditionalGenerator(nn.Module):
     Shapes
     ------
     z : (B, latent_dim); y : (B,) int64 in [0, K); B >= 2 in train mode (BatchNorm).
-    returns : (B, *image_shape), values in [-1, 1].
+    returns : ``(B, *image_shape)``, values in [-1, 1].
 
     References
     ----------
@@ -253,7 +253,7 @@ class ConditionalDiscriminator(nn.Module):
 
     Shapes
     ------
-    x : (B, *image_shape) in [-1, 1]; y : (B,) int64 in [0, K).
+    x : ``(B, *image_shape)`` in [-1, 1]; y : (B,) int64 in [0, K).
     returns : (B,), logits.
 
     References
