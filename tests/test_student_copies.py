@@ -117,3 +117,37 @@ def test_a_student_copy_runs_top_to_bottom_and_every_checker_says_not_yet(tmp_pa
     verdicts = [o["data"]["text/plain"] for c in stubs for o in c.outputs if "data" in o]
     assert len(verdicts) == len(exercise_ids(key)) == 3
     assert all(v.startswith("NOT YET") for v in verdicts), verdicts
+
+
+def _nbgrader_tool():
+    spec = importlib.util.spec_from_file_location(
+        "nbgrader_metadata", ROOT / "tools" / "nbgrader_metadata.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("chapter", ["concepts", "gan"])
+def test_nbgrader_source_has_solution_regions_and_tests_and_is_idempotent(chapter):
+    tool = _nbgrader_tool()
+    key = nbformat.read(ROOT / "book" / f"{chapter}.ipynb", as_version=4)
+    source = tool.nbgrader_source(key)
+    nbformat.validate(source)
+    graded = [c for c in source.cells if "nbgrader" in c.metadata]
+    answers = [c for c in graded if c.metadata.nbgrader["solution"]]
+    tests = [c for c in graded if c.metadata.nbgrader["grade"]]
+    expected = exercise_ids(key)
+    assert len(answers) == len(tests) == len(expected)
+    ids = [c.metadata.nbgrader["grade_id"] for c in graded]
+    assert len(set(ids)) == len(ids)
+    for answer, test in zip(answers, tests, strict=True):
+        assert source.cells.index(test) == source.cells.index(answer) + 1
+        assert tool.BEGIN in answer.source and tool.END in answer.source
+        assert "raise NotImplementedError" not in answer.source
+        assert test.metadata.nbgrader["locked"] and test.metadata.nbgrader["points"] == 1
+    assert "{solution-start}" not in "\n".join(c.source for c in source.cells)
+    again = tool.nbgrader_source(source)
+    assert [(c.source, c.metadata.get("nbgrader")) for c in again.cells] == [
+        (c.source, c.metadata.get("nbgrader")) for c in source.cells
+    ]
