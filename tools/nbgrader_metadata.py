@@ -64,12 +64,25 @@ def solutions_by_label(cells: list) -> dict[str, str]:
 
 
 def _function_bodies(source: str) -> dict[str, list[str]]:
-    r"""Top-level function name -> the source lines of its body."""
+    r"""Top-level function name -> its body's source lines, after the solution's own imports.
+
+    A solution cell may import what its function needs (``import math``); those imports go at
+    the top of the body, indented like it, so that the solution region is self-contained.
+    """
     lines = source.splitlines()
+    tree = ast.parse(source)
+    imports = [
+        line.strip()
+        for node in tree.body
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for line in lines[node.lineno - 1 : node.end_lineno]
+    ]
     bodies = {}
-    for node in ast.parse(source).body:
+    for node in tree.body:
         if isinstance(node, ast.FunctionDef):
-            bodies[node.name] = lines[node.body[0].lineno - 1 : node.end_lineno]
+            body = lines[node.body[0].lineno - 1 : node.end_lineno]
+            indent = body[0][: len(body[0]) - len(body[0].lstrip())]
+            bodies[node.name] = [indent + line for line in imports] + body
     return bodies
 
 
@@ -105,11 +118,15 @@ def _enclosing_function(source: str, line: str) -> str | None:
 
 
 def test_cell(label: str, checker: str) -> nbformat.NotebookNode:
-    r"""A locked one-point autograder cell asserting the verdict shown by the cell above."""
+    r"""A locked one-point autograder cell asserting the verdict of the cell just above.
+
+    It reads the value that cell displayed (IPython's ``last_execution_result``), so it needs
+    neither the student's function name nor ``_`` (which a chapter may have assigned).
+    """
     source = (
         f"# Autograder test for {label}: the cell above must end with its checker call,\n"
         f"# {checker}(...), and the checker must say PASSED.\n"
-        "feedback = _  # noqa: F821 (IPython's last result: the checker's Feedback)\n"
+        "feedback = get_ipython().last_execution_result.result  # noqa: F821\n"
         'assert type(feedback).__name__ == "Feedback", "the cell above must end with its checker"\n'
         "assert feedback.passed, repr(feedback)"
     )
