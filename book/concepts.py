@@ -14,12 +14,20 @@
 # ---
 
 # %% tags=["hide-cell"]
-# Setup: in Google Colab, install the course package; elsewhere this cell does nothing.
+# Setup: in Google Colab, install the course package at this book's release (the git
+# tag v{AIGC_COURSE_RELEASE}); elsewhere this cell does nothing.
+import os
 import sys
 
+AIGC_COURSE_RELEASE = "0.2.0"
 if "google.colab" in sys.modules:
     import subprocess
 
+    # AIGC_COURSE_SOURCE overrides where pip installs from (the tests use a checkout).
+    AIGC_COURSE_SOURCE = os.environ.get(
+        "AIGC_COURSE_SOURCE",
+        f"git+https://github.com/aigc-course/aigc-course@v{AIGC_COURSE_RELEASE}",
+    )
     subprocess.run(
         [
             sys.executable,
@@ -27,7 +35,7 @@ if "google.colab" in sys.modules:
             "pip",
             "install",
             "-q",
-            "aigc_course[offline] @ git+https://github.com/aigc-course/aigc-course@main",
+            f"aigc_course[offline] @ {AIGC_COURSE_SOURCE}",
         ],
         check=True,
     )

@@ -22,6 +22,9 @@ AIGC_QUICK=1 python -m pytest --nbval book -q -p no:cacheprovider \
 echo "== jupytext twins in sync"
 python tools/check_twins.py book
 
+echo "== workflows (actionlint)"
+bash tools/actionlint.sh
+
 echo "== book build (warnings are errors)"
 rm -rf _build/html
 jupyter-book build . -W -n --keep-going

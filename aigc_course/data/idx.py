@@ -1,4 +1,4 @@
-r"""Read and write IDX files, the binary format of MNIST and Fashion-MNIST.
+r"""Read and write IDX files, the binary format of MNIST [1]_ and Fashion-MNIST.
 
 An IDX file is a 4-byte magic number, one big-endian ``uint32`` per dimension, then the
 raw values in C order. The magic number is two zero bytes, a type byte (``0x08`` for

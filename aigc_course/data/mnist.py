@@ -1,4 +1,4 @@
-r"""Load MNIST and Fashion-MNIST as ``uint8`` tensors, from a folder, the cache or a mirror.
+r"""Load MNIST [1]_ and Fashion-MNIST [2]_ as ``uint8`` tensors, from a folder, the cache or a mirror.
 
 Each split is looked for in this order, and the first hit wins:
 

@@ -1,5 +1,7 @@
 r"""Where MNIST-style data sets live: file names, checksums, mirrors, cache folder, downloads.
 
+The data sets are MNIST [1]_ and Fashion-MNIST [2]_.
+
 This module knows *where* files are and whether they are the official ones; turning them
 into tensors is :mod:`aigc_course.data.mnist`'s job.
 

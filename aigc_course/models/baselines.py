@@ -199,7 +199,7 @@ class PCAGaussian(nn.Module):
     def sample(
         self, n: int, generator: torch.Generator | None = None, noise: bool = True
     ) -> torch.Tensor:
-        r"""Draw ``n`` samples, shape (n, *image_shape), float64.
+        r"""Draw ``n`` samples, shape ``(n, *image_shape)``, float64.
 
         With ``noise=False`` the isotropic term :math:`\sigma\varepsilon` is left out: the sample is
         the point on the k-dimensional principal subspace (what PCA "believes" the image is).

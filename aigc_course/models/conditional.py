@@ -144,7 +144,7 @@ class ConditionalGenerator(SamplingMixin, nn.Module):
     Shapes
     ------
     z : (B, latent_dim); y : (B,) int64 in [0, K); B >= 2 in train mode (BatchNorm).
-    returns : (B, *image_shape), values in [-1, 1].
+    returns : ``(B, *image_shape)``, values in [-1, 1].
 
     References
     ----------
@@ -193,7 +193,7 @@ class ConditionalDiscriminator(nn.Module):
 
     Shapes
     ------
-    x : (B, *image_shape) in [-1, 1]; y : (B,) int64 in [0, K).
+    x : ``(B, *image_shape)`` in [-1, 1]; y : (B,) int64 in [0, K).
     returns : (B,), logits.
 
     References

@@ -183,7 +183,7 @@ class MLPGenerator(SamplingMixin, nn.Module):
     ------
     z : (B, latent_dim), any real values (usually standard normal); B >= 2 in train mode
         when ``cfg.batchnorm`` (BatchNorm needs batch statistics), any B in eval mode.
-    returns : (B, *image_shape), values in [-1, 1].
+    returns : ``(B, *image_shape)``, values in [-1, 1].
 
     References
     ----------
@@ -223,7 +223,7 @@ class MLPDiscriminator(nn.Module):
 
     Shapes
     ------
-    x : (B, *image_shape), values in [-1, 1].
+    x : ``(B, *image_shape)``, values in [-1, 1].
     returns : (B,), logits (any real value; > 0 means "real").
 
     References
