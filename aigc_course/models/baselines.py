@@ -161,7 +161,7 @@ class PCAGaussian(nn.Module):
             Floor on every variance (guards against a zero-variance pixel, e.g. a border that is
             always black, which would make the density infinite).
         """
-        check_tensor(x, "x", shape_hint="(N, 1, H, W) or (N, D)")
+        check_tensor(x, "x", nonempty=False, shape_hint="(N, 1, H, W) or (N, D)")
         if isinstance(k, bool) or not isinstance(k, int):
             raise TypeError(f"k must be an int, 0 <= k < min(N, D), got {k!r}")
         check_real(min_variance, "min_variance", low=0.0, low_open=True)
