@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from aigc_course._check_inputs import check_count, check_module, check_tensor, check_unit_images
 from aigc_course.data.errors import DataError
 from aigc_course.data.mnist import ImageData, load_mnist
 from aigc_course.data.sources import cache_dir
@@ -58,6 +59,14 @@ def classifier_cache_key(
     -------
     str, 64 hex digits
     """
+    check_tensor(images, "images", nonempty=False, shape_hint="(N, 28, 28) uint8")
+    check_tensor(labels, "labels", nonempty=False, shape_hint="(N,) int64")
+    if not isinstance(model_cfg, ClassifierConfig):
+        raise TypeError(f"model_cfg must be a ClassifierConfig, got {type(model_cfg).__name__}")
+    if not dataclasses.is_dataclass(train_cfg) or isinstance(train_cfg, type):
+        raise TypeError(
+            f"train_cfg must be a ClassifierTrainConfig, got {type(train_cfg).__name__}"
+        )
     h = hashlib.sha256()
     h.update(f"aigc_course-classifier-v{_FORMAT}".encode())
     for t in (images, labels):
@@ -232,9 +241,12 @@ def classifier_features(
     -------
     ClassifierOutputs
     """
+    check_module(classifier, "classifier", "features")
     if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[0] == 0:
         shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
         raise ValueError(f"images must be a non-empty tensor (N, 1, 28, 28) in [0, 1], got {shape}")
+    check_unit_images(images, "images", shape_hint="(N, 1, 28, 28)")
+    batch_size = check_count(batch_size, "batch_size")
     was_training = classifier.training
     classifier.eval()
     device = next(classifier.parameters()).device
