@@ -234,6 +234,11 @@ def folder_problem(folder: str | os.PathLike, names: tuple[str, ...] = ()) -> st
     folder = Path(folder)
     try:
         if not folder.exists():
+            for parent in folder.parents:
+                if parent.exists():
+                    if not parent.is_dir():
+                        return f"'{parent.name}' on its path is a file, not a folder"
+                    break
             return "does not exist"
         if not folder.is_dir():
             return "is a file, not a folder"
