@@ -102,7 +102,9 @@ def to_uint8(x01: torch.Tensor) -> torch.Tensor:
         ``uint8``, shape ``(N, H, W)``, values ``round(255 * x)`` in 0..255.
     """
     _check_float(x01, "to_uint8")
-    check_range(x01, "to_uint8: x01", -0.5, 1.5)  # slight overshoot is clipped, 0..255 is not
+    check_range(
+        x01, "to_uint8: x01 (nominally in [0, 1])", -0.5, 1.5
+    )  # slight overshoot is clipped, 0..255 is not
     if x01.ndim == 4 and x01.shape[1] == 1:
         x01 = x01.squeeze(1)
     if x01.ndim != 3:

@@ -108,7 +108,7 @@ def _check_scale(x: torch.Tensor, y: torch.Tensor, data_range: float) -> None:
         if t.numel() == 0:
             continue
         lo, hi = (float(v) for v in torch.aminmax(t.detach()))
-        if hi - lo > 2 * data_range:
+        if hi - lo > 2 * data_range or max(abs(lo), abs(hi)) > 2 * data_range:
             raise ValueError(
                 f"{name} has values in [{lo:g}, {hi:g}], far wider than data_range={data_range:g}: "
                 "pass data_range=255.0 for 0..255 pixels, or scale the images to [0, 1] "
