@@ -566,7 +566,7 @@ def main() -> None:
     )
     print(f"  silent garbage: {counts['silent']}")
     print(f"  accepted (documented tolerance): {counts['accepted']}")
-    print("  data lost: 0 (resume and checkpoint faults are counted by the training tests)")
+    print("  data lost: not tried here (resume and checkpoint faults belong to the training tests)")
     print(
         f"  corrupt files left: {left['corrupt files left']}, orphaned temp files: "
         f"{left['orphaned temp files']}"
