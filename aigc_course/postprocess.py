@@ -6,6 +6,13 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from aigc_course._check_inputs import (
+    check_count,
+    check_range,
+    check_real,
+    check_tensor,
+)
+
 
 def median_filter(x: torch.Tensor, size: int = 3) -> torch.Tensor:
     r"""Median of each ``size`` x ``size`` neighbourhood (edges padded by reflection): removes salt-and-pepper noise.
@@ -24,8 +31,11 @@ def median_filter(x: torch.Tensor, size: int = 3) -> torch.Tensor:
     ----------
     Tukey (1977), *Exploratory Data Analysis*; matches ``scipy.ndimage.median_filter(mode="reflect")``.
     """
+    check_tensor(x, "x", nonempty=False, shape_hint="(B, C, H, W)")
     if x.ndim != 4:
         raise ValueError(f"expected images of shape (B, C, H, W), got {tuple(x.shape)}")
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise TypeError(f"size must be a positive odd integer, got {size!r}")
     if size < 1 or size % 2 == 0:
         raise ValueError(f"size must be a positive odd integer, got {size}")
     b, c, h, w = x.shape
@@ -47,7 +57,7 @@ def median_filter(x: torch.Tensor, size: int = 3) -> torch.Tensor:
     return med.reshape(b, c, h, w).to(x.dtype)
 
 
-def _check_unit_images(x: torch.Tensor, fn: str) -> None:
+def _check_unit_images(x: torch.Tensor, fn: str, *, nonempty: bool = True) -> None:
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
         what = f"a {x.dtype} tensor" if isinstance(x, torch.Tensor) else type(x).__name__
         raise TypeError(
@@ -55,6 +65,8 @@ def _check_unit_images(x: torch.Tensor, fn: str) -> None:
         )
     if x.ndim != 4:
         raise ValueError(f"{fn} expects images of shape (B, C, H, W), got {tuple(x.shape)}")
+    check_tensor(x, f"{fn}: x", nonempty=nonempty, shape_hint="(B, C, H, W)")
+    check_range(x, f"{fn}: x", 0.0, 1.0)
 
 
 def suppress_background(x: torch.Tensor, threshold: float = 0.25) -> torch.Tensor:
@@ -81,8 +93,7 @@ def suppress_background(x: torch.Tensor, threshold: float = 0.25) -> torch.Tenso
     (hard thresholding), here applied to pixels.
     """
     _check_unit_images(x, "suppress_background")
-    if not 0.0 <= threshold < 1.0:
-        raise ValueError(f"threshold must be in [0, 1), got {threshold!r}")
+    threshold = check_real(threshold, "threshold", low=0.0, high=1.0, high_open=True)
     return torch.where(x > threshold, x, torch.zeros_like(x))
 
 
@@ -148,11 +159,12 @@ def vae_project(x: torch.Tensor, vae: torch.nn.Module, batch_size: int = 500) ->
     Kingma & Welling (2014), "Auto-encoding variational Bayes", ICLR; the projection idea as in
     Samangouei, Kabkab & Chellappa (2018), "Defense-GAN", ICLR.
     """
-    _check_unit_images(x, "vae_project")
+    _check_unit_images(x, "vae_project", nonempty=False)
     if not (hasattr(vae, "encode") and hasattr(vae, "decode")):
         raise TypeError(
             f"vae must have encode(x) and decode(z) methods (e.g. MLPVAE), got {type(vae).__name__}"
         )
+    batch_size = check_count(batch_size, "batch_size")
     was_training = vae.training
     vae.eval()
     device = next(vae.parameters()).device

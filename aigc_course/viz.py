@@ -15,6 +15,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch
 
+from aigc_course._check_inputs import check_count
+
 
 def _as_unit_images(images: torch.Tensor | np.ndarray) -> np.ndarray:
     r"""Return images as a float array (B, H, W) in [0, 1], accepting [0, 1] or [-1, 1] input.
@@ -70,8 +72,8 @@ def image_grid(images: torch.Tensor | np.ndarray, nrow: int = 8, pad: int = 2) -
     -------
     numpy.ndarray, shape (rows*(H+pad)+pad, nrow*(W+pad)+pad), values in [0, 1]
     """
-    if nrow < 1:
-        raise ValueError(f"nrow must be >= 1, got {nrow}")
+    nrow = check_count(nrow, "nrow")
+    pad = check_count(pad, "pad", minimum=0)
     arr = _as_unit_images(images)
     b, h, w = arr.shape
     if b == 0:

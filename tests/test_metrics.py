@@ -34,7 +34,7 @@ def test_bits_per_dim_float_and_known_values():
 
 @pytest.mark.parametrize("d", [0, -3])
 def test_bits_per_dim_rejects_non_positive_dims(d):
-    with pytest.raises(ValueError, match=f"num_dims must be positive, got {d}"):
+    with pytest.raises(ValueError, match=f"num_dims must be an int >= 1, got {d}"):
         bits_per_dim(1.0, d)
 
 
@@ -127,13 +127,13 @@ def test_jensen_bound_two_dim_gaussian():
 
 @pytest.mark.parametrize("levels", [1, 0, -5])
 def test_discrete_nll_rejects_bad_levels(levels):
-    with pytest.raises(ValueError, match=f"levels must be >= 2, got {levels}"):
+    with pytest.raises(ValueError, match=f"levels must be an int >= 2, got {levels}"):
         discrete_nll_from_density(torch.zeros(2), 4, levels=levels)
 
 
 @pytest.mark.parametrize("d", [0, -1])
 def test_discrete_nll_rejects_bad_dims(d):
-    with pytest.raises(ValueError, match=f"num_dims must be positive, got {d}"):
+    with pytest.raises(ValueError, match=f"num_dims must be an int >= 1, got {d}"):
         discrete_nll_from_density(torch.zeros(2), d)
 
 
@@ -202,5 +202,5 @@ def test_nearest_neighbours_errors():
     with pytest.raises(ValueError, match="reference set is empty"):
         nearest_neighbours(torch.rand(2, 1, 2, 2), torch.zeros(0, 1, 2, 2))
     for chunk in (0, -1):
-        with pytest.raises(ValueError, match=f"chunk must be >= 1, got {chunk}"):
+        with pytest.raises(ValueError, match=f"chunk must be an int >= 1, got {chunk}"):
             nearest_neighbours(torch.rand(2, 4), torch.rand(3, 4), chunk=chunk)

@@ -94,7 +94,7 @@ def test_kid_mean_over_subsets_matches_loop_oracle():
 
 def test_kid_errors():
     x = torch.rand(10, 3)
-    with pytest.raises(ValueError, match="subsets must be a positive int, got 0"):
+    with pytest.raises(ValueError, match="subsets must be an int >= 1, got 0"):
         kid(x, x, subsets=0)
     with pytest.raises(ValueError, match="subset_size must be an int >= 2, got 1"):
         kid(x, x, subset_size=1)

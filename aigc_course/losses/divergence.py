@@ -60,14 +60,21 @@ def grid_probabilities(p: torch.Tensor, x: torch.Tensor, *, mass_tol: float = 1e
     ----------
     Press et al. (2007), "Numerical Recipes", 3rd ed., Sec. 4.1 (the trapezoidal rule).
     """
+    return _grid_probabilities(p, x, mass_tol, "p")
+
+
+def _grid_probabilities(
+    p: torch.Tensor, x: torch.Tensor, mass_tol: float, name: str
+) -> torch.Tensor:
     _check_grid(x)
     if not isinstance(p, torch.Tensor) or not p.is_floating_point():
+        what = f"a {p.dtype} tensor" if isinstance(p, torch.Tensor) else type(p).__name__
         raise TypeError(
-            f"p must be a floating-point torch.Tensor of density values, got {type(p).__name__}"
+            f"{name} must be a floating-point torch.Tensor of density values, got {what}"
         )
     if p.shape != x.shape:
         raise ValueError(
-            f"p has shape {tuple(p.shape)} but the grid x has shape {tuple(x.shape)}: give one value per grid point"
+            f"{name} has shape {tuple(p.shape)} but the grid x has shape {tuple(x.shape)}: give one value per grid point"
         )
     if not bool(torch.isfinite(p).all()) or bool((p < 0).any()):
         raise ValueError("density values must be finite and >= 0 (pass p(x), not log p(x))")
@@ -118,8 +125,8 @@ def js_divergence_1d(
     ----------
     Lin (1991), Eq. (4.1). Goodfellow et al. (2014), Theorem 1.
     """
-    P = grid_probabilities(p, x, mass_tol=mass_tol)
-    Q = grid_probabilities(q, x, mass_tol=mass_tol)
+    P = _grid_probabilities(p, x, mass_tol, "p")
+    Q = _grid_probabilities(q, x, mass_tol, "q")
     M = (P + Q) / 2
     return ((_kl_terms(P, M) + _kl_terms(Q, M)) / 2).clamp(0.0, math.log(2.0))
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from aigc_course._check_inputs import check_real
+
 __all__ = [
     "article_discriminator_loss",
     "discriminator_loss",
@@ -79,7 +81,7 @@ def discriminator_loss(
     """
     _check_logits("real_logits", real_logits)
     _check_logits("fake_logits", fake_logits)
-    real_label = float(real_label)
+    real_label = check_real(real_label, "real_label")
     if not 0.0 < real_label <= 1.0:
         raise ValueError(
             f"real_label must be in (0, 1], got {real_label}: use 1.0 for the standard loss "

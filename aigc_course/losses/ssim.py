@@ -67,6 +67,10 @@ def gaussian_window(
         raise ValueError(
             f"sigma must be a positive finite number of pixels (1.5 in Wang et al.), got {sigma!r}"
         )
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(
+            f"dtype must be a floating-point torch.dtype such as torch.float32, got {dtype!r}"
+        )
     k = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
     g = torch.exp(-(k**2) / (2 * float(sigma) ** 2))
     g = g / g.sum()
@@ -96,6 +100,20 @@ def _check_images(x: torch.Tensor, y: torch.Tensor, window_size: int) -> None:
             f"images of size {tuple(x.shape[-2:])} are smaller than the {window_size}x{window_size} window: "
             "use larger images or a smaller window_size"
         )
+
+
+def _check_scale(x: torch.Tensor, y: torch.Tensor, data_range: float) -> None:
+    r"""Refuse images whose values span far more than ``data_range`` (0..255 with 1.0, say)."""
+    for name, t in (("x", x), ("y", y)):
+        if t.numel() == 0:
+            continue
+        lo, hi = (float(v) for v in torch.aminmax(t.detach()))
+        if hi - lo > 2 * data_range or max(abs(lo), abs(hi)) > 2 * data_range:
+            raise ValueError(
+                f"{name} has values in [{lo:g}, {hi:g}], far wider than data_range={data_range:g}: "
+                "pass data_range=255.0 for 0..255 pixels, or scale the images to [0, 1] "
+                "(aigc_course.data.to_unit)"
+            )
 
 
 def ssim_map(
@@ -148,6 +166,7 @@ def ssim_map(
             f"data_range must be a positive number (the width of the pixel scale: 1.0 for [0, 1], 255.0 "
             f"for 0..255, 2.0 for [-1, 1]), got {data_range!r}"
         )
+    _check_scale(x, y, float(data_range))
     for name, k in (("k1", k1), ("k2", k2)):
         if not (isinstance(k, (int, float)) and math.isfinite(k) and k > 0):
             raise ValueError(

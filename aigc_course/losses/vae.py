@@ -25,6 +25,8 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
+from aigc_course._check_inputs import check_real
+
 __all__ = [
     "NegativeELBO",
     "bernoulli_nll",
@@ -152,6 +154,17 @@ def log_normal_diag(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> 
     """
     for name, value in (("z", z), ("mu", mu), ("logvar", logvar)):
         _check_tensor(name, value)
+        if value.numel() == 0:
+            raise ValueError(
+                f"{name} is empty (shape {tuple(value.shape)}); give at least one item"
+            )
+    try:
+        torch.broadcast_shapes(z.shape, mu.shape, logvar.shape)
+    except RuntimeError as exc:
+        raise ValueError(
+            f"z {tuple(z.shape)}, mu {tuple(mu.shape)} and logvar {tuple(logvar.shape)} must have "
+            "broadcastable shapes (..., d)"
+        ) from exc
     return -0.5 * (math.log(2 * math.pi) + logvar + (z - mu).pow(2) * torch.exp(-logvar)).sum(
         dim=-1
     )
@@ -214,9 +227,7 @@ def gaussian_nll(mean: torch.Tensor, x: torch.Tensor, sigma: float = 1.0) -> tor
         Shape (B,), in nats (may be negative for small ``sigma``: it is a density).
     """
     _check_pair(x, mean, "mean")
-    sigma = float(sigma)
-    if not (math.isfinite(sigma) and sigma > 0):
-        raise ValueError(f"sigma must be a positive finite number, got {sigma}")
+    sigma = check_real(sigma, "sigma", low=0.0, low_open=True)
     sq = (x - mean).pow(2).flatten(1).sum(dim=1)
     n_dims = x[0].numel()
     return sq / (2 * sigma**2) + 0.5 * n_dims * math.log(2 * math.pi * sigma**2)
@@ -277,9 +288,7 @@ def negative_elbo(
     ----------
     Kingma & Welling (2014), Eq. (3) and (10); Higgins et al. (2017), Eq. (4).
     """
-    beta = float(beta)
-    if not (math.isfinite(beta) and beta >= 0):
-        raise ValueError(f"beta must be a finite number >= 0, got {beta}")
+    beta = check_real(beta, "beta", low=0.0)
     if likelihood == "bernoulli":
         recon = bernoulli_nll(decoder_out, x)
     elif likelihood == "gaussian":

@@ -11,6 +11,8 @@ import dataclasses
 import torch
 from torch import nn
 
+from aigc_course._check_inputs import check_count, check_module, check_unit_images
+
 __all__ = ["ClassifierOutputs", "classifier_features"]
 
 
@@ -47,9 +49,12 @@ def classifier_features(
     -------
     ClassifierOutputs
     """
+    check_module(classifier, "classifier", "features")
     if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[0] == 0:
         shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
         raise ValueError(f"images must be a non-empty tensor (N, 1, 28, 28) in [0, 1], got {shape}")
+    check_unit_images(images, "images", shape_hint="(N, 1, 28, 28)")
+    batch_size = check_count(batch_size, "batch_size")
     was_training = classifier.training
     classifier.eval()
     device = next(classifier.parameters()).device

@@ -266,6 +266,11 @@ def metrics_table(
     -------
     str
     """
+    if not isinstance(rows, Mapping):
+        raise TypeError(
+            f"rows must be a mapping of name to SampleMetrics, e.g. {{'DCGAN': row}}, got "
+            f"{type(rows).__name__}"
+        )
     if not rows:
         raise ValueError("metrics_table needs at least one row")
     extra = dict(extra or {})
@@ -293,8 +298,9 @@ def metrics_table(
         cells += [str(extra.get(name, {}).get(c, "-")) for c in extra_cols]
         lines.append(cells)
     widths = [max(len(str(r[i])) for r in [header, *lines]) for i in range(len(header))]
-    fmt_row = lambda r: "  ".join(
-        c.ljust(w) if i == 0 else c.rjust(w)
-        for i, (c, w) in enumerate(zip(r, widths, strict=False))
-    )  # noqa: E731
+
+    def fmt_row(r: list[str]) -> str:
+        cells = enumerate(zip(r, widths, strict=False))
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in cells)
+
     return "\n".join([fmt_row(header), *(fmt_row(r) for r in lines)])

@@ -66,6 +66,23 @@ def _psd_sqrt(cov: torch.Tensor) -> torch.Tensor:
     return (vecs * vals.clamp_min(0).sqrt()) @ vecs.T
 
 
+def _check_psd(cov: torch.Tensor, name: str) -> None:
+    r"""A covariance must be finite, symmetric and positive semi-definite (up to rounding)."""
+    if not torch.isfinite(cov).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    scale = max(float(cov.abs().max()), 1e-300)
+    if not torch.allclose(cov, cov.T, rtol=1e-6, atol=1e-9 * scale):
+        raise ValueError(
+            f"{name} is not symmetric: pass a covariance matrix, e.g. from feature_statistics"
+        )
+    low = float(torch.linalg.eigvalsh(cov).min())
+    if low < -1e-6 * scale:
+        raise ValueError(
+            f"{name} is not positive semi-definite (smallest eigenvalue {low:.3g}): pass a covariance "
+            "matrix, e.g. from feature_statistics"
+        )
+
+
 def gaussian_frechet_distance(
     mu1: torch.Tensor, cov1: torch.Tensor, mu2: torch.Tensor, cov2: torch.Tensor
 ) -> float:
@@ -95,6 +112,9 @@ def gaussian_frechet_distance(
     ----------
     Dowson & Landau (1982); Heusel et al. (2017), eq. (6).
     """
+    for name, t in (("mu1", mu1), ("cov1", cov1), ("mu2", mu2), ("cov2", cov2)):
+        if not isinstance(t, torch.Tensor) and not hasattr(t, "__array__"):
+            raise TypeError(f"{name} must be a torch.Tensor (or array), got {type(t).__name__}")
     mu1, mu2, cov1, cov2 = (torch.as_tensor(t, dtype=torch.float64) for t in (mu1, mu2, cov1, cov2))
     f = mu1.shape[0] if mu1.ndim == 1 else -1
     for name, t, shape in (
@@ -108,6 +128,8 @@ def gaussian_frechet_distance(
                 f"expected mu1, mu2 of shape (F,) and cov1, cov2 of shape (F, F) with one F; "
                 f"got {name} of shape {tuple(t.shape)} (mu1 {tuple(mu1.shape)})"
             )
+    for name, cov in (("cov1", cov1), ("cov2", cov2)):
+        _check_psd(cov, name)
     root1 = _psd_sqrt(cov1)
     middle = root1 @ cov2 @ root1
     tr_sqrt = torch.linalg.eigvalsh((middle + middle.T) / 2).clamp_min(0).sqrt().sum()

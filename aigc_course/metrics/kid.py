@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
+from aigc_course._check_inputs import check_count, check_tensor
 from aigc_course.metrics.frechet import _same_width, check_features
 
 __all__ = ["KID", "kid", "mmd2_unbiased", "polynomial_kernel"]
@@ -33,6 +34,13 @@ def polynomial_kernel(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     ----------
     Bińkowski et al. (2018), sec. 4.
     """
+    for name, t in (("x", x), ("y", y)):
+        check_tensor(t, name, ndim=2, floating=True, nonempty=False, shape_hint="(N, d)")
+    if x.shape[1] != y.shape[1] or x.dtype != y.dtype:
+        raise ValueError(
+            f"x {tuple(x.shape)} {x.dtype} and y {tuple(y.shape)} {y.dtype} must have the same "
+            "number of columns d and the same dtype"
+        )
     return (x @ y.T / x.shape[1] + 1.0) ** 3
 
 
@@ -115,10 +123,8 @@ def kid(
     a = check_features(features_a, "features_a")
     b = check_features(features_b, "features_b")
     _same_width(a, b)
-    if not isinstance(subsets, int) or subsets < 1:
-        raise ValueError(f"subsets must be a positive int, got {subsets!r}")
-    if not isinstance(subset_size, int) or subset_size < 2:
-        raise ValueError(f"subset_size must be an int >= 2, got {subset_size!r}")
+    subsets = check_count(subsets, "subsets")
+    subset_size = check_count(subset_size, "subset_size", minimum=2)
     size = min(subset_size, a.shape[0], b.shape[0])
     gen = torch.Generator().manual_seed(seed)
     values = []

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import torch
 
+from aigc_course._check_inputs import check_real
+
 __all__ = ["LabelCoverage", "classifier_score", "label_coverage"]
 
 
@@ -117,8 +119,7 @@ def label_coverage(probs: torch.Tensor, min_share: float | None = None) -> Label
     k = p.shape[1]
     if min_share is None:
         min_share = 1.0 / (5 * k)
-    if not 0.0 < min_share <= 1.0:
-        raise ValueError(f"min_share must be in (0, 1], got {min_share!r}")
+    min_share = check_real(min_share, "min_share", low=0.0, high=1.0, low_open=True)
     counts = torch.bincount(p.argmax(1), minlength=k).double()
     shares = counts / counts.sum()
     kl = float(torch.xlogy(shares, shares * k).sum())

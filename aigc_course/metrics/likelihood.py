@@ -6,6 +6,8 @@ import math
 
 import torch
 
+from aigc_course._check_inputs import check_count, check_real, check_tensor
+
 
 def bits_per_dim(nll_nats: torch.Tensor | float, num_dims: int) -> torch.Tensor | float:
     r"""Convert a negative log-likelihood per example from nats to bits per dimension.
@@ -23,9 +25,16 @@ def bits_per_dim(nll_nats: torch.Tensor | float, num_dims: int) -> torch.Tensor 
     ----------
     Theis, van den Oord & Bethge, "A note on the evaluation of generative models", ICLR 2016, sec. 3.1.
     """
-    if num_dims <= 0:
-        raise ValueError(f"num_dims must be positive, got {num_dims}")
+    _check_nll(nll_nats, "nll_nats")
+    num_dims = check_count(num_dims, "num_dims")
     return nll_nats / (num_dims * math.log(2.0))
+
+
+def _check_nll(value: object, name: str) -> None:
+    if isinstance(value, torch.Tensor):
+        check_tensor(value, name, floating=True, nonempty=False)
+    else:
+        check_real(value, name)
 
 
 def discrete_nll_from_density(
@@ -51,8 +60,7 @@ def discrete_nll_from_density(
     ----------
     Theis, van den Oord & Bethge, ICLR 2016, sec. 3.1; Uria, Murray & Larochelle, NeurIPS 2013.
     """
-    if levels < 2:
-        raise ValueError(f"levels must be >= 2, got {levels}")
-    if num_dims <= 0:
-        raise ValueError(f"num_dims must be positive, got {num_dims}")
+    _check_nll(log_density, "log_density")
+    levels = check_count(levels, "levels", minimum=2)
+    num_dims = check_count(num_dims, "num_dims")
     return -log_density + num_dims * math.log(levels)

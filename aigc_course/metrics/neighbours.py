@@ -6,6 +6,8 @@ import math
 
 import torch
 
+from aigc_course._check_inputs import check_count, check_tensor
+
 
 def nearest_neighbours(
     queries: torch.Tensor, reference: torch.Tensor, chunk: int = 1024
@@ -27,6 +29,9 @@ def nearest_neighbours(
     distances : tensor (M,), float64, >= 0
     indices : tensor (M,), int64, in [0, N)
     """
+    check_tensor(queries, "queries", nonempty=False, shape_hint="(M, ...)")
+    check_tensor(reference, "reference", nonempty=False, shape_hint="(N, ...)")
+    chunk = check_count(chunk, "chunk")
     # Explicit widths: reshape(0, -1) is ambiguous, and empty batches are valid input.
     q = queries.reshape(queries.shape[0], math.prod(queries.shape[1:])).double()
     r = reference.reshape(reference.shape[0], math.prod(reference.shape[1:])).double()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
+from aigc_course._check_inputs import check_count
 from aigc_course.metrics.frechet import _same_width, check_features
 
 __all__ = ["PrecisionRecall", "knn_radii", "precision_recall"]
@@ -39,6 +40,7 @@ def knn_radii(features: torch.Tensor, k: int = 3, chunk: int = 2048) -> torch.Te
     tensor (N,), float64, >= 0
     """
     f = check_features(features, "features")
+    chunk = check_count(chunk, "chunk")
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:
         raise ValueError(f"k must be a positive int, got {k!r}")
     if f.shape[0] <= k:
@@ -118,8 +120,7 @@ def precision_recall(
     r = check_features(real, "real")
     g = check_features(fake, "fake")
     _same_width(r, g)
-    if not isinstance(chunk, int) or chunk < 1:
-        raise ValueError(f"chunk must be a positive int, got {chunk!r}")
+    chunk = check_count(chunk, "chunk")
     real_radii = knn_radii(r, k, chunk)
     fake_radii = knn_radii(g, k, chunk)
     precision = float(_inside(g, r, real_radii, chunk).double().mean())

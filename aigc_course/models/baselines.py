@@ -11,9 +11,12 @@ import math
 import torch
 from torch import nn
 
+from aigc_course._check_inputs import check_count, check_range, check_real, check_tensor
+
 
 def _flatten(x: torch.Tensor, num_pixels: int, what: str) -> torch.Tensor:
     r"""Return ``x`` as (B, num_pixels), accepting (B, 1, H, W), (B, H, W) or (B, D)."""
+    check_tensor(x, f"{what}: x", shape_hint="(B, 1, H, W) or (B, D)")
     if x.ndim < 2:
         raise ValueError(
             f"{what}: expected a batch of images (B, 1, H, W) or (B, D), got shape {tuple(x.shape)}"
@@ -59,8 +62,12 @@ class PixelBernoulli(nn.Module):
             Pseudo-count; 0 gives the plain MLE (a pixel never on gets probability 0 and any test
             image with that pixel on gets log-likelihood :math:`-\infty`).
         """
-        if alpha < 0:
-            raise ValueError(f"alpha must be >= 0, got {alpha}")
+        check_real(alpha, "alpha", low=0.0)
+        check_tensor(x, "PixelBernoulli.fit: x", shape_hint="(N, 1, H, W)")
+        if x.ndim > 4:
+            raise ValueError(
+                f"PixelBernoulli.fit: x must be a batch (N, 1, H, W), got shape {tuple(x.shape)}"
+            )
         model = cls(tuple(x.shape[1:]))
         flat = _flatten(x, model.num_pixels, "PixelBernoulli.fit").float()
         _check_binary(flat)
@@ -77,7 +84,14 @@ class PixelBernoulli(nn.Module):
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         r"""Log-likelihood in nats, :math:`\sum_i x_i \log\pi_i + (1-x_i)\log(1-\pi_i)`, shape (B,)."""
-        flat = _flatten(x, self.num_pixels, "PixelBernoulli.log_prob").to(self.logits.dtype)
+        flat = _flatten(x, self.num_pixels, "PixelBernoulli.log_prob")
+        if flat.dtype == torch.uint8 and flat.numel() and int(flat.max()) > 1:
+            raise ValueError(
+                "PixelBernoulli.log_prob: x holds uint8 pixels up to 255, but the model is over "
+                "binary pixels: binarise them first, e.g. aigc_course.data.binarize(to_unit(x))"
+            )
+        check_range(flat, "PixelBernoulli.log_prob: x", 0.0, 1.0)
+        flat = flat.to(self.logits.dtype)
         # -BCE-with-logits is the numerically stable form of the Bernoulli log-likelihood.
         return -nn.functional.binary_cross_entropy_with_logits(
             self.logits.expand_as(flat), flat, reduction="none"
@@ -86,6 +100,7 @@ class PixelBernoulli(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         r"""Draw ``n`` binary images, shape (n, 1, H, W), values in {0, 1}."""
+        n = check_count(n, "n", minimum=0)
         u = torch.rand(n, self.num_pixels, generator=generator)
         return (u < self.probs.cpu()).float().reshape(n, *self.image_shape)
 
@@ -146,6 +161,10 @@ class PCAGaussian(nn.Module):
             Floor on every variance (guards against a zero-variance pixel, e.g. a border that is
             always black, which would make the density infinite).
         """
+        check_tensor(x, "x", nonempty=False, shape_hint="(N, 1, H, W) or (N, D)")
+        if isinstance(k, bool) or not isinstance(k, int):
+            raise TypeError(f"k must be an int, 0 <= k < min(N, D), got {k!r}")
+        check_real(min_variance, "min_variance", low=0.0, low_open=True)
         if x.ndim < 2 or x.shape[0] < 2:
             raise ValueError(f"need a batch of at least 2 examples, got shape {tuple(x.shape)}")
         flat = x.reshape(x.shape[0], -1).double()
@@ -204,6 +223,7 @@ class PCAGaussian(nn.Module):
         With ``noise=False`` the isotropic term :math:`\sigma\varepsilon` is left out: the sample is
         the point on the k-dimensional principal subspace (what PCA "believes" the image is).
         """
+        n = check_count(n, "n", minimum=0)
         d = self.mean.numel()
         z = torch.randn(n, self.k, generator=generator, dtype=torch.float64)
         x = self.mean + (z * self.variances.sqrt()) @ self.components.T

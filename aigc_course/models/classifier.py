@@ -127,11 +127,18 @@ class LeNetClassifier(nn.Module):
                 else "reshape to (B, 1, 28, 28)"
             )
             raise ValueError(f"expected images of shape {expected}, got {tuple(x.shape)}: {hint}")
-        if x.numel() and float(x.min()) < -0.01:
-            raise ValueError(
-                f"images have values down to {float(x.min()):.3f}, but the classifier expects [0, 1]: "
-                "map [-1, 1] images (GAN output) with aigc_course.data.from_signed first"
-            )
+        if x.numel():
+            lo, hi = (float(v) for v in torch.aminmax(x.detach()))  # one pass, one sync
+            if lo < -0.01:  # NaN passes: training reports it as TrainingDiverged
+                raise ValueError(
+                    f"images have values down to {lo:.3f}, but the classifier expects [0, 1]: "
+                    "map [-1, 1] images (GAN output) with aigc_course.data.from_signed first"
+                )
+            if hi > 1.01:
+                raise ValueError(
+                    f"images have values up to {hi:.3g}, but the classifier expects [0, 1]: "
+                    "divide 0..255 pixels by 255 (aigc_course.data.to_unit does it for uint8)"
+                )
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         r"""Penultimate-layer features :math:`h(x)`, shape (B, feature_dim)."""

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from aigc_course._check_inputs import check_tensor
 from aigc_course.data.errors import DataError
 from aigc_course.data.mnist import ImageData, load_mnist
 from aigc_course.data.sources import cache_dir
@@ -70,6 +71,16 @@ def classifier_cache_key(
     -------
     str, 64 hex digits
     """
+    check_tensor(images, "images", nonempty=False, shape_hint="(N, 28, 28) uint8")
+    check_tensor(labels, "labels", nonempty=False, shape_hint="(N,) int64")
+    if not isinstance(model_cfg, ClassifierConfig):
+        raise TypeError(
+            f"model_cfg must be a ClassifierConfig, got {type(model_cfg).__name__}"
+        )
+    if not isinstance(train_cfg, ClassifierTrainConfig):
+        raise TypeError(
+            f"train_cfg must be a ClassifierTrainConfig, got {type(train_cfg).__name__}"
+        )
     h = hashlib.sha256()
     h.update(f"aigc_course-classifier-v{_FORMAT}".encode())
     for t in (images, labels):
