@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from aigc_course._check_inputs import (
+from aigc_course._check import (
     check_count,
     check_range,
     check_real,

@@ -15,7 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch
 
-from aigc_course._check_inputs import check_count
+from aigc_course._check import check_count
 
 
 def _as_unit_images(images: torch.Tensor | np.ndarray) -> np.ndarray:

@@ -1,3 +1,5 @@
+import dataclasses
+
 """Shapes, value ranges, clear errors and initialisation of the GAN networks."""
 
 import pytest
@@ -146,7 +148,7 @@ def test_config_lists_become_tuples_and_configs_are_frozen():
     cfg = MLPGANConfig(hidden=[8, 16], image_shape=[1, 4, 4])
     assert cfg.hidden == (8, 16) and cfg.image_shape == (1, 4, 4)
     assert MLPGenerator(cfg)(torch.randn(2, 100)).shape == (2, 1, 4, 4)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.latent_dim = 3
 
 

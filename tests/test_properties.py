@@ -25,7 +25,7 @@ from hypothesis import strategies as st  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 import fault_report as fr  # noqa: E402
 
-from aigc_course._check_inputs import check_count, check_range, check_real  # noqa: E402
+from aigc_course._check import check_count, check_range, check_real  # noqa: E402
 
 SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True

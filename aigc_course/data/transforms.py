@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from aigc_course._check_inputs import check_range, check_real
+from aigc_course._check import check_range, check_real
 
 __all__ = ["to_unit", "to_signed", "from_signed", "to_uint8", "binarize", "dequantize"]
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from aigc_course._check_inputs import check_real
+from aigc_course._check import check_real
 
 __all__ = [
     "article_discriminator_loss",

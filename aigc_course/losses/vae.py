@@ -25,7 +25,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from aigc_course._check_inputs import check_real
+from aigc_course._check import check_real
 
 __all__ = [
     "NegativeELBO",

@@ -11,7 +11,7 @@ import dataclasses
 import torch
 from torch import nn
 
-from aigc_course._check_inputs import check_count, check_module, check_unit_images
+from aigc_course._check import check_count, check_module, check_unit_images
 
 __all__ = ["ClassifierOutputs", "classifier_features"]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from aigc_course._check_inputs import check_count, check_tensor
+from aigc_course._check import check_count, check_tensor
 from aigc_course.metrics.frechet import _same_width, check_features
 
 __all__ = ["KID", "kid", "mmd2_unbiased", "polynomial_kernel"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from aigc_course._check_inputs import check_real
+from aigc_course._check import check_real
 
 __all__ = ["LabelCoverage", "classifier_score", "label_coverage"]
 

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from aigc_course._check_inputs import check_count, check_real, check_tensor
+from aigc_course._check import check_count, check_real, check_tensor
 
 
 def bits_per_dim(nll_nats: torch.Tensor | float, num_dims: int) -> torch.Tensor | float:

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from aigc_course._check_inputs import check_count, check_tensor
+from aigc_course._check import check_count, check_tensor
 
 
 def nearest_neighbours(

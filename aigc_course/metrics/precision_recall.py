@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from aigc_course._check_inputs import check_count
+from aigc_course._check import check_count
 from aigc_course.metrics.frechet import _same_width, check_features
 
 __all__ = ["PrecisionRecall", "knn_radii", "precision_recall"]

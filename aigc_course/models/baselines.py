@@ -11,7 +11,7 @@ import math
 import torch
 from torch import nn
 
-from aigc_course._check_inputs import check_count, check_range, check_real, check_tensor
+from aigc_course._check import check_count, check_range, check_real, check_tensor
 
 
 def _flatten(x: torch.Tensor, num_pixels: int, what: str) -> torch.Tensor:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from aigc_course._check_inputs import check_tensor
+from aigc_course._check import check_tensor
 from aigc_course.data.errors import DataError
 from aigc_course.data.mnist import ImageData, load_mnist
 from aigc_course.data.sources import cache_dir
