@@ -1,6 +1,6 @@
-import dataclasses
-
 """Shapes, value ranges, clear errors and initialisation of the GAN networks."""
+
+import dataclasses
 
 import pytest
 import torch
