@@ -345,13 +345,10 @@ plt.show()
 # Training starts from $\pi_i = 1/2$ everywhere and follows the gradient of the loss with Adam. The
 # closed-form (smoothed) fit above is, up to its tiny pseudo-count, the optimum this training should
 # reach; we train from several seeds (each shuffles the batches differently). The loop is the package's
-# `train_likelihood`, and its heart is four lines:
+# `train_likelihood`, and its heart is one step of gradient descent:
 #
-# ```python
-# loss = -model.log_prob(batch).mean()
-# opt.zero_grad(set_to_none=True)
-# loss.backward()
-# opt.step()
+# ```{literalinclude} ../aigc_course/train/likelihood.py
+# :pyobject: likelihood_step
 # ```
 
 # %% tags=["nbval-ignore-output"]
