@@ -164,10 +164,11 @@ def article_discriminator_loss(
         L_D^\text{article} = -\mathbb{E}_{x \sim p_\text{data}}\bigl[\log D(x)\bigr]
                              -\mathbb{E}_{z \sim p_z}\bigl[\log D(G(z))\bigr]
 
-    The second term should be :math:`\log(1 - D(G(z)))` (see :func:`discriminator_loss`). As
-    written, minimising it pushes :math:`D(G(z)) \to 1`: the discriminator is *rewarded for
-    calling generated images real*, so it never learns to tell them apart and the generator
-    receives no useful signal. Do not use it to train a GAN; the chapter uses it as a
+    The error is the *target*, not a sign: the fake term uses label 1 ("real"),
+    :math:`-\log D(G(z))`, where binary cross-entropy with label 0 gives
+    :math:`-\log(1 - D(G(z)))` (see :func:`discriminator_loss`). As written, minimising it
+    pushes :math:`D(G(z)) \to 1`: the discriminator is *rewarded for calling generated images
+    real*, so it never learns to tell them apart and the generator receives no useful signal. Do not use it to train a GAN; the chapter uses it as a
     "common mistake" demonstration.
 
     Parameters
@@ -184,7 +185,7 @@ def article_discriminator_loss(
 
     References
     ----------
-    Goodfellow et al. (2014), "Generative Adversarial Nets", Eq. (1), for the correct sign.
+    Goodfellow et al. (2014), "Generative Adversarial Nets", Eq. (1), for the correct target.
     """
     _check_logits("real_logits", real_logits)
     _check_logits("fake_logits", fake_logits)

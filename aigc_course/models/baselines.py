@@ -110,11 +110,17 @@ class PCAGaussian(nn.Module):
 
     .. math::
 
-        x = \mu + U_k \Lambda_k^{1/2} \varepsilon_k + \sigma \varepsilon, \qquad
+        x = \mu + U_k (\Lambda_k - \sigma^2 I)^{1/2} \varepsilon_k + \sigma \varepsilon, \qquad
         p(x) = \mathcal N\!\left(\mu,\; U_k (\Lambda_k - \sigma^2 I) U_k^\top + \sigma^2 I\right)
 
-    with :math:`\Lambda_k` the top-``k`` eigenvalues of the data covariance and :math:`\sigma^2` the
-    mean of the remaining ones (the maximum-likelihood solution). ``k = 0`` is an isotropic Gaussian.
+    with :math:`\varepsilon_k \sim \mathcal N(0, I_k)`, :math:`\varepsilon \sim \mathcal N(0, I_D)`,
+    :math:`\Lambda_k` the top-``k`` eigenvalues of the data covariance and :math:`\sigma^2` the
+    mean of the remaining ones (the maximum-likelihood solution; Tipping & Bishop's
+    :math:`W = U_k(\Lambda_k - \sigma^2 I)^{1/2}`). ``k = 0`` is an isotropic Gaussian.
+    :meth:`sample` draws from the same distribution in the equivalent form
+    :math:`x = \mu + U_k \Lambda_k^{1/2} \varepsilon_k + \sigma (I - U_k U_k^\top)\varepsilon`:
+    the noise's in-subspace part is projected out, so the variance along :math:`U_k` stays
+    :math:`\Lambda_k`.
 
     Shapes: images (B, 1, H, W), real valued (the chapter uses dequantised pixels in [0, 1]);
     :meth:`log_prob` returns (B,) in nats.
@@ -220,8 +226,10 @@ class PCAGaussian(nn.Module):
     ) -> torch.Tensor:
         r"""Draw ``n`` samples, shape ``(n, *image_shape)``, float64.
 
-        With ``noise=False`` the isotropic term :math:`\sigma\varepsilon` is left out: the sample is
-        the point on the k-dimensional principal subspace (what PCA "believes" the image is).
+        :math:`x = \mu + U_k \Lambda_k^{1/2} \varepsilon_k + \sigma (I - U_k U_k^\top)\varepsilon`,
+        whose covariance is :math:`U_k(\Lambda_k - \sigma^2 I)U_k^\top + \sigma^2 I`. With
+        ``noise=False`` the noise term is left out: the sample is the point on the k-dimensional
+        principal subspace (what PCA "believes" the image is).
         """
         n = check_count(n, "n", minimum=0)
         d = self.mean.numel()
