@@ -304,7 +304,11 @@ def metrics_table(
         cells += [str(extra.get(name, {}).get(c, "-")) for c in extra_cols]
         lines.append(cells)
     widths = [max(len(str(r[i])) for r in [header, *lines]) for i in range(len(header))]
-    fmt_row = lambda r: "  ".join(
-        c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=False))
-    )  # noqa: E731
+
+    def fmt_row(r: list[str]) -> str:
+        return "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+
     return "\n".join([fmt_row(header), *(fmt_row(r) for r in lines)])
