@@ -7,11 +7,11 @@ import pytest
 import torch
 from scipy import ndimage
 
-import aigc_course.metrics.classifier as metrics_classifier
+import aigc_course.train.judge as judge_module
 from aigc_course.data import DataError, ImageData, to_unit
-from aigc_course.metrics import classifier_cache_key, classifier_features, trained_classifier
+from aigc_course.metrics import classifier_features
 from aigc_course.models.classifier import ClassifierConfig, LeNetClassifier
-from aigc_course.train import TrainingDiverged
+from aigc_course.train import TrainingDiverged, classifier_cache_key, trained_classifier
 from aigc_course.train.classifier import (
     ClassifierTrainConfig,
     classifier_accuracy,
@@ -139,7 +139,7 @@ def test_train_classifier_errors_and_divergence():
     [
         ({"epochs": 0}, "epochs must be an int >= 1"),
         ({"lr": -1.0}, "lr must be a positive finite number"),
-        ({"weight_decay": -0.1}, "weight_decay must be >= 0"),
+        ({"weight_decay": -0.1}, "weight_decay must be a finite number >= 0"),
         ({"max_shift": 20}, "would shift digits out"),
     ],
 )
@@ -221,7 +221,7 @@ def test_trained_classifier_default_splits_and_no_cache(tmp_path, monkeypatch, c
             return train
         raise DataError("no test split here")
 
-    monkeypatch.setattr(metrics_classifier, "load_mnist", fake_load)
+    monkeypatch.setattr(judge_module, "load_mnist", fake_load)
     model = trained_classifier(model_cfg=TINY, train_cfg=FAST, cache=False, folder=tmp_path)
     out = capsys.readouterr().out
     assert "no test split found, so its accuracy is not measured" in out

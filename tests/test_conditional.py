@@ -135,7 +135,7 @@ def test_vae_shapes_and_output_type():
     mu, logvar = model.encode(x, y)
     torch.testing.assert_close(mu, out.mu)
     assert model.decode(out.z, y).shape == (6, 1, 28, 28)
-    s = model.sample(y, generator=torch.Generator().manual_seed(0))
+    s = model.sample(len(y), labels=y, generator=torch.Generator().manual_seed(0))
     assert s.shape == (6, 1, 28, 28) and s.min() >= 0 and s.max() <= 1
 
 
@@ -324,7 +324,7 @@ def test_bad_inputs_besides_labels():
         D("images", y)
     with pytest.raises(TypeError, match="to_unit"):
         model(torch.zeros(2, 1, 28, 28, dtype=torch.uint8), y)
-    with pytest.raises(ValueError, match="check the data"):
+    with pytest.raises(ValueError, match="image_size matches the images"):
         model(torch.zeros(2, 1, 14, 14), y)
 
 

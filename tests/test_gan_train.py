@@ -316,7 +316,9 @@ def test_kill_and_resume_gives_the_same_weights(tmp_path):
     assert_same_state(D2, D_ref)
     assert result.history == ref.history and history["d_loss"][0] != 123.0
     assert [s for s, _ in result.snapshots] == [s for s, _ in ref.snapshots]
-    assert all(torch.equal(a, b) for (_, a), (_, b) in zip(result.snapshots, ref.snapshots, strict=False))
+    assert all(
+        torch.equal(a, b) for (_, a), (_, b) in zip(result.snapshots, ref.snapshots, strict=False)
+    )
     assert load_checkpoint(cfg.checkpoint_path)["step"] == 20
 
 
@@ -371,9 +373,12 @@ def test_checkpoint_contents_load_with_weights_only(tmp_path):
         "opt_d",
         "step",
         "history",
-        "noise_rng_state",
+        "rng_states",
+        "format",
+        "kind",
     } <= set(ckpt)
-    assert ckpt["step"] == 3
+    assert ckpt["step"] == 3 and ckpt["format"] == 2 and ckpt["kind"] == "GAN"
+    assert set(ckpt["rng_states"]) == {"noise"}
     assert torch.equal(ckpt["generator"]["net.0.weight"], G.net[0].weight)
 
 

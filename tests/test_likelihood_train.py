@@ -143,7 +143,8 @@ def test_bad_config_is_rejected(kw):
     model = PixelBernoulli((1, 1, 12))
     before = model.logits.detach().clone()
     with pytest.raises(
-        ValueError, match="epochs, batch_size and lr must be positive, got LikelihoodTrainConfig"
+        ValueError,
+        match=r"LikelihoodTrainConfig\.(epochs|batch_size|lr) must be an? (int|positive)",
     ):
         train_likelihood(model, _data(), _cfg(**kw))
     assert torch.equal(model.logits.detach(), before)
@@ -168,18 +169,18 @@ class _Broken(nn.Module):
 @pytest.mark.parametrize("value,shown", [(-math.inf, "inf"), (math.nan, "nan"), (math.inf, "-inf")])
 def test_non_finite_loss_raises_floating_point_error(value, shown):
     with pytest.raises(
-        TrainingDiverged, match=rf"loss became {shown} at step 0: lower cfg.lr \(now 0.05\)"
+        TrainingDiverged, match=rf"loss became {shown} at step 1: lower cfg.lr \(now 0.05\)"
     ):
         train_likelihood(_Broken(value), torch.zeros(8, 2), _cfg())
 
 
-def test_non_finite_loss_reports_the_step_and_leaves_no_update():
+def test_non_finite_loss_reports_the_first_bad_step():
+    # The losses are checked once per logging interval (no host sync per step), so the guard
+    # names the first bad step exactly, though a few more steps may have run on NaN weights.
     model = _Broken(math.nan, after=3)
-    with pytest.raises(FloatingPointError, match="at step 3:"):
+    with pytest.raises(FloatingPointError, match="at step 4:") as info:
         train_likelihood(model, torch.ones(8, 2), _cfg(batch_size=2, lr=0.5))
-    # Three good steps were taken (w moved towards 1) and the NaN step did not touch w.
-    w = float(model.w.detach())
-    assert math.isfinite(w) and w > 0
+    assert info.value.step == 4 and info.value.loss_name == "loss"
 
 
 class _Recorder(nn.Module):

@@ -23,8 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aigc_course.losses.vae import reparameterize
-from aigc_course.models.vae import VAEOutput
+from aigc_course import _check
+from aigc_course.models.gan import SamplingMixin, check_z, mlp
+from aigc_course.models.vae import _VAE, _config
 
 __all__ = [
     "ConditionalDiscriminator",
@@ -35,11 +36,6 @@ __all__ = [
     "check_labels",
     "generate",
 ]
-
-
-def _positive_int(owner: str, name: str, value: object, minimum: int = 1) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{owner}.{name} must be an int >= {minimum}, got {value!r}")
 
 
 def check_labels(
@@ -65,64 +61,13 @@ def check_labels(
     ValueError
         Wrong shape, wrong length, or a label outside [0, K).
     """
-    if not isinstance(y, torch.Tensor):
-        raise TypeError(
-            f"{what} must be a torch.Tensor of int64 class indices, shape (B,), got {type(y).__name__}: "
-            "use torch.tensor(labels, dtype=torch.long)"
-        )
-    if y.dtype != torch.long:
-        hint = (
-            "y.long()"
-            if not y.is_floating_point()
-            else "y.long() (class indices, not one-hot or probabilities)"
-        )
-        raise TypeError(
-            f"{what} must be int64 class indices, got dtype {y.dtype}: convert with {hint}"
-        )
-    if y.ndim != 1:
-        hint = (
-            "y.argmax(dim=1) turns one-hot rows into indices"
-            if y.ndim == 2
-            else "flatten it with y.view(-1)"
-        )
-        raise ValueError(f"{what} must have shape (B,), got {tuple(y.shape)}: {hint}")
-    if batch is not None and y.shape[0] != batch:
-        raise ValueError(
-            f"{what} has {y.shape[0]} entries but the batch has {batch}: give one label per example"
-        )
-    if y.numel() and (int(y.min()) < 0 or int(y.max()) >= n_classes):
-        bad = int(y.min()) if int(y.min()) < 0 else int(y.max())
-        raise ValueError(
-            f"{what} must lie in [0, {n_classes - 1}] (the model has n_classes={n_classes}), found {bad}: "
-            f"build the model with n_classes > {bad} or fix the labels"
-        )
-    return y
+    return _check.labels(y, n_classes, batch, what)
 
 
-def _check_images(x: object, shape: tuple[int, ...], what: str = "images") -> None:
-    expected = "(B, " + ", ".join(str(s) for s in shape) + ")"
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(
-            f"{what} must be a torch.Tensor of shape {expected}, got {type(x).__name__}"
-        )
-    if tuple(x.shape[1:]) != shape or x.ndim != len(shape) + 1:
-        hint = (
-            "add the channel axis with x.unsqueeze(1)"
-            if tuple(x.shape[1:]) == shape[1:]
-            else "check the data"
-        )
-        raise ValueError(f"expected {what} of shape {expected}, got {tuple(x.shape)}: {hint}")
-
-
-def _check_z(z: object, latent_dim: int) -> None:
-    if not isinstance(z, torch.Tensor):
-        raise TypeError(
-            f"z must be a torch.Tensor of shape (B, {latent_dim}), got {type(z).__name__}"
-        )
-    if z.ndim != 2 or z.shape[1] != latent_dim:
-        raise ValueError(
-            f"expected z of shape (B, {latent_dim}), got {tuple(z.shape)}: sample torch.randn(B, {latent_dim})"
-        )
+def _forward_labels(y: object, n_classes: int, batch: int) -> torch.Tensor:
+    r"""Labels check inside ``forward``: the value range only on the CPU, where it costs no sync."""
+    on_cpu = isinstance(y, torch.Tensor) and y.device.type == "cpu"
+    return _check.labels(y, n_classes, batch, check_range=on_cpu)
 
 
 # --------------------------------------------------------------------------------------------
@@ -157,8 +102,8 @@ class ConditionalGANConfig:
     negative_slope: float = 0.2
 
     def __post_init__(self) -> None:
-        _positive_int("ConditionalGANConfig", "latent_dim", self.latent_dim)
-        _positive_int("ConditionalGANConfig", "n_classes", self.n_classes, minimum=2)
+        _check.positive_int("ConditionalGANConfig", "latent_dim", self.latent_dim)
+        _check.positive_int("ConditionalGANConfig", "n_classes", self.n_classes, minimum=2)
         object.__setattr__(self, "hidden", tuple(self.hidden))
         object.__setattr__(self, "image_shape", tuple(self.image_shape))
         if len(self.hidden) == 0:
@@ -166,20 +111,20 @@ class ConditionalGANConfig:
                 "ConditionalGANConfig.hidden must list at least one hidden width, e.g. (256, 512)"
             )
         for width in self.hidden:
-            _positive_int("ConditionalGANConfig", "hidden[i]", width)
+            _check.positive_int("ConditionalGANConfig", "hidden[i]", width)
         if len(self.image_shape) != 3:
             raise ValueError(
                 f"ConditionalGANConfig.image_shape must be (C, H, W), got {self.image_shape!r}"
             )
         for size in self.image_shape:
-            _positive_int("ConditionalGANConfig", "image_shape[i]", size)
+            _check.positive_int("ConditionalGANConfig", "image_shape[i]", size)
         if not 0.0 <= self.negative_slope < 1.0:
             raise ValueError(
                 f"ConditionalGANConfig.negative_slope must be in [0, 1), got {self.negative_slope!r}"
             )
 
 
-class ConditionalGenerator(nn.Module):
+class ConditionalGenerator(SamplingMixin, nn.Module):
     r"""Conditional generator: noise z and a class label y to an image in [-1, 1].
 
     The label enters as a one-hot vector concatenated to the noise (Mirza & Osindero, 2014):
@@ -213,18 +158,13 @@ class ConditionalGenerator(nn.Module):
         self.n_classes = cfg.n_classes
         self.output_shape = cfg.image_shape
         widths = (cfg.latent_dim + cfg.n_classes, *cfg.hidden)
-        layers: list[nn.Module] = []
-        for i, (w_in, w_out) in enumerate(zip(widths[:-1], widths[1:], strict=False)):
-            layers.append(nn.Linear(w_in, w_out))
-            if i > 0:
-                layers.append(nn.BatchNorm1d(w_out))
-            layers.append(nn.LeakyReLU(cfg.negative_slope))
+        layers = mlp(widths, cfg.negative_slope, batchnorm_from=1)
         layers += [nn.Linear(widths[-1], math.prod(cfg.image_shape)), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        _check_z(z, self.latent_dim)
-        check_labels(y, self.n_classes, z.shape[0])
+        check_z(z, self.latent_dim)
+        _forward_labels(y, self.n_classes, z.shape[0])
         h = torch.cat([z, F.one_hot(y, self.n_classes).to(z.dtype)], dim=1)
         return self.net(h).view(z.shape[0], *self.output_shape)
 
@@ -267,16 +207,14 @@ class ConditionalDiscriminator(nn.Module):
         self.n_classes = cfg.n_classes
         self.input_shape = cfg.image_shape
         widths = (math.prod(cfg.image_shape), *reversed(cfg.hidden))
-        layers: list[nn.Module] = []
-        for w_in, w_out in zip(widths[:-1], widths[1:], strict=False):
-            layers += [nn.Linear(w_in, w_out), nn.LeakyReLU(cfg.negative_slope)]
+        layers = mlp(widths, cfg.negative_slope)
         self.features = nn.Sequential(*layers)
         self.linear = nn.Linear(widths[-1], 1)
         self.embed = nn.Embedding(cfg.n_classes, widths[-1])
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        _check_images(x, self.input_shape)
-        check_labels(y, self.n_classes, x.shape[0])
+        _check.image_batch("images", x, self.input_shape, hint="check the data")
+        _forward_labels(y, self.n_classes, x.shape[0])
         h = self.features(x.flatten(1))
         return self.linear(h).view(-1) + (self.embed(y) * h).sum(dim=1)
 
@@ -309,11 +247,11 @@ class ConditionalVAEConfig:
 
     def __post_init__(self) -> None:
         for name in ("latent_dim", "hidden", "image_size"):
-            _positive_int("ConditionalVAEConfig", name, getattr(self, name))
-        _positive_int("ConditionalVAEConfig", "n_classes", self.n_classes, minimum=2)
+            _check.positive_int("ConditionalVAEConfig", name, getattr(self, name))
+        _check.positive_int("ConditionalVAEConfig", "n_classes", self.n_classes, minimum=2)
 
 
-class ConditionalVAE(nn.Module):
+class ConditionalVAE(_VAE):
     r"""Conditional VAE: both the encoder and the decoder see the one-hot class label.
 
     .. math::
@@ -348,13 +286,9 @@ class ConditionalVAE(nn.Module):
     """
 
     def __init__(self, cfg: ConditionalVAEConfig = ConditionalVAEConfig()) -> None:
-        super().__init__()
-        if not isinstance(cfg, ConditionalVAEConfig):
-            raise TypeError(f"cfg must be a ConditionalVAEConfig, got {type(cfg).__name__}")
-        self.cfg = cfg
-        self.latent_dim = cfg.latent_dim
+        _config(cfg, ConditionalVAEConfig)
+        super().__init__(cfg)
         self.n_classes = cfg.n_classes
-        self.image_shape = (1, cfg.image_size, cfg.image_size)
         n_pixels = cfg.image_size**2
         self.encoder = nn.Sequential(nn.Linear(n_pixels + cfg.n_classes, cfg.hidden), nn.ReLU())
         self.to_mu = nn.Linear(cfg.hidden, cfg.latent_dim)
@@ -366,43 +300,14 @@ class ConditionalVAE(nn.Module):
         )
 
     def _one_hot(self, y: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-        check_labels(y, self.n_classes, like.shape[0])
+        _forward_labels(y, self.n_classes, like.shape[0])
         return F.one_hot(y, self.n_classes).to(like.dtype)
 
-    def encode(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        r"""``(mu, logvar)`` of :math:`q(z \mid x, y)`, each (B, d), for images (B, 1, H, W) in [0, 1]."""
-        _check_images(x, self.image_shape)
-        if not x.is_floating_point():
-            raise TypeError(
-                f"expected float images in [0, 1], got dtype {x.dtype}: use aigc_course.data.to_unit"
-            )
-        h = self.encoder(torch.cat([x.flatten(1), self._one_hot(y, x)], dim=1))
-        return self.to_mu(h), self.to_logvar(h)
+    def _encoder_input(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return torch.cat([x.flatten(1), self._one_hot(y, x)], dim=1)  # [vec(x), onehot(y)]
 
-    def decode(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        r"""Bernoulli logits (B, 1, H, W) of :math:`p(x \mid z, y)` for codes ``z`` (B, d) and labels ``y`` (B,)."""
-        _check_z(z, self.latent_dim)
-        h = torch.cat([z, self._one_hot(y, z)], dim=1)
-        return self.decoder(h).view(-1, *self.image_shape)
-
-    def forward(
-        self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None
-    ) -> VAEOutput:
-        r"""Encode with the label, draw :math:`z = \mu + \sigma\varepsilon`, decode with the label."""
-        mu, logvar = self.encode(x, y)
-        z = reparameterize(mu, logvar, generator)
-        return VAEOutput(self.decode(z, y), mu, logvar, z)
-
-    @torch.no_grad()
-    def sample(self, y: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        r"""One new image per label: pixel probabilities :math:`\sigma(\text{decode}(z, y))`, :math:`z \sim \mathcal N(0, I)`.
-
-        Returns (B, 1, H, W) in [0, 1] for labels ``y`` (B,), int64.
-        """
-        check_labels(y, self.n_classes)
-        device = next(self.parameters()).device
-        z = torch.randn(y.shape[0], self.latent_dim, generator=generator).to(device)
-        return torch.sigmoid(self.decode(z, y.to(device)))
+    def _decoder_input(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return torch.cat([z, self._one_hot(y, z)], dim=1)  # [z, onehot(y)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -470,13 +375,13 @@ def generate(
     if not isinstance(n, int) or isinstance(n, bool) or n < 0:
         raise ValueError(f"n must be an int >= 0, got {n!r}")
     y = _label_tensor(label, n, model.n_classes)
+    device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     try:
-        if isinstance(model, ConditionalVAE):
-            return model.sample(y, generator=generator).cpu()
-        device = next(model.parameters()).device
-        z = torch.randn(n, model.latent_dim, generator=generator).to(device)
-        return ((model(z, y.to(device)) + 1) / 2).clamp(0, 1).cpu()
+        images = model.sample(n, labels=y.to(device), generator=generator)
     finally:
         model.train(was_training)
+    if isinstance(model, ConditionalGenerator):  # tanh output in [-1, 1]
+        images = ((images + 1) / 2).clamp(0, 1)
+    return images.cpu()

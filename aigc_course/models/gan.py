@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from aigc_course import _check
+
 __all__ = [
     "DCGANConfig",
     "DCGANDiscriminator",
@@ -30,23 +32,22 @@ __all__ = [
     "ToyDiscriminator",
     "ToyGANConfig",
     "ToyGenerator",
+    "check_z",
     "dcgan_init_",
+    "mlp",
+    "SamplingMixin",
 ]
 
 
-def _positive_int(owner: str, name: str, value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{owner}.{name} must be a positive int, got {value!r}")
-
-
 def _check_slope(owner: str, value: float) -> None:
-    if not 0.0 <= value < 1.0:
+    if not (isinstance(value, (int, float)) and 0.0 <= value < 1.0):
         raise ValueError(
             f"{owner}.negative_slope must be in [0, 1), got {value!r} (DCGAN uses 0.2)"
         )
 
 
-def _check_z(z: torch.Tensor, latent_dim: int) -> None:
+def check_z(z: object, latent_dim: int) -> None:
+    r"""Check that ``z`` is a tensor of shape (B, latent_dim) (shape only: no host sync)."""
     if not isinstance(z, torch.Tensor):
         raise TypeError(
             f"z must be a torch.Tensor of shape (B, {latent_dim}), got {type(z).__name__}"
@@ -59,23 +60,56 @@ def _check_z(z: torch.Tensor, latent_dim: int) -> None:
     if z.shape[1] != latent_dim:
         raise ValueError(
             f"expected z of shape (B, {latent_dim}), got {tuple(z.shape)}: sample "
-            f"torch.randn(B, {latent_dim}), or set cfg.latent_dim={z.shape[1]} when building the generator"
+            f"torch.randn(B, {latent_dim}), or set cfg.latent_dim={z.shape[1]} when building "
+            "the generator"
         )
 
 
-def _check_x(x: torch.Tensor, shape: tuple[int, ...], what: str) -> None:
-    expected = "(B, " + ", ".join(str(s) for s in shape) + ")"
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(
-            f"{what} must be a torch.Tensor of shape {expected}, got {type(x).__name__}"
-        )
-    if tuple(x.shape[1:]) != shape or x.ndim != len(shape) + 1:
-        hint = (
-            "add the channel axis with x.unsqueeze(1)"
-            if tuple(x.shape[1:]) == shape[1:]
-            else "reshape the batch or build the model with a matching config"
-        )
-        raise ValueError(f"expected {what} of shape {expected}, got {tuple(x.shape)}: {hint}")
+def mlp(
+    widths: tuple[int, ...], negative_slope: float, *, batchnorm_from: int | None = None
+) -> list[nn.Module]:
+    r"""Hidden layers ``Linear -> [BatchNorm] -> LeakyReLU`` through ``widths`` (w_0 -> w_1 -> ...).
+
+    BatchNorm goes into hidden layers ``batchnorm_from``, ``batchnorm_from + 1``, ... (counting
+    from 0); ``None``: no BatchNorm. Shared by the MLP, conditional and toy networks.
+    """
+    layers: list[nn.Module] = []
+    for i, (w_in, w_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
+        layers.append(nn.Linear(w_in, w_out))
+        if batchnorm_from is not None and i >= batchnorm_from:
+            layers.append(nn.BatchNorm1d(w_out))
+        layers.append(nn.LeakyReLU(negative_slope))
+    return layers
+
+
+class SamplingMixin:
+    r"""``sample(n, *, labels=None, generator=None)`` for every GAN generator here.
+
+    Draws :math:`z \sim \mathcal N(0, I)` (n, latent_dim) from ``generator`` (CPU), moves it to
+    the model's device and returns ``G(z)`` (or ``G(z, y)``) in eval mode under ``no_grad``, in
+    the generator's own range ([-1, 1] for images), putting the model back in its mode.
+    Conditional generators take ``labels``: (n,) int64, one int for all, or ``None`` for the
+    classes in turn, ``arange(n) % n_classes``.
+    """
+
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int,
+        *,
+        labels: torch.Tensor | int | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        _check.sample_count(n)
+        device = next(self.parameters()).device
+        z = torch.randn(n, self.latent_dim, generator=generator).to(device)
+        y = _check.sample_labels(self, n, labels, device)
+        was_training = self.training
+        self.eval()
+        try:
+            return self(z) if y is None else self(z, y)
+        finally:
+            self.train(was_training)
 
 
 # --------------------------------------------------------------------------------------------
@@ -109,7 +143,7 @@ class MLPGANConfig:
     batchnorm: bool = True
 
     def __post_init__(self) -> None:
-        _positive_int("MLPGANConfig", "latent_dim", self.latent_dim)
+        _check.positive_int("MLPGANConfig", "latent_dim", self.latent_dim)
         object.__setattr__(self, "hidden", tuple(self.hidden))
         object.__setattr__(self, "image_shape", tuple(self.image_shape))
         if len(self.hidden) == 0:
@@ -117,17 +151,17 @@ class MLPGANConfig:
                 "MLPGANConfig.hidden must list at least one hidden width, e.g. (256, 512, 1024)"
             )
         for width in self.hidden:
-            _positive_int("MLPGANConfig", "hidden[i]", width)
+            _check.positive_int("MLPGANConfig", "hidden[i]", width)
         if len(self.image_shape) != 3:
             raise ValueError(
                 f"MLPGANConfig.image_shape must be (C, H, W), got {self.image_shape!r}"
             )
         for size in self.image_shape:
-            _positive_int("MLPGANConfig", "image_shape[i]", size)
+            _check.positive_int("MLPGANConfig", "image_shape[i]", size)
         _check_slope("MLPGANConfig", self.negative_slope)
 
 
-class MLPGenerator(nn.Module):
+class MLPGenerator(SamplingMixin, nn.Module):
     r"""Fully connected generator: noise z to an image in [-1, 1].
 
     .. math::
@@ -163,17 +197,12 @@ class MLPGenerator(nn.Module):
         self.latent_dim = cfg.latent_dim
         self.output_shape = cfg.image_shape
         widths = (cfg.latent_dim, *cfg.hidden)
-        layers: list[nn.Module] = []
-        for i, (w_in, w_out) in enumerate(zip(widths[:-1], widths[1:], strict=False)):
-            layers.append(nn.Linear(w_in, w_out))
-            if cfg.batchnorm and i > 0:
-                layers.append(nn.BatchNorm1d(w_out))
-            layers.append(nn.LeakyReLU(cfg.negative_slope))
+        layers = mlp(widths, cfg.negative_slope, batchnorm_from=1 if cfg.batchnorm else None)
         layers += [nn.Linear(widths[-1], math.prod(cfg.image_shape)), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        _check_z(z, self.latent_dim)
+        check_z(z, self.latent_dim)
         return self.net(z).view(z.shape[0], *self.output_shape)
 
 
@@ -207,14 +236,12 @@ class MLPDiscriminator(nn.Module):
         self.cfg = cfg
         self.input_shape = cfg.image_shape
         widths = (math.prod(cfg.image_shape), *reversed(cfg.hidden))
-        layers: list[nn.Module] = []
-        for w_in, w_out in zip(widths[:-1], widths[1:], strict=False):
-            layers += [nn.Linear(w_in, w_out), nn.LeakyReLU(cfg.negative_slope)]
+        layers = mlp(widths, cfg.negative_slope)
         layers.append(nn.Linear(widths[-1], 1))
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_x(x, self.input_shape, "images")
+        _check.image_batch("images", x, self.input_shape)
         return self.net(x.flatten(1)).view(-1)
 
 
@@ -246,9 +273,9 @@ class DCGANConfig:
     negative_slope: float = 0.2
 
     def __post_init__(self) -> None:
-        _positive_int("DCGANConfig", "latent_dim", self.latent_dim)
-        _positive_int("DCGANConfig", "base_channels", self.base_channels)
-        _positive_int("DCGANConfig", "image_channels", self.image_channels)
+        _check.positive_int("DCGANConfig", "latent_dim", self.latent_dim)
+        _check.positive_int("DCGANConfig", "base_channels", self.base_channels)
+        _check.positive_int("DCGANConfig", "image_channels", self.image_channels)
         _check_slope("DCGANConfig", self.negative_slope)
 
     @property
@@ -283,13 +310,12 @@ def dcgan_init_(module: nn.Module) -> None:
         nn.init.normal_(module.weight, 0.0, 0.02)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
-    elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
-        if module.weight is not None:
-            nn.init.normal_(module.weight, 1.0, 0.02)
-            nn.init.zeros_(module.bias)
+    elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)) and module.weight is not None:
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
 
 
-class DCGANGenerator(nn.Module):
+class DCGANGenerator(SamplingMixin, nn.Module):
     r"""DCGAN generator for 28x28 images: project z to 7x7, then two stride-2 up-convolutions.
 
     .. math::
@@ -341,7 +367,7 @@ class DCGANGenerator(nn.Module):
         self.apply(dcgan_init_)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        _check_z(z, self.latent_dim)
+        check_z(z, self.latent_dim)
         return self.net(z[:, :, None, None])
 
 
@@ -389,7 +415,7 @@ class DCGANDiscriminator(nn.Module):
         self.apply(dcgan_init_)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_x(x, self.input_shape, "images")
+        _check.image_batch("images", x, self.input_shape)
         return self.net(x).view(-1)
 
 
@@ -424,11 +450,11 @@ class ToyGANConfig:
 
     def __post_init__(self) -> None:
         for name in ("latent_dim", "hidden", "data_dim", "n_layers"):
-            _positive_int("ToyGANConfig", name, getattr(self, name))
+            _check.positive_int("ToyGANConfig", name, getattr(self, name))
         _check_slope("ToyGANConfig", self.negative_slope)
 
 
-class ToyGenerator(nn.Module):
+class ToyGenerator(SamplingMixin, nn.Module):
     r"""MLP generator for toy data: noise to an unbounded point in :math:`\mathbb{R}^{d}`.
 
     .. math::
@@ -465,7 +491,7 @@ class ToyGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        _check_z(z, self.latent_dim)
+        check_z(z, self.latent_dim)
         return self.net(z)
 
 
@@ -504,5 +530,5 @@ class ToyDiscriminator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_x(x, self.input_shape, "points")
+        _check.image_batch("points", x, self.input_shape)
         return self.net(x).view(-1)

@@ -21,6 +21,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from aigc_course import _check
 from aigc_course.losses.vae import reparameterize
 
 __all__ = ["ConvVAE", "MLPVAE", "VAEConfig", "VAEOutput"]
@@ -49,9 +50,7 @@ class VAEConfig:
 
     def __post_init__(self) -> None:
         for name in ("latent_dim", "hidden", "channels", "image_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"VAEConfig.{name} must be a positive int, got {value!r}")
+            _check.positive_int("VAEConfig", name, getattr(self, name))
 
 
 class VAEOutput(NamedTuple):
@@ -67,34 +66,39 @@ class VAEOutput(NamedTuple):
     z: torch.Tensor
 
 
+def _config(cfg: object, kind: type) -> None:
+    if not isinstance(cfg, kind):
+        raise TypeError(f"cfg must be a {kind.__name__}, got {type(cfg).__name__}")
+
+
 class _VAE(nn.Module):
-    r"""What every VAE here shares: input checks, ``forward`` and ``sample``."""
+    r"""What every VAE here shares: input checks, ``encode``, ``decode``, ``forward``, ``sample``.
+
+    A conditional VAE (:class:`aigc_course.models.conditional.ConditionalVAE`) only changes what
+    the encoder and the decoder are fed (:meth:`_encoder_input`, :meth:`_decoder_input`).
+    """
+
+    n_classes: int | None = None  # set by conditional VAEs
 
     def __init__(self, cfg: VAEConfig) -> None:
         super().__init__()
-        if not isinstance(cfg, VAEConfig):
-            raise TypeError(f"cfg must be a VAEConfig, got {type(cfg).__name__}")
         self.cfg = cfg
         self.latent_dim = cfg.latent_dim
         self.image_shape = (1, cfg.image_size, cfg.image_size)
 
     def _check_x(self, x: torch.Tensor) -> None:
         name = type(self).__name__
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"{name} expects a torch.Tensor of images, got {type(x).__name__}")
-        if tuple(x.shape[1:]) != self.image_shape or x.ndim != 4:
-            hint = (
-                "add the channel axis with x.unsqueeze(1)"
-                if tuple(x.shape[1:]) == self.image_shape[1:]
-                else ("build the model with VAEConfig(image_size=...) matching the images")
-            )
-            raise ValueError(
-                f"{name} expects images of shape (B, {', '.join(map(str, self.image_shape))}), "
-                f"got {tuple(x.shape)}: {hint}"
-            )
+        _check.image_batch(
+            "images",
+            x,
+            self.image_shape,
+            hint=f"{name} was built for images {self.image_shape}: "
+            "build the model with a config whose image_size matches the images",
+        )
         if not x.is_floating_point():
             raise TypeError(
-                f"{name} expects float images in [0, 1], got dtype {x.dtype}: use aigc_course.data.to_unit"
+                f"{name} expects float images in [0, 1], got dtype {x.dtype}: "
+                "use aigc_course.data.to_unit"
             )
 
     def _check_z(self, z: torch.Tensor) -> None:
@@ -105,35 +109,74 @@ class _VAE(nn.Module):
                 f"sample torch.randn(B, {self.latent_dim}) or encode images first"
             )
 
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _encoder_input(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        self._no_labels(y)
+        return x
+
+    def _decoder_input(self, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        self._no_labels(y)
+        return z
+
+    def _no_labels(self, y: object) -> None:
+        if y is not None:
+            raise TypeError(
+                f"{type(self).__name__} is not conditional, so it takes no labels "
+                f"(got {type(y).__name__}): pass the noise source as generator=..."
+            )
+
+    def encode(
+        self, x: torch.Tensor, y: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         r"""``(mu, logvar)`` of :math:`q(z \mid x)`, each (B, d), for images (B, 1, H, W) in [0, 1]."""
         self._check_x(x)
-        h = self.encoder(x)
+        h = self.encoder(self._encoder_input(x, y))
         return self.to_mu(h), self.to_logvar(h)
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
+    def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         r"""Bernoulli logits (B, 1, H, W) of :math:`p(x \mid z)` for codes ``z`` (B, d)."""
         self._check_z(z)
-        return self.decoder(z).view(-1, *self.image_shape)
+        return self.decoder(self._decoder_input(z, y)).view(-1, *self.image_shape)
 
-    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> VAEOutput:
-        r"""Encode, draw :math:`z = \mu + \sigma\varepsilon` (:func:`~aigc_course.losses.vae.reparameterize`), decode."""
-        mu, logvar = self.encode(x)
-        z = reparameterize(mu, logvar, generator)
-        return VAEOutput(self.decode(z), mu, logvar, z)
+    def forward(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+        *,
+        eps: torch.Tensor | None = None,
+    ) -> VAEOutput:
+        r"""Encode, draw :math:`z = \mu + \sigma\varepsilon`, decode.
+
+        :math:`\varepsilon` is ``eps`` (B, d) if given, else drawn from ``generator``
+        (:func:`~aigc_course.losses.vae.reparameterize`). ``y``: labels of a conditional VAE.
+        """
+        mu, logvar = self.encode(x, y)
+        if eps is None:
+            z = reparameterize(mu, logvar, generator)
+        else:
+            z = mu + torch.exp(0.5 * logvar) * eps.to(mu.device, mu.dtype)
+        return VAEOutput(self.decode(z, y), mu, logvar, z)
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample(
+        self,
+        n: int,
+        *,
+        labels: torch.Tensor | int | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
         r"""``n`` new images: pixel probabilities :math:`\sigma(\text{decode}(z))`, :math:`z \sim \mathcal N(0, I)`.
 
-        Returns the Bernoulli means in [0, 1], shape (n, 1, H, W), as is usual for pictures
-        (drawing binary pixels from them adds salt-and-pepper noise).
+        Returns the Bernoulli means in [0, 1], shape (n, 1, H, W), on the model's device (drawing
+        binary pixels from them adds salt-and-pepper noise). ``z`` comes from ``generator``. A
+        conditional VAE takes ``labels``: (n,) int64, one int for all, or ``None`` for the classes
+        in turn, ``arange(n) % n_classes``.
         """
-        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-            raise ValueError(f"n must be an int >= 0, got {n!r}")
+        _check.sample_count(n)
         device = next(self.parameters()).device
         z = torch.randn(n, self.latent_dim, generator=generator).to(device)
-        return torch.sigmoid(self.decode(z))
+        y = _check.sample_labels(self, n, labels, device)
+        return torch.sigmoid(self.decode(z, y))
 
 
 class MLPVAE(_VAE):
@@ -151,6 +194,7 @@ class MLPVAE(_VAE):
     """
 
     def __init__(self, cfg: VAEConfig = VAEConfig()) -> None:
+        _config(cfg, VAEConfig)
         super().__init__(cfg)
         n_pixels = cfg.image_size**2
         self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(n_pixels, cfg.hidden), nn.ReLU())
@@ -174,6 +218,7 @@ class ConvVAE(_VAE):
     """
 
     def __init__(self, cfg: VAEConfig = VAEConfig()) -> None:
+        _config(cfg, VAEConfig)
         super().__init__(cfg)
         if cfg.image_size % 4:
             raise ValueError(

@@ -1,22 +1,40 @@
 r"""Training loops and checkpoints: the loop takes models, data and a config, and owns nothing else."""
 
-from aigc_course.train.checkpoint import load_checkpoint, save_checkpoint
+from aigc_course.train.checkpoint import (
+    check_resumable,
+    load_checkpoint,
+    save_checkpoint,
+)
 from aigc_course.train.classifier import (
     ClassifierResult,
     ClassifierTrainConfig,
     classifier_accuracy,
+    classifier_step,
+    random_shift,
     train_classifier,
 )
+from aigc_course.train.core import Loop, TrainState
+from aigc_course.train.ema import ema_copy, ema_update_
+from aigc_course.train.errors import CheckpointError
 from aigc_course.train.gan import (
     HISTORY_KEYS,
     GANResult,
     GANTrainConfig,
     NoiseSampler,
     TrainingDiverged,
+    discriminator_step,
+    gan_step,
+    generator_step,
     standard_normal_noise,
     train_gan,
 )
-from aigc_course.train.likelihood import LikelihoodTrainConfig, train_likelihood
+from aigc_course.train.judge import classifier_cache_key, trained_classifier
+from aigc_course.train.likelihood import (
+    LikelihoodHistory,
+    LikelihoodTrainConfig,
+    likelihood_step,
+    train_likelihood,
+)
 from aigc_course.train.vae import (
     VAE_HISTORY_KEYS,
     VAEEvaluation,
@@ -24,9 +42,26 @@ from aigc_course.train.vae import (
     VAETrainConfig,
     evaluate_vae,
     train_vae,
+    vae_step,
 )
 
 __all__ = [
+    "check_resumable",
+    "CheckpointError",
+    "classifier_cache_key",
+    "classifier_step",
+    "discriminator_step",
+    "ema_copy",
+    "ema_update_",
+    "gan_step",
+    "generator_step",
+    "likelihood_step",
+    "LikelihoodHistory",
+    "Loop",
+    "random_shift",
+    "trained_classifier",
+    "TrainState",
+    "vae_step",
     "classifier_accuracy",
     "ClassifierResult",
     "ClassifierTrainConfig",

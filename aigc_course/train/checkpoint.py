@@ -17,10 +17,21 @@ from typing import Any
 import torch
 
 from aigc_course.runtime import atomic_write
+from aigc_course.train.errors import CheckpointError
 
-__all__ = ["check_resumable", "load_checkpoint", "save_checkpoint"]
+__all__ = ["check_resumable", "load_checkpoint", "read_checkpoint", "save_checkpoint"]
 
-_PLAIN = (str, int, float, bool, type(None), torch.Tensor, torch.Size, torch.dtype, torch.device)
+_PLAIN = (
+    str,
+    int,
+    float,
+    bool,
+    type(None),
+    torch.Tensor,
+    torch.Size,
+    torch.dtype,
+    torch.device,
+)
 
 
 def _check_plain(value: Any, where: str) -> None:
@@ -39,7 +50,9 @@ def _check_plain(value: Any, where: str) -> None:
             _check_plain(item, f"{where}[{i}]")
         return
     hint = (
-        "save its .state_dict()" if hasattr(value, "state_dict") else "convert it to plain values"
+        "save its .state_dict()"
+        if hasattr(value, "state_dict")
+        else "convert it to plain values"
     )
     raise TypeError(
         f"checkpoint value {where} has type {type(value).__name__}, which torch.load(weights_only=True) "
@@ -112,6 +125,32 @@ def load_checkpoint(
     return torch.load(path, map_location=map_location, weights_only=True)
 
 
+def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    r""":func:`load_checkpoint` for resuming: any unreadable file is a :class:`CheckpointError`.
+
+    An empty, truncated or random file, or a pickle that ``weights_only=True`` refuses, raises an
+    error that names the file and the fix instead of torch's or pickle's own.
+    """
+    path = Path(path)
+    try:
+        ckpt = load_checkpoint(path)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # every way a file can be unreadable
+        reason = (str(exc).splitlines() or [""])[0][:120]
+        raise CheckpointError(
+            f"cannot read the checkpoint {path} ({type(exc).__name__}: {reason}): it is damaged, "
+            "empty or not a checkpoint. Delete it to start from scratch, or point "
+            "checkpoint_path at another file"
+        ) from None
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(
+            f"{path} holds a {type(ckpt).__name__}, not a checkpoint dict: delete it or point "
+            "checkpoint_path at another file"
+        )
+    return ckpt
+
+
 def check_resumable(
     path: str | os.PathLike,
     saved: dict[str, Any],
@@ -119,6 +158,7 @@ def check_resumable(
     unit: str,
     done: int,
     total: int,
+    limit: str | None = None,
 ) -> None:
     r"""Refuse to resume a run from a checkpoint written by a different run, or one already past the end.
 
@@ -133,6 +173,8 @@ def check_resumable(
         What ``done`` and ``total`` count, e.g. ``"step"`` or ``"epoch"`` (the config field is ``unit + "s"``).
     done, total : int
         Progress stored in the checkpoint, and the total the config asks for.
+    limit : str, optional
+        How the message names the total, default ``f"cfg.{unit}s={total}"``.
 
     Raises
     ------
@@ -151,7 +193,8 @@ def check_resumable(
             + ". Resume with the settings and data of the original run, or start fresh (resume=False)"
         )
     if done > total:
+        limit = limit or f"cfg.{unit}s={total}"
         raise ValueError(
-            f"the checkpoint {path} is at {unit} {done}, beyond cfg.{unit}s={total}: "
-            f"set cfg.{unit}s to the total number of {unit}s you want"
+            f"the checkpoint {path} is at {unit} {done}, beyond {limit}: "
+            f"set {limit.split('=')[0]} to the total you want"
         )

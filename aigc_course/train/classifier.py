@@ -14,22 +14,22 @@ Kingma & Ba (2015), "Adam: A method for stochastic optimization", ICLR.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
-from aigc_course.data.batching import iterate_batches
+from aigc_course import _check
+from aigc_course.data.batching import num_batches
 from aigc_course.runtime import get_device
-from aigc_course.train.errors import TrainingDiverged
+from aigc_course.train.core import Loop, OnStep, batch_stream
 
 __all__ = [
     "ClassifierResult",
     "ClassifierTrainConfig",
     "classifier_accuracy",
+    "classifier_step",
     "random_shift",
     "train_classifier",
 ]
@@ -52,6 +52,8 @@ class ClassifierTrainConfig:
     max_shift : int
         Data augmentation: each training image is shifted by a random whole number of pixels in
         [-max_shift, max_shift] along each axis (zeros shifted in); 0 turns it off.
+    max_seconds : float or None
+        Stop after the step during which this much training time has passed.
     seed : int
         Seeds the batch order and the shifts.
     device : str
@@ -65,25 +67,24 @@ class ClassifierTrainConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0
     max_shift: int = 2
+    max_seconds: float | None = None
     seed: int = 0
     device: str = "cpu"
     progress: bool = True
 
     def __post_init__(self) -> None:
-        for name, minimum in (("epochs", 1), ("batch_size", 1), ("max_shift", 0), ("seed", 0)):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-                raise ValueError(
-                    f"ClassifierTrainConfig.{name} must be an int >= {minimum}, got {value!r}"
-                )
-        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(
-                f"ClassifierTrainConfig.lr must be a positive finite number, got {self.lr!r}"
-            )
-        if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
-            raise ValueError(
-                f"ClassifierTrainConfig.weight_decay must be >= 0, got {self.weight_decay!r}"
-            )
+        owner = "ClassifierTrainConfig"
+        for name, minimum in (
+            ("epochs", 1),
+            ("batch_size", 1),
+            ("max_shift", 0),
+            ("seed", 0),
+        ):
+            _check.positive_int(owner, name, getattr(self, name), minimum)
+        _check.finite_number(owner, "lr", self.lr)
+        _check.finite_number(owner, "weight_decay", self.weight_decay, positive=False)
+        if self.max_seconds is not None:
+            _check.finite_number(owner, "max_seconds", self.max_seconds)
         if self.max_shift > 13:
             raise ValueError(
                 f"ClassifierTrainConfig.max_shift={self.max_shift} would shift digits out of a 28x28 image; use 0..3"
@@ -92,13 +93,41 @@ class ClassifierTrainConfig:
 
 @dataclass(frozen=True)
 class ClassifierResult:
-    r"""What :func:`train_classifier` returns: the model (trained in place, eval mode) and per-step losses."""
+    r"""What :func:`train_classifier` returns.
+
+    Attributes
+    ----------
+    model : torch.nn.Module
+        The model, trained in place, in eval mode.
+    losses : list of float
+        The cross-entropy of every step.
+    seconds : float
+        Training wall-clock time.
+    stopped_by : {"steps", "max_seconds", "on_step"}
+        What ended training.
+    """
 
     model: nn.Module
     losses: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    stopped_by: str = "steps"
 
 
-def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
+def classifier_step(model, opt, x, y):
+    r"""One Adam step on the mean cross-entropy of a batch.
+
+    .. math:: L = -\frac1B \sum_b \log p_\theta(y_b \mid x_b)
+    """
+    loss = F.cross_entropy(model(x), y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return {"loss": loss.detach()}
+
+
+def random_shift(
+    x: torch.Tensor, max_shift: int, generator: torch.Generator
+) -> torch.Tensor:
     r"""Shift each image by its own random offset :math:`(d_y, d_x) \in \{-s..s\}^2`, filling with zeros.
 
     .. math:: y_{b,c,i,j} = x_{b,c,\,i - d_y^{(b)},\,j - d_x^{(b)}} \quad (0 \text{ outside the image})
@@ -128,19 +157,28 @@ def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) ->
     )  # (B, H): source row of each output row
     cols = (torch.arange(w).view(1, w) + s - offsets[:, 1:]).to(x.device)  # (B, W)
     batch = torch.arange(b, device=x.device).view(b, 1, 1)
-    out = padded.permute(0, 2, 3, 1)[batch, rows.view(b, h, 1), cols.view(b, 1, w)]  # (B, H, W, C)
+    out = padded.permute(0, 2, 3, 1)[
+        batch, rows.view(b, h, 1), cols.view(b, 1, w)
+    ]  # (B, H, W, C)
     return out.permute(0, 3, 1, 2).contiguous()
 
 
-def _check_data(images: torch.Tensor, labels: torch.Tensor, num_classes: int | None = None) -> None:
-    if not isinstance(images, torch.Tensor) or not images.is_floating_point() or images.ndim != 4:
+def _check_data(
+    images: torch.Tensor, labels: torch.Tensor, num_classes: int | None = None
+) -> None:
+    if (
+        not isinstance(images, torch.Tensor)
+        or not images.is_floating_point()
+        or images.ndim != 4
+    ):
         what = (
             f"{images.dtype} {tuple(images.shape)}"
             if isinstance(images, torch.Tensor)
             else type(images).__name__
         )
         raise ValueError(
-            f"images must be a float tensor (N, C, H, W) in [0, 1], got {what}: use aigc_course.data.to_unit"
+            f"images must be a float tensor (N, C, H, W) in [0, 1], got {what}: "
+            "use aigc_course.data.to_unit"
         )
     if (
         not isinstance(labels, torch.Tensor)
@@ -153,14 +191,18 @@ def _check_data(images: torch.Tensor, labels: torch.Tensor, num_classes: int | N
             else type(labels).__name__
         )
         raise ValueError(
-            f"labels must be an int64 tensor of shape ({images.shape[0]},), one per image, got {what}"
+            f"labels must be an int64 tensor of shape ({images.shape[0]},), one per image, "
+            f"got {what}"
         )
     if images.shape[0] == 0:
         raise ValueError("no images to train or evaluate on")
-    if num_classes is not None and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
-        raise ValueError(
-            f"labels must be in 0..{num_classes - 1}, got values from {int(labels.min())} to {int(labels.max())}"
-        )
+    _check.unit_range("images", images)
+    if num_classes is not None:
+        low, high = (int(v) for v in torch.aminmax(labels))
+        if low < 0 or high >= num_classes:
+            raise ValueError(
+                f"labels must be in 0..{num_classes - 1}, got values from {low} to {high}"
+            )
 
 
 def _num_classes(model: nn.Module) -> int | None:
@@ -168,11 +210,18 @@ def _num_classes(model: nn.Module) -> int | None:
 
 
 def train_classifier(
-    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: ClassifierTrainConfig
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    cfg: ClassifierTrainConfig,
+    *,
+    on_step: OnStep | None = None,
 ) -> ClassifierResult:
     r"""Train ``model`` in place by minimising the mean cross-entropy with Adam.
 
     .. math:: \mathcal L(\theta) = -\frac1B \sum_{b=1}^{B} \log \operatorname{softmax}(\ell_\theta(x_b))_{y_b}
+
+    Each step (:func:`classifier_step`) takes a batch, shifted by :func:`random_shift`.
 
     Parameters
     ----------
@@ -183,6 +232,8 @@ def train_classifier(
     labels : tensor (N,)
         int64 in 0..K-1.
     cfg : ClassifierTrainConfig
+    on_step : callable, optional
+        ``on_step(step, state)`` after every step; returning ``True`` stops training there.
 
     Returns
     -------
@@ -195,38 +246,35 @@ def train_classifier(
         When the loss becomes NaN or infinite.
     """
     if not isinstance(cfg, ClassifierTrainConfig):
-        raise TypeError(f"cfg must be a ClassifierTrainConfig, got {type(cfg).__name__}")
+        raise TypeError(
+            f"cfg must be a ClassifierTrainConfig, got {type(cfg).__name__}"
+        )
     _check_data(images, labels, _num_classes(model))
     device = get_device(cfg.device)
     model.to(device).train()
-    images, labels = images.to(device), labels.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     shift_rng = torch.Generator().manual_seed(cfg.seed)
-    losses: list[float] = []
-    steps = cfg.epochs * math.ceil(images.shape[0] / cfg.batch_size)
-    with tqdm(total=steps, disable=not cfg.progress, desc="classifier", unit="step") as bar:
-        for epoch in range(cfg.epochs):
-            for xb, yb in iterate_batches(
-                images, labels, batch_size=cfg.batch_size, seed=cfg.seed, epoch=epoch
-            ):
-                loss = F.cross_entropy(model(random_shift(xb, cfg.max_shift, shift_rng)), yb)
-                value = loss.item()
-                if not math.isfinite(value):
-                    raise TrainingDiverged(
-                        len(losses) + 1,
-                        "cross-entropy",
-                        value,
-                        f"check that the images are finite and in [0, 1], and lower cfg.lr (now {cfg.lr})",
-                    )
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                losses.append(value)
-                bar.update()
-                if len(losses) % 20 == 0:
-                    bar.set_postfix(loss=f"{value:.3f}", refresh=False)
+    hint = f"check that the images are finite and in [0, 1], and lower cfg.lr (now {cfg.lr})"
+    loop = Loop(
+        "classifier",
+        total=cfg.epochs * num_batches(images.shape[0], cfg.batch_size),
+        keys=("loss",),
+        hints={"loss": ("cross-entropy", hint)},
+        models={"model": model},
+        optimizers={"opt": opt},
+        max_seconds=cfg.max_seconds,
+        progress=cfg.progress,
+    )
+    batches = batch_stream(
+        (images.to(device), labels.to(device)), cfg.batch_size, cfg.seed, 0, False
+    )
+    net = loop.wrap(model)
+    for _ in loop.steps(on_step):
+        x, y = next(batches)
+        x = random_shift(x, cfg.max_shift, shift_rng)
+        loop.record(classifier_step(net, opt, loop.shard(x), loop.shard(y)))
     model.eval()
-    return ClassifierResult(model=model, losses=losses)
+    return ClassifierResult(model, loop.history["loss"], loop.seconds, loop.stopped_by)
 
 
 @torch.no_grad()
@@ -256,7 +304,9 @@ def classifier_accuracy(
     try:
         for start in range(0, images.shape[0], batch_size):
             xb = images[start : start + batch_size].to(device)
-            correct += int((model(xb).argmax(1).cpu() == labels[start : start + batch_size]).sum())
+            correct += int(
+                (model(xb).argmax(1).cpu() == labels[start : start + batch_size]).sum()
+            )
     finally:
         model.train(was_training)
     return correct / images.shape[0]

@@ -2,15 +2,21 @@ r"""Maximum-likelihood training by gradient descent, for any model with a ``log_
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
-from aigc_course.data.batching import iterate_batches
-from aigc_course.train.errors import TrainingDiverged
+from aigc_course import _check
+from aigc_course.data.batching import num_batches
+from aigc_course.train.core import Loop, OnStep, batch_stream
+
+__all__ = [
+    "LikelihoodHistory",
+    "LikelihoodTrainConfig",
+    "likelihood_step",
+    "train_likelihood",
+]
 
 
 @dataclass(frozen=True)
@@ -20,11 +26,13 @@ class LikelihoodTrainConfig:
     Attributes
     ----------
     epochs : int
-        Passes over the training data.
+        Passes over the training data (an upper bound when ``max_seconds`` is set).
     batch_size : int
         Examples per gradient step.
     lr : float
         Adam learning rate.
+    max_seconds : float or None
+        Stop after the step during which this much training time has passed.
     seed : int
         Seed of the mini-batch order.
     progress : bool
@@ -34,16 +42,53 @@ class LikelihoodTrainConfig:
     epochs: int = 5
     batch_size: int = 128
     lr: float = 0.05
+    max_seconds: float | None = None
     seed: int = 0
     progress: bool = True
 
+    def __post_init__(self) -> None:
+        owner = "LikelihoodTrainConfig"
+        _check.positive_int(owner, "epochs", self.epochs)
+        _check.positive_int(owner, "batch_size", self.batch_size)
+        _check.positive_int(owner, "seed", self.seed, 0)
+        _check.finite_number(owner, "lr", self.lr)
+        if self.max_seconds is not None:
+            _check.finite_number(owner, "max_seconds", self.max_seconds)
+
+
+class LikelihoodHistory(list):
+    r"""The per-step losses of :func:`train_likelihood` (a ``list`` of float), plus ``seconds``
+    (training wall-clock time) and ``stopped_by`` (``"steps"``, ``"max_seconds"`` or ``"on_step"``).
+    """
+
+    seconds: float = 0.0
+    stopped_by: str = "steps"
+
+
+def likelihood_step(model, opt, x):
+    r"""One Adam step on the mean negative log-likelihood of a batch, in nats.
+
+    .. math:: L = -\frac1B \sum_b \log p_\theta(x_b)
+    """
+    loss = -model.log_prob(x).mean()
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return {"nll": loss.detach()}
+
 
 def train_likelihood(
-    model: nn.Module, data: torch.Tensor, cfg: LikelihoodTrainConfig
-) -> list[float]:
+    model: nn.Module,
+    data: torch.Tensor,
+    cfg: LikelihoodTrainConfig,
+    *,
+    on_step: OnStep | None = None,
+) -> LikelihoodHistory:
     r"""Fit ``model`` by minimising the mean negative log-likelihood (nats per example) with Adam.
 
     .. math:: \mathcal L(\theta) = -\frac1B \sum_{b=1}^{B} \log p_\theta(x_b)
+
+    Each step is :func:`likelihood_step`.
 
     Parameters
     ----------
@@ -52,11 +97,13 @@ def train_likelihood(
     data : tensor (N, ...)
         Training examples in the form ``model.log_prob`` expects.
     cfg : LikelihoodTrainConfig
+    on_step : callable, optional
+        ``on_step(step, state)`` after every step; returning ``True`` stops training there.
 
     Returns
     -------
-    list of float
-        The mini-batch loss after every step, in nats per example.
+    LikelihoodHistory
+        A list: the mini-batch loss after every step, in nats per example.
 
     Raises
     ------
@@ -71,27 +118,28 @@ def train_likelihood(
         raise TypeError(
             f"{type(model).__name__} has no log_prob method; train_likelihood needs one"
         )
-    if cfg.epochs < 1 or cfg.batch_size < 1 or not cfg.lr > 0:
-        raise ValueError(f"epochs, batch_size and lr must be positive, got {cfg}")
+    if not isinstance(cfg, LikelihoodTrainConfig):
+        raise TypeError(
+            f"cfg must be a LikelihoodTrainConfig, got {type(cfg).__name__}"
+        )
+    _check.tensor("data", data, hint="a tensor of shape (N, ...), one example per row")
+    if len(data) == 0:
+        raise ValueError("data is empty: pass at least one example")
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    history: list[float] = []
-    steps_per_epoch = math.ceil(len(data) / cfg.batch_size)
-    with tqdm(
-        total=cfg.epochs * steps_per_epoch, disable=not cfg.progress, desc="max-likelihood"
-    ) as bar:
-        for epoch in range(cfg.epochs):
-            for (batch,) in iterate_batches(
-                data, batch_size=cfg.batch_size, seed=cfg.seed, epoch=epoch
-            ):
-                loss = -model.log_prob(batch).mean()
-                if not torch.isfinite(loss):
-                    raise TrainingDiverged(
-                        len(history), "loss", loss.item(), f"lower cfg.lr (now {cfg.lr})"
-                    )
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                history.append(loss.item())
-                bar.update()
-                bar.set_postfix(nll=f"{history[-1]:.2f}")
+    loop = Loop(
+        "max-likelihood",
+        total=cfg.epochs * num_batches(len(data), cfg.batch_size),
+        keys=("nll",),
+        hints={"nll": ("loss", f"lower cfg.lr (now {cfg.lr})")},
+        models={"model": model},
+        optimizers={"opt": opt},
+        max_seconds=cfg.max_seconds,
+        progress=cfg.progress,
+    )
+    batches = batch_stream((data,), cfg.batch_size, cfg.seed, 0, drop_last=False)
+    for _ in loop.steps(on_step):
+        (x,) = next(batches)
+        loop.record(likelihood_step(model, opt, x))
+    history = LikelihoodHistory(loop.history["nll"])
+    history.seconds, history.stopped_by = loop.seconds, loop.stopped_by
     return history

@@ -5,8 +5,9 @@ model, the data and one frozen config; the data order comes from
 :func:`aigc_course.data.batching.iterate_batches` ``(seed, epoch)`` and the reparameterisation
 noise from one ``torch.Generator`` seeded with ``cfg.seed``, checkpointed at the end of every epoch
 with the optimiser, so a run is bit-identical when repeated and a resumed run ends where an
-uninterrupted one would. :func:`evaluate_vae` reports the held-out negative ELBO and the
-importance-weighted negative log-likelihood.
+uninterrupted one would. The math of one update is :func:`vae_step`; the bookkeeping is the
+loop core, :class:`aigc_course.train.core.Loop`. :func:`evaluate_vae` reports the held-out
+negative ELBO and the importance-weighted negative log-likelihood.
 
 References
 ----------
@@ -16,16 +17,15 @@ Burda, Grosse & Salakhutdinov (2016), "Importance Weighted Autoencoders", ICLR.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
-from aigc_course.data.batching import iterate_batches, num_batches
+from aigc_course import _check
+from aigc_course.data.batching import num_batches
 from aigc_course.losses.vae import (
     bernoulli_nll,
     gaussian_nll,
@@ -34,8 +34,7 @@ from aigc_course.losses.vae import (
     negative_elbo,
 )
 from aigc_course.runtime import get_device
-from aigc_course.train.checkpoint import check_resumable, load_checkpoint, save_checkpoint
-from aigc_course.train.errors import TrainingDiverged
+from aigc_course.train.core import Loop, OnStep, batch_stream
 
 __all__ = [
     "VAE_HISTORY_KEYS",
@@ -44,14 +43,17 @@ __all__ = [
     "VAETrainConfig",
     "evaluate_vae",
     "train_vae",
+    "vae_step",
 ]
 
 VAE_HISTORY_KEYS = ("loss", "recon", "kl")
 r"""Per-step records of :func:`train_vae`, batch means in nats per image: ``loss = recon + beta * kl``."""
 
 _LIKELIHOODS = ("bernoulli", "gaussian")
-_STREAM_KEYS = ("seed", "batch_size")  # settings that decide which batch and noise each step sees
-_CHECKPOINT_FORMAT = 1
+_STREAM_KEYS = (
+    "seed",
+    "batch_size",
+)  # settings that decide which batch and noise each step sees
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,8 @@ class VAETrainConfig:
     Attributes
     ----------
     epochs : int
-        Passes over the data (the last partial batch of each is kept). On resume, training
-        continues up to this total.
+        Passes over the data (the last partial batch of each is kept), an upper bound when
+        ``max_seconds`` is set. On resume, training continues up to this total.
     batch_size : int
         Images per Adam step.
     lr : float
@@ -73,12 +75,15 @@ class VAETrainConfig:
         Decoder likelihood; ``"bernoulli"`` expects data in [0, 1].
     sigma : float
         Observation noise of the ``"gaussian"`` likelihood.
+    max_seconds : float or None
+        Stop after the step during which this much training time has passed.
     seed : int
         Seeds the data order and the reparameterisation noise.
     device : str
         ``"cpu"``, ``"cuda"``, ...; see :func:`aigc_course.runtime.get_device`.
     checkpoint_path : str or os.PathLike or None
-        Written atomically at the end of every epoch; ``None`` disables checkpoints.
+        Written atomically at the end of every epoch and when training stops; ``None``
+        disables checkpoints.
     progress : bool
         Show a tqdm progress bar.
     """
@@ -89,49 +94,77 @@ class VAETrainConfig:
     beta: float = 1.0
     likelihood: str = "bernoulli"
     sigma: float = 1.0
+    max_seconds: float | None = None
     seed: int = 0
     device: str = "cpu"
     checkpoint_path: str | os.PathLike | None = None
     progress: bool = True
 
     def __post_init__(self) -> None:
+        owner = "VAETrainConfig"
         for name, minimum in (("epochs", 0), ("batch_size", 1), ("seed", 0)):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-                raise ValueError(
-                    f"VAETrainConfig.{name} must be an int >= {minimum}, got {value!r}"
-                )
-        for name, positive in (("lr", True), ("sigma", True), ("beta", False)):
-            value = getattr(self, name)
-            ok = (
-                isinstance(value, (int, float))
-                and math.isfinite(value)
-                and (value > 0 if positive else value >= 0)
-            )
-            if not ok:
-                raise ValueError(
-                    f"VAETrainConfig.{name} must be a finite number {'> 0' if positive else '>= 0'}, got {value!r}"
-                )
-        if self.likelihood not in _LIKELIHOODS:
-            raise ValueError(
-                f"VAETrainConfig.likelihood must be one of {_LIKELIHOODS}, got {self.likelihood!r}"
-            )
+            _check.positive_int(owner, name, getattr(self, name), minimum)
+        _check.finite_number(owner, "lr", self.lr)
+        _check.finite_number(owner, "sigma", self.sigma)
+        _check.finite_number(owner, "beta", self.beta, positive=False)
+        if self.max_seconds is not None:
+            _check.finite_number(owner, "max_seconds", self.max_seconds)
+        _check.one_of(owner, "likelihood", self.likelihood, _LIKELIHOODS)
 
 
 @dataclass(frozen=True)
 class VAEResult:
-    r"""What :func:`train_vae` returns: the model (trained in place), per-step history, steps done."""
+    r"""What :func:`train_vae` returns.
+
+    Attributes
+    ----------
+    model : torch.nn.Module
+        The model, trained in place (train mode).
+    history : dict of str to list of float
+        One entry per step for each of :data:`VAE_HISTORY_KEYS`.
+    steps : int
+        Steps completed (counting those of a resumed run).
+    seconds : float
+        Training wall-clock time of this call.
+    stopped_by : {"steps", "max_seconds", "on_step"}
+        What ended training.
+    """
 
     model: nn.Module
     history: dict[str, list[float]]
     steps: int
+    seconds: float = 0.0
+    stopped_by: str = "steps"
+
+
+def vae_step(
+    model, opt, x, eps, *, labels=(), beta=1.0, likelihood="bernoulli", sigma=1.0
+):
+    r"""One Adam step on the negative ELBO of a batch (Kingma & Welling, 2014, Alg. 1).
+
+    ``eps`` (B, d) is the standard normal noise of :math:`z = \mu + \sigma\varepsilon`;
+    ``labels`` is ``()`` or ``(y,)`` for a conditional VAE. Returns loss tensors (no
+    host sync).
+    """
+    out = model(x, *labels, eps=eps)  # encode, z = mu + sigma * eps, decode
+    terms = negative_elbo(x, out.logits, out.mu, out.logvar, beta, likelihood, sigma)
+    loss = terms.total.mean()  # -ELBO = recon + beta * KL, nats per image
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return {
+        "loss": loss.detach(),
+        "recon": terms.recon.detach().mean(),
+        "kl": terms.kl.detach().mean(),
+    }
 
 
 def _check_data(data: Any, labels: Any, likelihood: str) -> None:
-    if not isinstance(data, torch.Tensor):
-        raise TypeError(
-            f"data must be a torch.Tensor of images (N, 1, H, W), got {type(data).__name__}"
-        )
+    _check.tensor(
+        "data",
+        data,
+        hint="images of shape (N, 1, H, W); use aigc_course.data.to_unit(images)",
+    )
     if data.ndim != 4:
         raise ValueError(
             f"data must have shape (N, 1, H, W), got {tuple(data.shape)}: "
@@ -142,51 +175,28 @@ def _check_data(data: Any, labels: Any, likelihood: str) -> None:
             f"data must be float images, got dtype {data.dtype}: use aigc_course.data.to_unit"
         )
     if data.shape[0] == 0:
-        raise ValueError("data is empty")
-    if not bool(torch.isfinite(data).all()):
-        raise ValueError("data contains NaN or Inf values: clean or re-normalise it first")
-    if likelihood == "bernoulli" and (float(data.min()) < 0 or float(data.max()) > 1):
-        raise ValueError(
-            f"the Bernoulli likelihood needs data in [0, 1], got values in [{float(data.min()):g}, "
-            f"{float(data.max()):g}]: use aigc_course.data.to_unit (not to_signed)"
+        raise ValueError("data is empty: pass at least one image")
+    _check.finite("data", data)
+    if likelihood == "bernoulli":
+        _check.unit_range(
+            "data (the Bernoulli likelihood needs images in [0, 1])",
+            data,
+            "use aigc_course.data.to_unit (not to_signed)",
         )
-    if labels is not None:
-        if (
-            not isinstance(labels, torch.Tensor)
-            or labels.dtype != torch.int64
-            or labels.shape != data.shape[:1]
-        ):
-            shape = (
-                tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__
-            )
-            raise ValueError(
-                f"labels must be an int64 tensor of shape ({data.shape[0]},), one per image, got {shape}"
-            )
-
-
-def _call(fn: Any, tensor: torch.Tensor, labels: torch.Tensor | None, **kwargs: Any) -> Any:
-    r"""``fn(tensor)``, or ``fn(tensor, labels)`` for a conditional model."""
-    return fn(tensor, **kwargs) if labels is None else fn(tensor, labels, **kwargs)
-
-
-def _restore(
-    ckpt: dict[str, Any],
-    cfg: VAETrainConfig,
-    n: int,
-    model: nn.Module,
-    opt: torch.optim.Optimizer,
-    rng: torch.Generator,
-) -> int:
-    wanted = {**{k: getattr(cfg, k) for k in _STREAM_KEYS}, "n_examples": n}
-    check_resumable(
-        cfg.checkpoint_path, dict(ckpt["stream"]), wanted, "epoch", ckpt["epoch"], cfg.epochs
-    )
-    model.load_state_dict(ckpt["model"])
-    opt.load_state_dict(ckpt["opt"])
-    for group in opt.param_groups:
-        group["lr"] = cfg.lr
-    rng.set_state(ckpt["rng_state"])
-    return int(ckpt["epoch"])
+    if labels is not None and (
+        not isinstance(labels, torch.Tensor)
+        or labels.dtype != torch.int64
+        or labels.shape != data.shape[:1]
+    ):
+        shape = (
+            tuple(labels.shape)
+            if isinstance(labels, torch.Tensor)
+            else type(labels).__name__
+        )
+        raise ValueError(
+            f"labels must be an int64 tensor of shape ({data.shape[0]},), one per image, "
+            f"got {shape}"
+        )
 
 
 def train_vae(
@@ -197,11 +207,12 @@ def train_vae(
     labels: torch.Tensor | None = None,
     history: dict[str, list[float]] | None = None,
     resume: bool = False,
+    on_step: OnStep | None = None,
 ) -> VAEResult:
     r"""Train a VAE with Adam on the negative ELBO, one reparameterised sample per image.
 
-    Each step takes a batch :math:`x_{1..B}`, encodes it, draws :math:`z_b = \mu_b + \sigma_b\varepsilon_b`,
-    decodes, and descends
+    Each step (:func:`vae_step`) takes a batch :math:`x_{1..B}`, encodes it, draws
+    :math:`z_b = \mu_b + \sigma_b\varepsilon_b`, decodes, and descends
 
     .. math::
 
@@ -210,8 +221,9 @@ def train_vae(
     Parameters
     ----------
     model : torch.nn.Module
-        A VAE whose ``forward(x, generator=...)`` returns ``(logits, mu, logvar, z)`` like
-        :class:`aigc_course.models.vae.MLPVAE`; with ``labels``, ``forward(x, y, generator=...)``.
+        A VAE with an int ``latent_dim`` whose ``forward(x, eps=...)`` returns
+        ``(logits, mu, logvar, z)`` like :class:`aigc_course.models.vae.MLPVAE`; with ``labels``,
+        ``forward(x, y, eps=...)``.
     data : torch.Tensor
         (N, 1, H, W) float images, in [0, 1] for the Bernoulli likelihood.
     cfg : VAETrainConfig
@@ -220,7 +232,10 @@ def train_vae(
     history : dict, optional
         A dict to append the per-step records to (lists keyed by :data:`VAE_HISTORY_KEYS`).
     resume : bool
-        Continue from ``cfg.checkpoint_path`` if that file exists (else start fresh).
+        Continue from ``cfg.checkpoint_path`` if that file exists (else start fresh); the
+        checkpoint is validated before anything is loaded into the model.
+    on_step : callable, optional
+        ``on_step(step, state)`` after every step; returning ``True`` stops training there.
 
     Returns
     -------
@@ -229,7 +244,14 @@ def train_vae(
     Raises
     ------
     TrainingDiverged
-        (a ``FloatingPointError``) when the loss becomes NaN or infinite; names the step.
+        (a ``FloatingPointError``) when the loss, a weight or an Adam moment becomes NaN or
+        infinite; names the step and says how to restart.
+
+    Notes
+    -----
+    Under ``torchrun --nproc_per_node N`` each process takes its contiguous share of every
+    batch and of its noise, and ``DistributedDataParallel`` averages the gradients, so the run
+    matches a single process on the whole batch (exactly, when ``N`` divides the batch sizes).
 
     References
     ----------
@@ -238,82 +260,73 @@ def train_vae(
     if not isinstance(cfg, VAETrainConfig):
         raise TypeError(f"cfg must be a VAETrainConfig, got {type(cfg).__name__}")
     _check_data(data, labels, cfg.likelihood)
-    if resume and cfg.checkpoint_path is None:
-        raise ValueError("resume=True needs cfg.checkpoint_path to point at the checkpoint file")
-    if history is None:
-        history = {}
-    for key in VAE_HISTORY_KEYS:
-        history.setdefault(key, [])
-
+    latent_dim = _latent_dim(model)
     device = get_device(cfg.device)
     model.to(device).train()
-    data = data.to(device)
-    tensors = (data,) if labels is None else (data, labels.to(device))
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     rng = torch.Generator().manual_seed(cfg.seed)
-    start = 0
-    if resume and os.path.isfile(cfg.checkpoint_path):
-        ckpt = load_checkpoint(cfg.checkpoint_path)
-        start = _restore(ckpt, cfg, data.shape[0], model, opt, rng)
-        for key in VAE_HISTORY_KEYS:
-            history[key][:] = ckpt["history"][key]
-
     per_epoch = num_batches(data.shape[0], cfg.batch_size)
-    bar = tqdm(
+    loop = Loop(
+        "VAE",
         total=cfg.epochs * per_epoch,
-        initial=start * per_epoch,
-        disable=not cfg.progress,
-        desc="VAE",
-        unit="step",
-    )
-    try:
-        for epoch in range(start, cfg.epochs):
-            for batch in iterate_batches(
-                *tensors, batch_size=cfg.batch_size, seed=cfg.seed, epoch=epoch
-            ):
-                x, y = batch[0], (batch[1] if labels is not None else None)
-                out = _call(model, x, y, generator=rng)
-                terms = negative_elbo(
-                    x, out[0], out[1], out[2], cfg.beta, cfg.likelihood, cfg.sigma
-                )
-                loss = terms.total.mean()
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                loss_v, recon_v, kl_v = torch.stack(
-                    [loss.detach(), terms.recon.detach().mean(), terms.kl.detach().mean()]
-                ).tolist()
-                if not math.isfinite(loss_v):
-                    raise TrainingDiverged(
-                        len(history["loss"]) + 1,
-                        "negative ELBO",
-                        loss_v,
-                        f"check the data are finite and in [0, 1], and lower cfg.lr (now {cfg.lr})",
-                    )
-                history["loss"].append(loss_v)
-                history["recon"].append(recon_v)
-                history["kl"].append(kl_v)
-                bar.update(1)
-            bar.set_postfix(
-                loss=f"{loss_v:.1f}", recon=f"{recon_v:.1f}", kl=f"{kl_v:.1f}", refresh=False
+        keys=VAE_HISTORY_KEYS,
+        hints={
+            "loss": (
+                "negative ELBO",
+                f"check the data are finite and in [0, 1], and lower cfg.lr (now {cfg.lr})",
             )
-            if cfg.checkpoint_path is not None:
-                save_checkpoint(
-                    cfg.checkpoint_path,
-                    format=_CHECKPOINT_FORMAT,
-                    epoch=epoch + 1,
-                    model=model.state_dict(),
-                    opt=opt.state_dict(),
-                    rng_state=rng.get_state(),
-                    history={k: list(history[k]) for k in VAE_HISTORY_KEYS},
-                    stream={
-                        **{k: getattr(cfg, k) for k in _STREAM_KEYS},
-                        "n_examples": data.shape[0],
-                    },
-                )
-    finally:
-        bar.close()
-    return VAEResult(model=model, history=history, steps=len(history["loss"]))
+        },
+        models={"model": model},
+        optimizers={"opt": opt},
+        rngs={"noise": rng},
+        settings={k: getattr(cfg, k) for k in _STREAM_KEYS}
+        | {"n_examples": data.shape[0]},
+        history=history,
+        checkpoint_path=cfg.checkpoint_path,
+        checkpoint_every=per_epoch if cfg.checkpoint_path is not None else None,
+        max_seconds=cfg.max_seconds,
+        progress=cfg.progress,
+        limit=f"cfg.epochs={cfg.epochs} ({cfg.epochs * per_epoch} steps)",
+    )
+    start = loop.resume(resume)
+    for group in opt.param_groups:
+        group["lr"] = (
+            cfg.lr
+        )  # a resumed optimiser keeps its state, the config sets the rate
+    tensors = (
+        (data.to(device),) if labels is None else (data.to(device), labels.to(device))
+    )
+    batches = batch_stream(tensors, cfg.batch_size, cfg.seed, start, drop_last=False)
+    net = loop.wrap(model)
+    dtype = next(model.parameters()).dtype
+    for _ in loop.steps(on_step):
+        x, *y = next(batches)
+        eps = torch.randn(x.shape[0], latent_dim, generator=rng, dtype=dtype).to(device)
+        x, eps, y = loop.shard(x), loop.shard(eps), tuple(loop.shard(t) for t in y)
+        terms = dict(beta=cfg.beta, likelihood=cfg.likelihood, sigma=cfg.sigma)
+        loop.record(vae_step(net, opt, x, eps, labels=y, **terms))
+    return VAEResult(model, loop.history, loop.step, loop.seconds, loop.stopped_by)
+
+
+def _latent_dim(model: nn.Module) -> int:
+    latent_dim = getattr(model, "latent_dim", None)
+    if (
+        not isinstance(latent_dim, int)
+        or isinstance(latent_dim, bool)
+        or latent_dim < 1
+    ):
+        raise TypeError(
+            f"{type(model).__name__} has no int attribute latent_dim, so train_vae cannot draw "
+            "the reparameterisation noise: set model.latent_dim = d (the size of z)"
+        )
+    return latent_dim
+
+
+def _call(
+    fn: Any, tensor: torch.Tensor, labels: torch.Tensor | None, **kwargs: Any
+) -> Any:
+    r"""``fn(tensor)``, or ``fn(tensor, labels)`` for a conditional model."""
+    return fn(tensor, **kwargs) if labels is None else fn(tensor, labels, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -405,7 +418,9 @@ def evaluate_vae(
     """
     _check_data(data, labels, likelihood)
     if likelihood not in _LIKELIHOODS:
-        raise ValueError(f"likelihood must be one of {_LIKELIHOODS}, got {likelihood!r}")
+        raise ValueError(
+            f"likelihood must be one of {_LIKELIHOODS}, got {likelihood!r}"
+        )
     if not isinstance(binarized, bool):
         raise TypeError(
             f"binarized must be True or False, got {binarized!r}: say whether the data are binary"
@@ -427,7 +442,11 @@ def evaluate_vae(
     try:
         for start in range(0, data.shape[0], batch_size):
             x = data[start : start + batch_size].to(device)
-            y = None if labels is None else labels[start : start + batch_size].to(device)
+            y = (
+                None
+                if labels is None
+                else labels[start : start + batch_size].to(device)
+            )
             b = x.shape[0]
             mu, logvar = _call(model.encode, x, y)
             eps = torch.randn((k, *mu.shape), generator=rng, dtype=mu.dtype).to(device)
@@ -446,4 +465,6 @@ def evaluate_vae(
     finally:
         model.train(was_training)
     n = data.shape[0]
-    return VAEEvaluation(neg_elbo=-elbo_sum / n, iw_nll=-iw_sum / n, k=k, binarized=binarized, n=n)
+    return VAEEvaluation(
+        neg_elbo=-elbo_sum / n, iw_nll=-iw_sum / n, k=k, binarized=binarized, n=n
+    )

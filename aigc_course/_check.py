@@ -1,0 +1,274 @@
+r"""Argument checks shared by the package's entry points (private: import from here, not from users).
+
+One place for the checks that configs, models and training loops used to copy: whole numbers,
+finite numbers, probabilities, choices, tensors (type, shape, dtype), finite values, the [0, 1]
+range of images and class labels. Every message names the argument and says how to fix it.
+
+Checks that read tensor *values* (:func:`finite`, :func:`unit_range`, the range part of
+:func:`labels`) move data to the host; call them once at an entry point (the start of training,
+a public function), never once per step.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+import torch
+
+__all__ = [
+    "finite",
+    "finite_number",
+    "image_batch",
+    "labels",
+    "one_of",
+    "optional_int",
+    "positive_int",
+    "probability",
+    "sample_count",
+    "sample_labels",
+    "tensor",
+    "unit_range",
+]
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def positive_int(owner: str, name: str, value: object, minimum: int = 1) -> int:
+    r"""Return ``value`` if it is an ``int`` (not a ``bool``) of at least ``minimum``; else raise.
+
+    ``owner`` and ``name`` make the message, e.g. ``"GANTrainConfig.steps must be an int >= 0"``;
+    pass ``owner=""`` for a plain argument.
+    """
+    if not _is_int(value) or value < minimum:
+        where = f"{owner}.{name}" if owner else name
+        raise ValueError(f"{where} must be an int >= {minimum}, got {value!r}")
+    return value
+
+
+def optional_int(owner: str, name: str, value: object, minimum: int = 1) -> int | None:
+    r""":func:`positive_int`, except that ``None`` (the setting is off) passes."""
+    return None if value is None else positive_int(owner, name, value, minimum)
+
+
+def finite_number(owner: str, name: str, value: object, *, positive: bool = True) -> float:
+    r"""Return ``value`` as a float if it is a finite real number, > 0 (``positive``) or >= 0."""
+    ok = (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and (value > 0 if positive else value >= 0)
+    )
+    if not ok:
+        where = f"{owner}.{name}" if owner else name
+        what = "a positive finite number" if positive else "a finite number >= 0"
+        raise ValueError(f"{where} must be {what}, got {value!r}")
+    return float(value)
+
+
+def probability(
+    owner: str, name: str, value: object, *, low_open: bool = False, high_open: bool = False
+) -> float:
+    r"""Return ``value`` if it is a number in [0, 1]; ``low_open``/``high_open`` exclude 0 or 1."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        ok = (value > 0 if low_open else value >= 0) and (value < 1 if high_open else value <= 1)
+    if not ok:
+        where = f"{owner}.{name}" if owner else name
+        interval = f"{'(' if low_open else '['}0, 1{')' if high_open else ']'}"
+        raise ValueError(f"{where} must be a number in {interval}, got {value!r}")
+    return float(value)
+
+
+def one_of(owner: str, name: str, value: object, choices: Sequence[object]) -> object:
+    r"""Return ``value`` if it is one of ``choices``; else name them."""
+    if value not in choices:
+        where = f"{owner}.{name}" if owner else name
+        raise ValueError(f"{where} must be one of {tuple(choices)}, got {value!r}")
+    return value
+
+
+def tensor(
+    name: str,
+    value: object,
+    *,
+    ndim: int | Iterable[int] | None = None,
+    floating: bool | None = None,
+    hint: str = "",
+) -> torch.Tensor:
+    r"""Check type, number of axes and float-ness of a tensor (no values read: no host sync).
+
+    Parameters
+    ----------
+    name : str
+        How the message names the argument.
+    value : object
+    ndim : int or iterable of int, optional
+        Allowed numbers of axes.
+    floating : bool, optional
+        ``True``: must be floating point; ``False``: must be an integer type.
+    hint : str
+        The fix, appended to the message.
+    """
+    fix = f": {hint}" if hint else ""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}{fix}")
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if value.ndim not in allowed:
+            raise ValueError(
+                f"{name} must have {' or '.join(map(str, allowed))} axes, "
+                f"got shape {tuple(value.shape)}{fix}"
+            )
+    if floating is True and not value.is_floating_point():
+        raise TypeError(f"{name} must be floating point, got dtype {value.dtype}{fix}")
+    if floating is False and (value.is_floating_point() or value.is_complex()):
+        raise TypeError(f"{name} must hold integers, got dtype {value.dtype}{fix}")
+    return value
+
+
+def image_batch(name: str, value: object, shape: tuple[int, ...], hint: str = "") -> torch.Tensor:
+    r"""Check that ``value`` is a tensor of shape (B, *shape); a cheap guard for ``forward``."""
+    expected = "(B, " + ", ".join(str(s) for s in shape) + ")"
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(
+            f"{name} must be a torch.Tensor of shape {expected}, got {type(value).__name__}"
+        )
+    if tuple(value.shape[1:]) != tuple(shape) or value.ndim != len(shape) + 1:
+        fix = (
+            "add the channel axis with x.unsqueeze(1)"
+            if tuple(value.shape[1:]) == tuple(shape[1:])
+            else hint or "reshape the batch or build the model with a matching config"
+        )
+        raise ValueError(f"expected {name} of shape {expected}, got {tuple(value.shape)}: {fix}")
+    return value
+
+
+def finite(name: str, value: torch.Tensor, hint: str = "clean or re-normalise it first") -> None:
+    r"""Raise if ``value`` holds NaN or Inf (reads every value: entry points only)."""
+    if value.numel() and not bool(torch.isfinite(value).all()):
+        raise ValueError(f"{name} contains NaN or Inf values: {hint}")
+
+
+def unit_range(name: str, value: torch.Tensor, hint: str | None = None) -> None:
+    r"""Raise if ``value`` has values outside [0, 1] (reads every value: entry points only).
+
+    Images in [0, 255] or [-1, 1] where [0, 1] is required get a message that says how to scale
+    them; ``hint`` is added to it.
+    """
+    if not value.numel():
+        return
+    low, high = (float(v) for v in torch.aminmax(value.detach()))
+    if low < 0 or high > 1:
+        if high > 1.5:
+            scale = "they look like [0, 255] pixels: divide by 255 or use aigc_course.data.to_unit"
+        elif low < -0.5:
+            scale = "they look like [-1, 1] images: map them with aigc_course.data.from_signed"
+        else:
+            scale = "clip or rescale them to [0, 1]"
+        extra = f" ({hint})" if hint else ""
+        raise ValueError(
+            f"{name} must lie in [0, 1], got values in [{low:g}, {high:g}]: {scale}{extra}"
+        )
+
+
+def labels(
+    y: object,
+    n_classes: int,
+    batch: int | None = None,
+    what: str = "labels",
+    *,
+    check_range: bool = True,
+) -> torch.Tensor:
+    r"""Check class labels and return them unchanged: int64, shape (B,), values in [0, n_classes).
+
+    Parameters
+    ----------
+    y : torch.Tensor
+        (B,) int64 class indices.
+    n_classes : int
+        K, the number of classes the model was built for.
+    batch : int, optional
+        The batch size B the labels must match.
+    what : str
+        How the messages name ``y``.
+    check_range : bool
+        Also check the values (a host sync on an accelerator: entry points only).
+
+    Raises
+    ------
+    TypeError
+        ``y`` is not a tensor, or not int64.
+    ValueError
+        Wrong shape, wrong length, or a label outside [0, K).
+    """
+    if not isinstance(y, torch.Tensor):
+        raise TypeError(
+            f"{what} must be a torch.Tensor of int64 class indices, shape (B,), "
+            f"got {type(y).__name__}: use torch.tensor(labels, dtype=torch.long)"
+        )
+    if y.dtype != torch.long:
+        hint = (
+            "y.long()"
+            if not y.is_floating_point()
+            else "y.long() (class indices, not one-hot or probabilities)"
+        )
+        raise TypeError(
+            f"{what} must be int64 class indices, got dtype {y.dtype}: convert with {hint}"
+        )
+    if y.ndim != 1:
+        hint = (
+            "y.argmax(dim=1) turns one-hot rows into indices"
+            if y.ndim == 2
+            else "flatten it with y.view(-1)"
+        )
+        raise ValueError(f"{what} must have shape (B,), got {tuple(y.shape)}: {hint}")
+    if batch is not None and y.shape[0] != batch:
+        raise ValueError(
+            f"{what} has {y.shape[0]} entries but the batch has {batch}: give one label per example"
+        )
+    if check_range and y.numel():
+        low, high = (int(v) for v in torch.aminmax(y))
+        if low < 0 or high >= n_classes:
+            bad = low if low < 0 else high
+            raise ValueError(
+                f"{what} must lie in [0, {n_classes - 1}] (the model has n_classes={n_classes}), "
+                f"found {bad}: build the model with n_classes > {bad} or fix the labels"
+            )
+    return y
+
+
+def sample_count(n: object) -> int:
+    r"""The ``n`` of ``model.sample(n, *, labels=None, generator=None)``: an int >= 0."""
+    if isinstance(n, torch.Tensor):
+        raise TypeError(
+            "sample(n, *, labels=None, generator=None) takes the number of samples first: "
+            "for given labels y call model.sample(len(y), labels=y)"
+        )
+    return positive_int("", "n", n, 0)
+
+
+def sample_labels(
+    model: torch.nn.Module, n: int, given: torch.Tensor | int | None, device: torch.device
+) -> torch.Tensor | None:
+    r"""Labels for ``model.sample(n, labels=...)``: ``None`` for an unconditional model."""
+    n_classes = getattr(model, "n_classes", None)
+    if n_classes is None:
+        if given is not None:
+            raise TypeError(
+                f"{type(model).__name__} is not conditional, so it takes no labels: "
+                "call model.sample(n, generator=...)"
+            )
+        return None
+    if given is None:
+        return torch.arange(n, device=device) % n_classes
+    if isinstance(given, int) and not isinstance(given, bool):
+        if not 0 <= given < n_classes:
+            raise ValueError(
+                f"labels must lie in [0, {n_classes - 1}] (the model has n_classes={n_classes}), "
+                f"got {given}"
+            )
+        return torch.full((n,), given, dtype=torch.long, device=device)
+    return labels(given, n_classes, n).to(device)
