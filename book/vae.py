@@ -62,7 +62,7 @@ from aigc_course.data import iterate_batches, load_mnist, to_unit
 from aigc_course.losses import bernoulli_nll, negative_elbo
 from aigc_course.models import MLPVAE, ConvVAE, VAEConfig
 from aigc_course.notebook import glue
-from aigc_course.train import VAETrainConfig, evaluate_vae, train_vae
+from aigc_course.train import VAETrainConfig, evaluate_vae, train_vae, vae_step
 from aigc_course.viz import plot_curves, show_image_rows, show_images
 
 
@@ -374,8 +374,8 @@ check_negative_elbo(my_negative_elbo)
 # :start-at: n_pixels
 # ```
 #
-# The loop below is `train_vae`'s, written out because dynamic binarisation needs one extra line per step:
-# each batch is binarised afresh before the step.
+# The loop below is `train_vae`'s, written out around the `vae_step` of section 2 because dynamic
+# binarisation needs one extra line per step: each batch is binarised afresh before the step.
 
 # %% tags=["nbval-ignore-output"]
 def fit(model_cls, data, train_cfg, *, seed, latent_dim=20, binarize=False):
@@ -396,13 +396,9 @@ def fit(model_cls, data, train_cfg, *, seed, latent_dim=20, binarize=False):
         for (xb,) in batches:
             if binarize:
                 xb = torch.bernoulli(xb, generator=noise)
-            xb = xb.to(device)
-            out = model(xb, generator=noise)
-            terms = negative_elbo(xb, out.logits, out.mu, out.logvar, train_cfg.beta)
-            opt.zero_grad(set_to_none=True)
-            terms.total.mean().backward()
-            opt.step()
-            curves.append(torch.stack([terms.recon.mean(), terms.kl.mean()]).detach())
+            eps = torch.randn(len(xb), latent_dim, generator=noise)
+            losses = vae_step(model, opt, xb.to(device), eps, beta=train_cfg.beta)
+            curves.append(torch.stack([losses["recon"], losses["kl"]]))
     return model.eval(), torch.stack(curves).T.cpu(), time.perf_counter() - t0
 
 
