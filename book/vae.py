@@ -415,7 +415,7 @@ for name, fits in runs.items():
     seconds = sum(s for _, _, s in fits) / len(fits)
     steps = fits[0][1].shape[1]
     print(
-        f"{name:16s}: {cfg.vae.epochs} epochs = {steps} steps, {seconds:.0f} s per seed"
+        f"{name:16s}: {steps} steps ({cfg.vae.epochs} epochs), {seconds:.0f} s per seed"
     )
 
 # %% tags=["nbval-ignore-output"]
@@ -828,10 +828,11 @@ for beta, rows in sweep.items():
     recon, kl = mean_std([r[0] for r in rows]), mean_std([r[1] for r in rows])
     total = mean_std([r[0] + r[1] for r in rows])
     neg_elbo_by_beta[beta] = total
-    active = sorted({r[2] for r in rows})
+    lo_active, hi_active = min(r[2] for r in rows), max(r[2] for r in rows)
+    active = f"{lo_active}" if lo_active == hi_active else f"{lo_active}-{hi_active}"
     print(
         f"{beta:5.1f} {recon[0]:7.1f} ± {recon[1]:3.1f} {kl[0]:7.1f} ± {kl[1]:3.1f}"
-        f" {total[0]:7.1f} ± {total[1]:3.1f} {'/'.join(map(str, active)):>10s}/20"
+        f" {total[0]:7.1f} ± {total[1]:3.1f} {active:>10s}/20"
     )
 ranked = sorted(neg_elbo_by_beta, key=lambda b: neg_elbo_by_beta[b][0])
 best, second = ranked[0], ranked[1]
