@@ -841,9 +841,9 @@ for trained_on in names:
     cells = []
     for tested_on in names:
         m, sd = mean_std(detection[trained_on, tested_on])
-        cells.append(f"{m:14.1%} ± {sd:4.1%}")
+        cells.append(f"{m:18.1%} ± {sd:4.1%}")
     print(f"{trained_on:>18} | " + " | ".join(cells))
-    cells = [f"{baseline[trained_on, t]:22.1%}" for t in names]
+    cells = [f"{baseline[trained_on, t]:25.1%}" for t in names]
     print(f"{'(grey-share rule)':>18} | " + " | ".join(cells))
 cross = [mean_std(detection[a, b])[0] for a in names for b in names if a != b]
 glue("app_det_cross_min", 100 * min(cross))
