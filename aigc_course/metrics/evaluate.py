@@ -2,10 +2,17 @@ r"""One row of the evaluation table: every sample-quality metric of a set of ima
 
 Typical use::
 
-    clf = trained_classifier()                                    # cached LeNet, prints its test accuracy
-    ref = make_reference(to_unit(train.images), clf)              # the real data the model was fitted to
-    row = evaluate_samples(from_signed(G(z)), ref, clf)           # generated images in [0, 1]
-    floor = evaluate_samples(to_unit(test.images[:n]), ref, clf)  # real held-out images: the best to expect
+    clf = trained_classifier()                              # cached LeNet, trained on the train split
+    ref = make_reference(to_unit(test.images[:5000]), clf)  # real images neither clf nor G has seen
+    row = evaluate_samples(from_signed(G(z)), ref, clf)     # n generated images in [0, 1]
+    real = evaluate_samples(to_unit(test.images[5000:5000 + n]), ref, clf)  # real vs real, same n
+
+The real-vs-real row is the reference point for every other row: FID is biased upwards for finite
+sets, so it is above 0 there; KID is unbiased, so it scatters around 0. It is not a bound (a
+generator can beat it on some metrics by chance). Use a reference the classifier was not trained on:
+its features of its own training images are not distributed like its features of new images, so a
+reference made of them shifts every row, and a generator that copies them would beat real data.
+(MNIST's test split is ordered by writer group: split it at random, not in halves.)
 """
 
 from __future__ import annotations
@@ -91,7 +98,8 @@ def make_reference(images: torch.Tensor, classifier: nn.Module) -> Reference:
     Parameters
     ----------
     images : tensor (N, 1, 28, 28), float in [0, 1]
-        Usually the training images the generative models were fitted to.
+        Real images that neither the classifier nor the generative models were trained on (for
+        example a random half of the test split), so that a real-vs-real row is a fair reference.
     classifier : LeNetClassifier
         From :func:`aigc_course.metrics.trained_classifier`.
 
@@ -135,7 +143,8 @@ class SampleMetrics:
     fid : float
         Fréchet distance of classifier features to the reference (lower is better; 0 = same Gaussian).
     kid, kid_std : float
-        KID (unbiased squared MMD, cubic kernel) to the reference, and its spread over subsets (lower is better).
+        KID (unbiased squared MMD, cubic kernel) to the reference, and its spread over subsets (lower is
+        better; unbiased, so about 0, possibly negative, for two samples of one distribution).
     classifier_score : float
         Inception-score analogue, in [1, K] (higher = confident and varied predictions).
     coverage_kl : float
@@ -146,7 +155,8 @@ class SampleMetrics:
         Kynkäänniemi et al.'s improved precision (quality) and recall (diversity), in [0, 1].
     nn_distance : float
         Median Euclidean pixel distance (images in [0, 1], 784 pixels) from each image to its nearest
-        reference image; much smaller than for real held-out images means copies (memorisation).
+        reference image. Against the training images, much smaller than for real held-out images
+        means copies (memorisation); against a held-out reference it is only a distance.
     """
 
     n: int
@@ -174,8 +184,9 @@ def evaluate_samples(
     classifier score and label coverage (:mod:`aigc_course.metrics.labels`), precision and recall
     (:func:`~aigc_course.metrics.precision_recall`, against a seeded random subset of the reference of the
     same size as ``images`` when the reference is larger) and the pixel distance to the nearest reference image
-    (:func:`~aigc_course.metrics.nearest_neighbours`). Passing *real held-out* images gives the row a
-    perfect generator could reach with this many images (FID and KID are not 0 for finite sets).
+    (:func:`~aigc_course.metrics.nearest_neighbours`). Passing as many *other* real images, independent of
+    the reference, gives the real-vs-real row: what a perfect generator would score with this many images
+    (FID is biased upwards, so above 0; KID is unbiased, so about 0 within ``kid_std``).
 
     Parameters
     ----------
