@@ -14,7 +14,7 @@ FIDs compare the same amount of training and their times compare speed.
 
 Then both generators (eval mode) draw ``--n-eval`` images and the classifier-FID against the training
 images is computed with :func:`aigc_course.metrics.frechet_distance` on the features of the cached
-classifier (:func:`aigc_course.metrics.trained_classifier`, trained on first use). Lower FID is better;
+classifier (:func:`aigc_course.train.trained_classifier`, trained on first use). Lower FID is better;
 the two should be close (same model, same budget), and the package's loop should be at most a few per
 cent slower.
 

@@ -45,6 +45,11 @@ import matplotlib.pyplot as plt
 
 plt.rcParams.update({"figure.dpi": 90, "savefig.dpi": 90})
 
+# %% [markdown] tags=["remove-cell"]
+# $\newcommand{\E}{\mathbb{E}}\newcommand{\KL}{\mathrm{KL}}$
+# (Defines the book's math macros for Jupyter and Colab; the built book gets them from
+# _config.yml.)
+
 # %% [markdown]
 # # Variational autoencoders
 #

@@ -73,15 +73,3 @@ __all__ = [
     "polynomial_kernel",
     "precision_recall",
 ]
-
-# The judge is trained by aigc_course.train (metrics never import training code); these two names
-# are found there on first use only, for code written before they moved.
-_MOVED = {"trained_classifier", "classifier_cache_key"}
-
-
-def __getattr__(name: str):
-    if name in _MOVED:
-        from importlib import import_module
-
-        return getattr(import_module("aigc_course.train.judge"), name)
-    raise AttributeError(f"module 'aigc_course.metrics' has no attribute {name!r}")

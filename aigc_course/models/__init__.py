@@ -9,6 +9,7 @@ from aigc_course.models.conditional import (
     ConditionalVAE,
     ConditionalVAEConfig,
 )
+from aigc_course.models.denoiser import MLPDenoiser, MLPDenoiserConfig
 from aigc_course.models.gan import (
     DCGANConfig,
     DCGANDiscriminator,
@@ -21,9 +22,14 @@ from aigc_course.models.gan import (
     ToyGenerator,
     dcgan_init_,
 )
+from aigc_course.models.unet import UNet, UNetConfig
 from aigc_course.models.vae import MLPVAE, ConvVAE, VAEConfig, VAEOutput
 
 __all__ = [
+    "MLPDenoiser",
+    "MLPDenoiserConfig",
+    "UNet",
+    "UNetConfig",
     "ClassifierConfig",
     "LeNetClassifier",
     "ConditionalDiscriminator",

@@ -14,6 +14,12 @@ from aigc_course.train.classifier import (
     train_classifier,
 )
 from aigc_course.train.core import Loop, TrainState
+from aigc_course.train.diffusion import (
+    DiffusionResult,
+    DiffusionTrainConfig,
+    diffusion_step,
+    train_diffusion,
+)
 from aigc_course.train.ema import ema_copy, ema_update_
 from aigc_course.train.errors import CheckpointError
 from aigc_course.train.gan import (
@@ -46,6 +52,10 @@ from aigc_course.train.vae import (
 )
 
 __all__ = [
+    "DiffusionResult",
+    "DiffusionTrainConfig",
+    "diffusion_step",
+    "train_diffusion",
     "check_resumable",
     "CheckpointError",
     "classifier_cache_key",

@@ -1,7 +1,7 @@
 r"""Supervised training of an image classifier (cross-entropy, Adam), and its accuracy.
 
 Used to train the LeNet-style classifier whose features the sample-quality metrics compare
-(:func:`aigc_course.metrics.trained_classifier` caches the result). Randomness comes only from
+(:func:`aigc_course.train.trained_classifier` caches the result). Randomness comes only from
 explicit seeds: the batch order from :func:`aigc_course.data.iterate_batches` ``(seed, epoch)``
 and the random shifts from one ``torch.Generator`` seeded with ``cfg.seed``, so on one CPU
 machine a run repeated with the same initial weights ends with bit-identical weights.
