@@ -75,7 +75,8 @@ COUNT_ARGS = [(c, a) for c in fr.CASES for a in c.args if a.kind == fr.COUNT]
 
 
 @SETTINGS
-@given(st.sampled_from(UNIT_ARGS), st.floats(min_value=2.5, max_value=1e4))
+# Beyond 3: to_uint8 clips overshoot up to [-3, 3] (documented); 0..255 is far beyond.
+@given(st.sampled_from(UNIT_ARGS), st.floats(min_value=3.5, max_value=1e4))
 def test_images_out_of_unit_range_are_refused_with_the_scale(pair, factor: float) -> None:
     case, arg = pair
     value = case.valid()[arg.name]

@@ -44,6 +44,7 @@ from aigc_course import data, losses, metrics, postprocess, runtime, viz  # noqa
 from aigc_course.data.errors import DataError  # noqa: E402
 from aigc_course.models import MLPVAE, LeNetClassifier, PCAGaussian, PixelBernoulli  # noqa: E402
 from aigc_course.models.classifier import ClassifierConfig  # noqa: E402
+from aigc_course.train import judge  # noqa: E402
 from aigc_course.train.classifier import ClassifierTrainConfig  # noqa: E402
 
 PACKAGE = str(ROOT / "aigc_course")
@@ -131,7 +132,8 @@ CASES: tuple[Case, ...] = (
         "data.to_uint8",
         data.to_uint8,
         lambda: {"x01": _imgs()},
-        (Arg("x01", UNIT, frozenset({"missing axis", "empty"})),),
+        # Documented: overshoot (a Gaussian model's samples, negatives) is clipped.
+        (Arg("x01", UNIT, frozenset({"missing axis", "empty", "negative"})),),
     ),
     Case(
         "data.binarize",
@@ -323,8 +325,8 @@ CASES: tuple[Case, ...] = (
         (Arg("classifier", "module"), Arg("images", UNIT), Arg("batch_size", COUNT)),
     ),
     Case(
-        "metrics.classifier_cache_key",
-        metrics.classifier_cache_key,
+        "train.classifier_cache_key",
+        judge.classifier_cache_key,
         lambda: {
             "images": (_imgs() * 255).to(torch.uint8)[:, 0],
             "labels": torch.arange(6),

@@ -94,7 +94,8 @@ def to_uint8(x01: torch.Tensor) -> torch.Tensor:
     Parameters
     ----------
     x01 : torch.Tensor
-        Floating point, shape ``(N, 1, H, W)`` or ``(N, H, W)``, nominally in [0, 1].
+        Floating point, shape ``(N, 1, H, W)`` or ``(N, H, W)``, nominally in [0, 1]; values in
+        [-3, 3] are clipped to [0, 1] (a model's samples overshoot), values beyond are refused.
 
     Returns
     -------
@@ -102,9 +103,9 @@ def to_uint8(x01: torch.Tensor) -> torch.Tensor:
         ``uint8``, shape ``(N, H, W)``, values ``round(255 * x)`` in 0..255.
     """
     _check_float(x01, "to_uint8")
-    check_range(
-        x01, "to_uint8: x01 (nominally in [0, 1])", -0.5, 1.5
-    )  # slight overshoot is clipped, 0..255 is not
+    # Overshoot is clipped (a Gaussian model's samples reach about -1 or 2); values far
+    # outside [0, 1] are another scale (0..255, say).
+    check_range(x01, "to_uint8: x01 (nominally in [0, 1])", -3.0, 3.0)
     if x01.ndim == 4 and x01.shape[1] == 1:
         x01 = x01.squeeze(1)
     if x01.ndim != 3:

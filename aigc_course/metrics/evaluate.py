@@ -101,7 +101,7 @@ def make_reference(images: torch.Tensor, classifier: nn.Module) -> Reference:
         Real images that neither the classifier nor the generative models were trained on (for
         example a random half of the test split), so that a real-vs-real row is a fair reference.
     classifier : LeNetClassifier
-        From :func:`aigc_course.metrics.trained_classifier`.
+        From :func:`aigc_course.train.trained_classifier`.
 
     Returns
     -------
