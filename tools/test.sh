@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install everything into ./.venv and run every test: unit tests (with coverage), the book's
+# Install everything into ./.venv and run every test: ruff, unit tests (with coverage), the book's
 # notebooks under nbval (strict, quick mode), and a warnings-as-errors build of the book.
 # This is the README's test command; .ci/run runs exactly this.
 #
@@ -12,6 +12,10 @@ start=$(date +%s)
 . tools/install.sh
 
 export MPLBACKEND=Agg
+echo "== style (ruff lint and format; seconds, before minutes of tests)"
+ruff check .
+ruff format --check .
+
 echo "== unit tests"
 python -m pytest tests -q --cov=aigc_course --cov-report=term --cov-fail-under=90
 
