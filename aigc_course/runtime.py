@@ -210,7 +210,7 @@ def atomic_write(path: str | os.PathLike) -> Iterator[Path]:
     and ``path`` is left as it was. On success the temporary file is flushed to disk
     (``fsync``) before the rename and the folder after it, so a power loss leaves either
     the old or the new file, never an empty one. Temporary files that a killed process
-    left beside ``path`` are removed first (:func:`remove_orphaned_temps`).
+    left beside ``path`` are removed first (:func:`~aigc_course.runtime.remove_orphaned_temps`).
 
     Raises
     ------

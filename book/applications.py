@@ -202,7 +202,7 @@ judge = trained_classifier(mnist, mnist_test)
 #   $\mathbb E_{q(z\mid x,y)}[\log p(x\mid z,y)] - \mathrm{KL}(q(z\mid x,y)\,\|\,\mathcal N(0, I))$:
 #
 # ```{literalinclude} ../aigc_course/models/conditional.py
-# :pyobject: ConditionalVAE.decode
+# :pyobject: ConditionalVAE._decoder_input
 # ```
 #
 # `train_gan` and `train_vae` take the labels as one extra argument, `labels=y_train`: real batches then come with

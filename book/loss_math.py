@@ -295,7 +295,7 @@ check_optimal_discriminator(my_optimal_discriminator)
 #
 # ```{literalinclude} ../aigc_course/losses/divergence.py
 # :pyobject: js_divergence_1d
-# :start-at: P = grid_probabilities
+# :start-at: P = _grid_probabilities
 # ```
 #
 # **Check.** For $p_\text{data} = \mathcal N(0, 1)$ and $p_g = \mathcal N(\mu, 1)$, integrate $C(G)$ directly,

@@ -3,7 +3,7 @@ r"""Samplers: DDPM ancestral sampling, DDIM, and Euler / Heun for the flow-match
 Every sampler takes the network as a callable ``model(x, time, labels)`` (``time`` a float
 tensor (B,) in [0, 1]: :math:`t/T` for diffusion, the flow time for flow matching), a shape,
 and a ``torch.Generator``; it returns the samples, or ``(samples, trajectory)`` with the
-trajectory stacked as (S + 1, *shape), from the noise (index 0) to the result (index S).
+trajectory stacked as ``(S + 1, *shape)``, from the noise (index 0) to the result (index S).
 Wrap the model in :class:`~aigc_course.diffusion.guidance.ClassifierFreeGuidance` to guide it.
 
 Samplers run under ``torch.no_grad()`` and do not change the model's train/eval mode: call
@@ -414,7 +414,7 @@ def ddpm_sample(
     clip_x0 : float, optional
         Clamp the predicted x0 (1.0 for images in [-1, 1]).
     return_trajectory : bool
-        Also return the (S + 1, *shape) stack of :math:`x_{\tau_S}, \dots, x_{\tau_0}`.
+        Also return the ``(S + 1, *shape)`` stack of :math:`x_{\tau_S}, \dots, x_{\tau_0}`.
     device : torch.device, optional
         Default: ``x_init``'s device, else the model's, else CPU.
 
@@ -482,7 +482,7 @@ def ddim_sample(
     Returns
     -------
     torch.Tensor or (torch.Tensor, torch.Tensor)
-        Samples of ``shape`` (and the (S + 1, *shape) trajectory).
+        Samples of ``shape`` (and the ``(S + 1, *shape)`` trajectory).
 
     References
     ----------
@@ -546,7 +546,7 @@ def flow_sample(
     Returns
     -------
     torch.Tensor or (torch.Tensor, torch.Tensor)
-        Samples of ``shape`` (and the (S + 1, *shape) trajectory at times 1, ..., 1/S, 0).
+        Samples of ``shape`` (and the ``(S + 1, *shape)`` trajectory at times 1, ..., 1/S, 0).
 
     References
     ----------

@@ -187,13 +187,13 @@ class DiffusionTrainConfig:
     T : int
         Diffusion steps of the noise schedule (``"eps"`` only).
     schedule : {"linear", "cosine"}
-        The noise schedule (``"eps"`` only), built by :func:`make_schedule`.
+        The noise schedule (``"eps"`` only), built by :func:`~aigc_course.train.diffusion.make_schedule`.
     p_uncond : float
         Label-dropout probability in [0, 1) for classifier-free guidance (used with
         labels).
     ema_decay : float or None
         Decay in [0, 1) of the weight average (:attr:`DiffusionResult.ema_model`),
-        reached after a warm-up (:func:`ema_decay`); None: no average.
+        reached after a warm-up (:func:`~aigc_course.train.diffusion.ema_decay`); None: no average.
     grad_clip : float or None
         Clip the gradient norm to this value before each step; None: no clipping.
     seed : int
@@ -358,7 +358,7 @@ def train_diffusion(
     Each step takes the next mini-batch (seeded order, epoch after epoch), then
     :func:`diffusion_step` with ``cfg.objective``; with ``cfg.ema_decay`` the average
     :math:`\bar\theta \leftarrow \lambda_n \bar\theta + (1 - \lambda_n)\theta` follows
-    every step, :math:`\lambda_n` = :func:`ema_decay` ``(cfg.ema_decay, n)``.
+    every step, :math:`\lambda_n` = :func:`~aigc_course.train.diffusion.ema_decay` ``(cfg.ema_decay, n)``.
 
     Parameters
     ----------
