@@ -22,7 +22,8 @@ The classifier: ``clf.features(x)`` (B, 128) penultimate features, ``clf.probs(x
 The single metrics, each on feature matrices (N, F) or probabilities (N, K):
 ``frechet_distance``, ``gaussian_frechet_distance``, ``kid`` (-> ``KID(mean, std, ...)``),
 ``mmd2_unbiased``, ``classifier_score``, ``label_coverage`` (-> ``LabelCoverage``),
-``precision_recall`` (-> ``PrecisionRecall``), ``nearest_neighbours`` (pixel or feature space).
+``precision_recall`` (-> ``PrecisionRecall``), ``nearest_neighbours`` (pixel or feature space),
+``mean_pairwise_distance`` (sample variety).
 
 Likelihoods: ``bits_per_dim``, ``discrete_nll_from_density``.
 """
@@ -44,7 +45,7 @@ from aigc_course.metrics.frechet import (
 from aigc_course.metrics.kid import KID, kid, mmd2_unbiased, polynomial_kernel
 from aigc_course.metrics.labels import LabelCoverage, classifier_score, label_coverage
 from aigc_course.metrics.likelihood import bits_per_dim, discrete_nll_from_density
-from aigc_course.metrics.neighbours import nearest_neighbours
+from aigc_course.metrics.neighbours import mean_pairwise_distance, nearest_neighbours
 from aigc_course.metrics.precision_recall import PrecisionRecall, knn_radii, precision_recall
 
 __all__ = [
@@ -69,6 +70,7 @@ __all__ = [
     "make_reference",
     "metrics_table",
     "mmd2_unbiased",
+    "mean_pairwise_distance",
     "nearest_neighbours",
     "polynomial_kernel",
     "precision_recall",

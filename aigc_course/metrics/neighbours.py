@@ -55,3 +55,25 @@ def nearest_neighbours(
     if not dists:
         return torch.zeros(0, dtype=torch.float64), torch.zeros(0, dtype=torch.int64)
     return torch.cat(dists), torch.cat(idx)
+
+
+def mean_pairwise_distance(features: torch.Tensor) -> float:
+    r"""Mean Euclidean distance between the rows of ``features``, over all pairs of different rows.
+
+    .. math:: \bar d = \binom{N}{2}^{-1} \sum_{i < j} \lVert f_i - f_j \rVert_2
+
+    A simple measure of the variety of a set of samples (in pixels or classifier features).
+
+    Parameters
+    ----------
+    features : tensor (N, ...) flattened to (N, D), N >= 2
+
+    Returns
+    -------
+    float, >= 0 (computed in float64)
+    """
+    check_tensor(features, "features", floating=True, shape_hint="(N, D)")
+    if features.shape[0] < 2:
+        raise ValueError(f"features needs at least 2 rows to form a pair, got {features.shape[0]}")
+    f = features.reshape(features.shape[0], -1).double()
+    return float(torch.pdist(f).mean())

@@ -22,10 +22,12 @@ from aigc_course.models.gan import (
     ToyGenerator,
     dcgan_init_,
 )
+from aigc_course.models.latent import latent_path
 from aigc_course.models.unet import UNet, UNetConfig
 from aigc_course.models.vae import MLPVAE, ConvVAE, VAEConfig, VAEOutput
 
 __all__ = [
+    "latent_path",
     "MLPDenoiser",
     "MLPDenoiserConfig",
     "UNet",
