@@ -12,7 +12,15 @@ maps each such checker's name to its declaration; ``ANSWER_CHECKERS`` lists the 
 typed-in prediction.
 """
 
-from aigc_course.exercises import applications, concepts, gan, lossmath, metrics, vae
+from aigc_course.exercises import (
+    applications,
+    concepts,
+    diffusion,
+    gan,
+    lossmath,
+    metrics,
+    vae,
+)
 from aigc_course.exercises.applications import (
     check_class_accuracy,
     check_interpolation,
@@ -22,6 +30,12 @@ from aigc_course.exercises.concepts import (
     check_bernoulli_log_likelihood,
     check_bits_per_dim,
     check_to_signed,
+)
+from aigc_course.exercises.diffusion import (
+    check_ddim_step,
+    check_flow_loss,
+    check_predict_x0,
+    check_q_sample,
 )
 from aigc_course.exercises.feedback import Feedback
 from aigc_course.exercises.gan import (
@@ -72,6 +86,10 @@ EXERCISES = {
         applications.CLASS_ACCURACY,
         applications.INTERPOLATION,
         applications.MEAN_PAIRWISE,
+        diffusion.Q_SAMPLE,
+        diffusion.PREDICT_X0,
+        diffusion.DDIM_STEP,
+        diffusion.FLOW_LOSS,
     )
 }
 ANSWER_CHECKERS = ("check_gradient_prediction", "check_beta_zero_prediction")
@@ -83,6 +101,10 @@ __all__ = [
     "check_interpolation",
     "check_mean_pairwise_distance",
     "check_classifier_score",
+    "check_ddim_step",
+    "check_flow_loss",
+    "check_predict_x0",
+    "check_q_sample",
     "check_frechet_distance",
     "check_mmd2_unbiased",
     "check_precision",
