@@ -42,6 +42,7 @@ def test_every_chapter_with_exercises_is_copied():
         "applications",
         "case_study",
         "concepts",
+        "diffusion",
         "gan",
         "loss_math",
         "vae",
