@@ -9,7 +9,7 @@ machine writes the same numbers) and writes the files below; nothing is download
 
 Every file is a dict of plain values and tensors (weights stored as float16 to halve the
 size), read with ``torch.load(..., weights_only=True)`` only after its SHA-256 equals the one
-recorded in :data:`WEIGHTS`, so a damaged or replaced file is refused instead of unpickled.
+recorded in ``WEIGHTS``, so a damaged or replaced file is refused instead of unpickled.
 
 References
 ----------
@@ -153,7 +153,7 @@ def load_pretrained(name: str, *, path: str | os.PathLike | None = None) -> Pret
     Parameters
     ----------
     name : str
-        One of :data:`WEIGHTS`: ``"mnist_flow_unet"``, ``"mnist_eps_unet"``, ``"mnist_vae"``.
+        One of ``WEIGHTS``: ``"mnist_flow_unet"``, ``"mnist_eps_unet"``, ``"mnist_vae"``.
     path : str or os.PathLike, optional
         Read this file instead of the shipped one (it must still have the recorded
         SHA-256; for tests of the check).
