@@ -609,8 +609,8 @@ for name in ("DDPM, 1000 steps", "flow, 100 Euler steps"):
 # regression at *every* noisy point of space, not a game, and a mode the network ignored would
 # cost it loss at every noise level. The price is paid at sampling time: a thousand network
 # evaluations per sample instead of one. Two details of this toy matter. The noise model uses the
-# cosine schedule (with the linear one it needed far more training steps to place samples this
-# close to the centres), and its samplers clip their running guess of $x_0$ to the data's box,
+# cosine schedule (in our trials with the linear one, the same number of training steps placed
+# far fewer samples this close to the centres), and its samplers clip their running guess of $x_0$ to the data's box,
 # $[-2.5, 2.5]^2$, as image samplers clip it to the pixel range: early in sampling, when
 # $\bar\alpha_t$ is almost 0, dividing by $\sqrt{\bar\alpha_t}$ turns a small error of the network
 # into a huge guess. Here is where the samples come from: trajectories of 30 points, from
@@ -1040,8 +1040,9 @@ plt.show()
 # %% [markdown]
 # Sampling the VAE's latent space with a learned flow instead of the prior lowered the FID from
 # {glue:text}`diff_prior_fid:.1f` to {glue:text}`diff_latent_fid:.1f`. Why does it help? The
-# encoder's codes do not fill $\mathcal N(0, I)$ (their spread per dimension is printed above,
-# and they cluster by digit); prior samples fall into the gaps and decode to blends of digits.
+# encoder's codes have about the prior's spread per dimension (printed above), but they do not
+# fill $\mathcal N(0, I)$ evenly: they gather in regions, roughly one per kind of digit, and prior
+# samples that fall between them decode to blends of digits.
 # The latent flow learns where the codes actually are. The decoder still limits the result: the
 # samples are as blurry as the VAE's reconstructions, because the decoder, not the diffusion
 # model, makes the pixels (Stable Diffusion's autoencoder is trained with perceptual and
