@@ -6,17 +6,12 @@ from collections.abc import Callable
 
 import torch
 
-from aigc_course.exercises.engine import Args, Edge, Exercise, Mistake, check
+from aigc_course.exercises.engine import Args, Edge, Exercise, Mistake, check, rand_int
 from aigc_course.exercises.feedback import Feedback
 
 
-def _int(gen: torch.Generator, low: int, high: int) -> int:
-    r"""A random integer in [low, high]."""
-    return int(torch.randint(low, high + 1, (), generator=gen))
-
-
 def _hit_inputs(gen: torch.Generator, case: int) -> Args:
-    n, k = _int(gen, 10, 30), _int(gen, 3, 8)
+    n, k = rand_int(gen, 10, 30), rand_int(gen, 3, 8)
     probs = torch.softmax(torch.randn(n, k, generator=gen) * 2, dim=1)
     hits = torch.rand(n, generator=gen) < 0.6
     other = (probs.argmax(1) + torch.randint(1, k, (n,), generator=gen)) % k
@@ -75,9 +70,9 @@ def check_class_accuracy(fn: Callable[[torch.Tensor, torch.Tensor], object]) -> 
 
 
 def _interp_inputs(gen: torch.Generator, case: int) -> Args:
-    d = _int(gen, 2, 6)
+    d = rand_int(gen, 2, 6)
     z0, z1 = (torch.randn(d, generator=gen) * 2 for _ in range(2))
-    return z0, z1, _int(gen, 4, 9)
+    return z0, z1, rand_int(gen, 4, 9)
 
 
 def _interp(
@@ -152,14 +147,14 @@ def _mpd(f: torch.Tensor) -> torch.Tensor:
 
 
 def _identical_rows(gen: torch.Generator) -> Args:
-    row = torch.randn(1, _int(gen, 2, 5), generator=gen)
-    return (row.repeat(_int(gen, 3, 6), 1),)
+    row = torch.randn(1, rand_int(gen, 2, 5), generator=gen)
+    return (row.repeat(rand_int(gen, 3, 6), 1),)
 
 
 MEAN_PAIRWISE = Exercise(
     name="check_mean_pairwise_distance",
     arg_names=("features",),
-    draw=lambda gen, case: (torch.randn(_int(gen, 4, 10), _int(gen, 2, 6), generator=gen),),
+    draw=lambda gen, case: (torch.randn(rand_int(gen, 4, 10), rand_int(gen, 2, 6), generator=gen),),
     reference=_mpd,
     passed="the mean Euclidean distance over the N(N - 1) pairs of different rows.",
     what="the mean distance",

@@ -7,19 +7,14 @@ from collections.abc import Callable
 
 import torch
 
-from aigc_course.exercises.engine import Args, Exercise, Mistake, check
+from aigc_course.exercises.engine import Args, Exercise, Mistake, check, rand_int
 from aigc_course.exercises.feedback import Feedback
 
 LN2 = math.log(2.0)
 
 
-def _int(gen: torch.Generator, low: int, high: int) -> int:
-    r"""A random integer in [low, high]."""
-    return int(torch.randint(low, high + 1, (), generator=gen))
-
-
 def _signed_inputs(gen: torch.Generator, case: int) -> Args:
-    shape = (_int(gen, 2, 4), 1, _int(gen, 3, 5), _int(gen, 3, 5))
+    shape = (rand_int(gen, 2, 4), 1, rand_int(gen, 3, 5), rand_int(gen, 3, 5))
     return (torch.rand(shape, generator=gen),)
 
 
@@ -69,7 +64,7 @@ def check_to_signed(fn: Callable[[torch.Tensor], torch.Tensor]) -> Feedback:
 
 
 def _bernoulli_inputs(gen: torch.Generator, case: int) -> Args:
-    b, d = _int(gen, 3, 6), _int(gen, 8, 16)
+    b, d = rand_int(gen, 3, 6), rand_int(gen, 8, 16)
     x = (torch.rand(b, d, generator=gen) < 0.4).double()
     probs = torch.rand(d, generator=gen, dtype=torch.float64) * 0.8 + 0.1
     return x, probs
@@ -139,8 +134,8 @@ def check_bernoulli_log_likelihood(
 
 
 def _bpd_inputs(gen: torch.Generator, case: int) -> Args:
-    nll = torch.rand(_int(gen, 3, 6), generator=gen, dtype=torch.float64) * 2000 + 50
-    return nll, _int(gen, 100, 3072)
+    nll = torch.rand(rand_int(gen, 3, 6), generator=gen, dtype=torch.float64) * 2000 + 50
+    return nll, rand_int(gen, 100, 3072)
 
 
 BITS_PER_DIM = Exercise(

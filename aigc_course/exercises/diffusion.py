@@ -10,18 +10,13 @@ from collections.abc import Callable
 
 import torch
 
-from aigc_course.exercises.engine import Args, Exercise, Mistake, check
+from aigc_course.exercises.engine import Args, Exercise, Mistake, check, rand_int
 from aigc_course.exercises.feedback import Feedback
 
 
-def _int(gen: torch.Generator, low: int, high: int) -> int:
-    r"""A random integer in [low, high]."""
-    return int(torch.randint(low, high + 1, (), generator=gen))
-
-
 def _batch(gen: torch.Generator) -> tuple[int, int]:
-    b = _int(gen, 4, 7)  # rows != columns, so a missing broadcast fails loudly
-    return b, _int(gen, 2, b - 1)
+    b = rand_int(gen, 4, 7)  # rows != columns, so a missing broadcast fails loudly
+    return b, rand_int(gen, 2, b - 1)
 
 
 def _alpha_bar(gen: torch.Generator, b: int, low: float = 0.05, high: float = 0.95):

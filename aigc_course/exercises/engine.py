@@ -108,6 +108,11 @@ class _State:
     )
 
 
+def rand_int(gen: torch.Generator, low: int, high: int) -> int:
+    r"""A random integer in [low, high], drawn from ``gen`` (the checkers' input sizes)."""
+    return int(torch.randint(low, high + 1, (), generator=gen))
+
+
 def fresh_seed() -> int:
     r"""A seed from the operating system's entropy, so every checker call sees new inputs."""
     return int.from_bytes(os.urandom(8), "little") & ((1 << 63) - 1)

@@ -9,15 +9,10 @@ import torch
 import torch.nn.functional as F
 
 from aigc_course.data.toy import count_modes
-from aigc_course.exercises.engine import Args, Convention, Edge, Exercise, Mistake, check
+from aigc_course.exercises.engine import Args, Convention, Edge, Exercise, Mistake, check, rand_int
 from aigc_course.exercises.feedback import Feedback
 
 _FROM_LOGITS = "compute it from logits with F.softplus or F.binary_cross_entropy_with_logits"
-
-
-def _int(gen: torch.Generator, low: int, high: int) -> int:
-    r"""A random integer in [low, high]."""
-    return int(torch.randint(low, high + 1, (), generator=gen))
 
 
 def _ns(logits: torch.Tensor) -> torch.Tensor:
@@ -27,7 +22,7 @@ def _ns(logits: torch.Tensor) -> torch.Tensor:
 NONSATURATING = Exercise(
     name="check_nonsaturating_loss",
     arg_names=("fake_logits",),
-    draw=lambda gen, case: (torch.randn(_int(gen, 4, 12), generator=gen) * 2,),
+    draw=lambda gen, case: (torch.randn(rand_int(gen, 4, 12), generator=gen) * 2,),
     reference=_ns,
     passed="-log D(G(z)) from logits (softplus(-l)), finite even when D is certain.",
     what="the loss",
@@ -56,7 +51,7 @@ NONSATURATING = Exercise(
     ),
     edges=(
         Edge(
-            lambda gen: (torch.full((_int(gen, 3, 6),), -200.0),),
+            lambda gen: (torch.full((rand_int(gen, 3, 6),), -200.0),),
             "right on moderate logits, but not on logits of -200 (a discriminator sure the fakes "
             "are fake): torch.log(torch.sigmoid(l)) underflows to -inf there. Use the logits "
             "directly: -log sigmoid(l) = softplus(-l) (F.softplus or F.logsigmoid)",
@@ -81,8 +76,8 @@ def _d_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
 
 
 def _d_inputs(gen: torch.Generator, case: int) -> Args:
-    n_real = _int(gen, 3, 8)
-    n_fake = n_real + _int(gen, 1, 4)  # different batch sizes on purpose
+    n_real = rand_int(gen, 3, 8)
+    n_fake = n_real + rand_int(gen, 1, 4)  # different batch sizes on purpose
     return torch.randn(n_real, generator=gen) * 2 + 1, torch.randn(n_fake, generator=gen) * 2 - 1
 
 
@@ -166,8 +161,8 @@ def _ring_inputs(gen: torch.Generator, case: int) -> Args:
     # case 0: tight modes; case 1: wide ones, where a sample can be within 3 std of two centres
     std = float(torch.empty(()).uniform_(0.02, 0.05, generator=gen)) if case == 0 else 0.4
     order = torch.randperm(_RING_MODES, generator=gen).tolist()
-    covered = order[: _int(gen, 2, 5)]
-    picks = sum(([m] * _int(gen, 40, 300) for m in covered), [])
+    covered = order[: rand_int(gen, 2, 5)]
+    picks = sum(([m] * rand_int(gen, 40, 300) for m in covered), [])
     samples = centers[picks] + std * torch.randn(len(picks), 2, generator=gen)
     n_stray = max(1, len(picks) // 250)  # under 1% of all samples
     stray = centers[order[-1]] + 0.2 * std * torch.randn(n_stray, 2, generator=gen)

@@ -7,20 +7,15 @@ from collections.abc import Callable
 
 import torch
 
-from aigc_course.exercises.engine import Args, Edge, Exercise, Mistake, check
+from aigc_course.exercises.engine import Args, Edge, Exercise, Mistake, check, rand_int
 from aigc_course.exercises.feedback import Feedback
 
 LN2 = math.log(2.0)
 NAN = float("nan")
 
 
-def _int(gen: torch.Generator, low: int, high: int) -> int:
-    r"""A random integer in [low, high]."""
-    return int(torch.randint(low, high + 1, (), generator=gen))
-
-
 def _density_inputs(gen: torch.Generator, case: int) -> Args:
-    n = _int(gen, 6, 10)
+    n = rand_int(gen, 6, 10)
     p_data = torch.rand(n, generator=gen, dtype=torch.float64) * 0.5 + 1e-3
     p_g = torch.rand(n, generator=gen, dtype=torch.float64) * 0.5 + 1e-3
     p_data[0], p_g[1] = 0.0, 0.0  # only fakes live here, only data there
@@ -100,14 +95,14 @@ def _simplex(gen: torch.Generator, k: int) -> torch.Tensor:
 
 
 def _jsd_inputs(gen: torch.Generator, case: int) -> Args:
-    k = _int(gen, 4, 8)
+    k = rand_int(gen, 4, 8)
     P, Q = _simplex(gen, k), _simplex(gen, k)
     P[int(torch.randint(k, (), generator=gen))] = 0.0  # P has a zero: 0 log 0 must count as 0
     return P / P.sum(), Q
 
 
 def _disjoint(gen: torch.Generator) -> Args:
-    a, b = _int(gen, 2, 4), _int(gen, 2, 4)
+    a, b = rand_int(gen, 2, 4), rand_int(gen, 2, 4)
     P = torch.cat([_simplex(gen, a), torch.zeros(b, dtype=torch.float64)])
     Q = torch.cat([torch.zeros(a, dtype=torch.float64), _simplex(gen, b)])
     return P, Q
@@ -168,7 +163,7 @@ def check_js_divergence(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def _gauss_inputs(gen: torch.Generator, case: int) -> Args:
-    b, d = _int(gen, 3, 6), _int(gen, 2, 5)
+    b, d = rand_int(gen, 3, 6), rand_int(gen, 2, 5)
     mu = torch.randn(b, d, generator=gen, dtype=torch.float64)
     logvar = 0.8 * torch.randn(b, d, generator=gen, dtype=torch.float64)
     return mu, logvar
@@ -244,7 +239,7 @@ def check_gaussian_kl(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) 
 
 
 def _nll_inputs(gen: torch.Generator, case: int) -> Args:
-    shape = (_int(gen, 2, 4), 1, _int(gen, 3, 5), _int(gen, 3, 5))
+    shape = (rand_int(gen, 2, 4), 1, rand_int(gen, 3, 5), rand_int(gen, 3, 5))
     x = torch.rand(shape, generator=gen, dtype=torch.float64)
     mean = torch.rand(shape, generator=gen, dtype=torch.float64)
     sigma = round(float(torch.empty(()).uniform_(0.2, 0.8, generator=gen)), 3)

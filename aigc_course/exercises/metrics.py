@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import torch
 
-from aigc_course.exercises.engine import Args, Edge, Exercise, Mistake, check
+from aigc_course.exercises.engine import Args, Edge, Exercise, Mistake, check, rand_int
 from aigc_course.exercises.feedback import Feedback
 from aigc_course.metrics.frechet import gaussian_frechet_distance
 from aigc_course.metrics.kid import mmd2_unbiased, polynomial_kernel
@@ -20,11 +20,6 @@ __all__ = [
     "check_mmd2_unbiased",
     "check_precision",
 ]
-
-
-def _int(gen: torch.Generator, low: int, high: int) -> int:
-    r"""A random integer in [low, high]."""
-    return int(torch.randint(low, high + 1, (), generator=gen))
 
 
 def _spd(d: int, gen: torch.Generator) -> torch.Tensor:
@@ -40,7 +35,7 @@ def _sqrtm(c: torch.Tensor) -> torch.Tensor:
 
 
 def _fid_inputs(gen: torch.Generator, case: int) -> Args:
-    d = _int(gen, 3, 6)
+    d = rand_int(gen, 3, 6)
     mu1, mu2 = (torch.randn(d, generator=gen, dtype=torch.float64) for _ in range(2))
     return mu1, _spd(d, gen), mu2, _spd(d, gen)
 
@@ -153,7 +148,7 @@ def _kl_rows(probs: torch.Tensor) -> torch.Tensor:
 CLASSIFIER_SCORE = Exercise(
     name="check_classifier_score",
     arg_names=("probs",),
-    draw=lambda gen, case: (_probs(gen, _int(gen, 8, 20), _int(gen, 3, 6)),),
+    draw=lambda gen, case: (_probs(gen, rand_int(gen, 8, 20), rand_int(gen, 3, 6)),),
     reference=classifier_score,
     passed="exp of the mean KL between each prediction and the marginal; 5 classes, one-hot and balanced, give 5.",
     what="the score",
@@ -201,8 +196,8 @@ def check_classifier_score(fn: Callable[[torch.Tensor], object]) -> Feedback:
 
 
 def _mmd_inputs(gen: torch.Generator, case: int) -> Args:
-    d, m = _int(gen, 2, 5), _int(gen, 6, 12)
-    n = m + _int(gen, 1, 4)
+    d, m = rand_int(gen, 2, 5), rand_int(gen, 6, 12)
+    n = m + rand_int(gen, 1, 4)
     x = torch.randn(m, d, generator=gen, dtype=torch.float64)
     return x, torch.randn(n, d, generator=gen, dtype=torch.float64) + 0.3
 
@@ -264,9 +259,9 @@ def check_mmd2_unbiased(fn: Callable[[torch.Tensor, torch.Tensor], object]) -> F
 
 
 def _pr_inputs(gen: torch.Generator, case: int) -> Args:
-    real = torch.randn(_int(gen, 30, 50), 2, generator=gen, dtype=torch.float64)
-    fake = torch.randn(_int(gen, 20, 40), 2, generator=gen, dtype=torch.float64) * 1.6 + 0.4
-    return real, fake, _int(gen, 2, 5)
+    real = torch.randn(rand_int(gen, 30, 50), 2, generator=gen, dtype=torch.float64)
+    fake = torch.randn(rand_int(gen, 20, 40), 2, generator=gen, dtype=torch.float64) * 1.6 + 0.4
+    return real, fake, rand_int(gen, 2, 5)
 
 
 def _share_within(real: torch.Tensor, fake: torch.Tensor, kth: int) -> float:

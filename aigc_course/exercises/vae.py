@@ -15,19 +15,15 @@ from aigc_course.exercises.engine import (
     Mistake,
     check,
     clone_args,
+    rand_int,
     read_answer,
 )
 from aigc_course.exercises.feedback import Feedback, call_reader
 from aigc_course.losses.vae import bernoulli_nll, gaussian_kl, importance_weighted_bound
 
 
-def _int(gen: torch.Generator, low: int, high: int) -> int:
-    r"""A random integer in [low, high]."""
-    return int(torch.randint(low, high + 1, (), generator=gen))
-
-
 def _reparam_inputs(gen: torch.Generator, case: int) -> Args:
-    shape = (_int(gen, 3, 6), _int(gen, 2, 4))
+    shape = (rand_int(gen, 3, 6), rand_int(gen, 2, 4))
     return tuple(torch.randn(shape, generator=gen, dtype=torch.float64) for _ in range(3))
 
 
@@ -96,7 +92,7 @@ def check_reparameterize(
 
 
 def _elbo_inputs(gen: torch.Generator, case: int) -> Args:
-    b, h, d = _int(gen, 3, 6), _int(gen, 3, 5), _int(gen, 2, 4)
+    b, h, d = rand_int(gen, 3, 6), rand_int(gen, 3, 5), rand_int(gen, 2, 4)
     x = torch.rand(b, 1, h, h, generator=gen)
     logits = torch.randn(b, 1, h, h, generator=gen) * 2
     return x, logits, torch.randn(b, d, generator=gen), torch.randn(b, d, generator=gen) * 0.5
@@ -191,15 +187,15 @@ def _iw(log_w: torch.Tensor) -> torch.Tensor:
 
 
 def _iw_inputs(gen: torch.Generator, case: int) -> Args:
-    k = _int(gen, 3, 8)
-    b = k + _int(gen, 1, 3)  # K != B, so reducing over the wrong axis shows in the shape
+    k = rand_int(gen, 3, 8)
+    b = k + rand_int(gen, 1, 3)  # K != B, so reducing over the wrong axis shows in the shape
     offset = float(torch.empty(()).uniform_(50, 150, generator=gen))
     return (torch.randn(k, b, generator=gen, dtype=torch.float64) * 3 - offset,)
 
 
 def _iw_extreme(gen: torch.Generator) -> Args:
-    k, b = _int(gen, 2, 5), _int(gen, 2, 4)
-    return (torch.randn(k, b, generator=gen, dtype=torch.float64) - 1000 * _int(gen, 1, 3),)
+    k, b = rand_int(gen, 2, 5), rand_int(gen, 2, 4)
+    return (torch.randn(k, b, generator=gen, dtype=torch.float64) - 1000 * rand_int(gen, 1, 3),)
 
 
 IW_BOUND = Exercise(
