@@ -34,6 +34,7 @@ from aigc_course.data import (
     load_mnist,
     mnist,
     num_batches,
+    random_shift,
     read_idx_images,
     read_idx_labels,
     sources,
@@ -597,6 +598,49 @@ def test_dequantize() -> None:
     assert torch.equal(torch.floor(x * 256).to(torch.uint8).squeeze(1), u8)
     assert torch.equal(x, dequantize(u8, torch.Generator().manual_seed(0)))
     assert not torch.equal(x, dequantize(u8, torch.Generator().manual_seed(1)))
+
+
+def _shifted_by_loop(image: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    r"""Oracle: move one (C, H, W) image by (dy, dx) pixels, pixel by pixel, zeros elsewhere."""
+    out = torch.zeros_like(image)
+    _, h, w = image.shape
+    for i in range(h):
+        for j in range(w):
+            if 0 <= i - dy < h and 0 <= j - dx < w:
+                out[:, i, j] = image[:, i - dy, j - dx]
+    return out
+
+
+@pytest.mark.parametrize("max_shift", [1, 2])
+def test_random_shift_moves_each_image_by_its_own_offset(max_shift) -> None:
+    x = torch.rand(200, 2, 6, 5, generator=torch.Generator().manual_seed(1))
+    y = random_shift(x, max_shift, torch.Generator().manual_seed(0))
+    assert y.shape == x.shape
+    seen = set()
+    for image, moved in zip(x, y, strict=True):
+        offsets = range(-max_shift, max_shift + 1)
+        match = [
+            (dy, dx)
+            for dy in offsets
+            for dx in offsets
+            if torch.equal(moved, _shifted_by_loop(image, dy, dx))
+        ]
+        assert len(match) == 1  # random pixels: exactly one offset explains the output
+        seen.add(match[0])
+    assert len(seen) == (2 * max_shift + 1) ** 2  # every offset occurs in 200 draws
+    again = random_shift(x, max_shift, torch.Generator().manual_seed(0))
+    assert torch.equal(y, again)
+
+
+def test_random_shift_zero_is_the_identity_and_bad_arguments_are_named() -> None:
+    x = torch.rand(3, 1, 4, 4)
+    assert random_shift(x, 0) is x
+    with pytest.raises(ValueError, match="max_shift"):
+        random_shift(x, -1)
+    with pytest.raises(ValueError, match="max_shift"):
+        random_shift(x, 1.5)
+    with pytest.raises(ValueError, match=r"\(B, C, H, W\)"):
+        random_shift(x[0], 1)
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,7 @@ from aigc_course.train import (
     train_vae,
 )
 from aigc_course.train.checkpoint import load_checkpoint
+from aigc_course.train.core import Loop, cosine_factor
 
 TOY = ToyGANConfig(latent_dim=2, hidden=16)
 CFG = GANTrainConfig(steps=12, batch_size=32, lr_d=1e-3, lr_g=1e-3, n_fixed=8, progress=False)
@@ -77,6 +78,27 @@ def test_max_seconds_stops_after_the_step_in_which_the_budget_ran_out(tmp_path):
     assert [s for s, _ in result.snapshots] == [1]
     full = train_gan(*toy(), ring(), dataclasses.replace(CFG, max_seconds=1e6))
     assert full.steps == 12 and full.stopped_by == "steps"
+
+
+def test_cosine_factor_runs_from_one_to_zero_through_one_half():
+    values = [cosine_factor(p) for p in (0.0, 0.25, 0.5, 0.75, 1.0)]
+    expected = [1.0, (2 + math.sqrt(2)) / 4, 0.5, (2 - math.sqrt(2)) / 4, 0.0]
+    for got, want in zip(values, expected, strict=True):
+        assert math.isclose(got, want, abs_tol=1e-12)
+
+
+def test_fraction_done_counts_steps_or_time_whichever_is_further():
+    model = torch.nn.Linear(1, 1)
+    loop = Loop("VAE", total=10, keys=(), hints={}, models={"m": model}, optimizers={})
+    assert loop.fraction_done == 0.0
+    loop.step = 4
+    assert loop.fraction_done == 0.4
+    loop.max_seconds, loop.seconds = 20.0, 5.0  # a quarter of the time: steps still lead
+    assert loop.fraction_done == 0.4
+    loop.seconds = 15.0  # three quarters of the time
+    assert loop.fraction_done == 0.75
+    loop.seconds = 60.0
+    assert loop.fraction_done == 1.0  # never past the end
 
 
 def test_max_seconds_in_every_config():

@@ -2,11 +2,13 @@ r"""Tests of the VAE models (aigc_course.models.vae) and their training/evaluati
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
 import torch
 
+from aigc_course.data import iterate_batches, random_shift
 from aigc_course.losses import negative_elbo
 from aigc_course.models import MLPVAE, ConvVAE, VAEConfig
 from aigc_course.train import (
@@ -15,6 +17,7 @@ from aigc_course.train import (
     evaluate_vae,
     load_checkpoint,
     train_vae,
+    vae_step,
 )
 
 
@@ -126,13 +129,16 @@ def test_seeded_runs_are_bit_identical_on_cpu_and_seeds_differ():
     assert a.history != c.history
 
 
-def test_resume_from_a_checkpoint_matches_an_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("max_shift", [0, 2])
+def test_resume_from_a_checkpoint_matches_an_uninterrupted_run(tmp_path, max_shift):
     path = tmp_path / "vae.pt"
-    full = _train(epochs=3)
+    full = _train(epochs=3, max_shift=max_shift)
     torch.manual_seed(0)
     model = MLPVAE(SMALL)
     data = _images(48)
-    cfg = VAETrainConfig(epochs=1, batch_size=16, progress=False, checkpoint_path=path)
+    cfg = VAETrainConfig(
+        epochs=1, batch_size=16, progress=False, checkpoint_path=path, max_shift=max_shift
+    )
     train_vae(model, data, cfg)
     assert load_checkpoint(path)["step"] == 3  # one epoch of 48 / 16 batches
     torch.manual_seed(123)  # a different fresh model: everything must come from the checkpoint
@@ -140,13 +146,45 @@ def test_resume_from_a_checkpoint_matches_an_uninterrupted_run(tmp_path):
     resumed = train_vae(
         model2,
         data,
-        VAETrainConfig(epochs=3, batch_size=16, progress=False, checkpoint_path=path),
+        dataclasses.replace(cfg, epochs=3),
         resume=True,
     )
     assert resumed.history == full.history
     for pa, pb in zip(full.model.parameters(), model2.parameters(), strict=False):
         assert torch.equal(pa, pb)
     assert not list(tmp_path.glob(".*.tmp"))  # no temporary files left behind
+
+
+class _Spy(MLPVAE):
+    r"""An MLPVAE that keeps a copy of every batch it is trained on."""
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        self.seen = []
+
+    def forward(self, x, **kwargs):
+        self.seen.append(x.clone())
+        return super().forward(x, **kwargs)
+
+
+def test_max_shift_trains_on_shifted_copies_drawn_from_the_noise_generator():
+    data, cfg = _images(48), VAETrainConfig(epochs=2, batch_size=16, max_shift=2)
+    torch.manual_seed(0)
+    spy = _Spy(SMALL)
+    train_vae(spy, data, dataclasses.replace(cfg, progress=False))
+    rng = torch.Generator().manual_seed(cfg.seed)
+    expected, plain = [], []
+    for epoch in range(cfg.epochs):
+        for (x,) in iterate_batches(data, batch_size=16, seed=cfg.seed, epoch=epoch):
+            expected.append(random_shift(x, 2, rng))
+            plain.append(x)
+            torch.randn(x.shape[0], SMALL.latent_dim, generator=rng)  # the step's eps
+    assert len(spy.seen) == len(expected) == 6
+    for seen, want in zip(spy.seen, expected, strict=True):
+        assert torch.equal(seen, want)
+    assert not any(torch.equal(seen, x) for seen, x in zip(spy.seen, plain, strict=True))
+    with pytest.raises(ValueError, match="max_shift must be an int >= 0"):
+        VAETrainConfig(max_shift=-1)
 
 
 def test_resume_refuses_a_checkpoint_from_other_settings(tmp_path):
@@ -329,3 +367,31 @@ def test_iw_nll_decreases_with_k_and_evaluation_is_seeded():
 def test_evaluation_rejects_bad_arguments(kwargs, error, message):
     with pytest.raises(error, match=message):
         evaluate_vae(MLPVAE(SMALL), _images(4), **kwargs)
+
+
+def test_cosine_schedule_matches_a_hand_written_loop_of_vae_steps():
+    data = _images(48)
+    cfg = VAETrainConfig(
+        epochs=2, batch_size=16, lr=3e-3, lr_schedule="cosine", max_shift=1, progress=False
+    )
+    torch.manual_seed(0)
+    result = train_vae(MLPVAE(SMALL), data, cfg)
+
+    torch.manual_seed(0)
+    model = MLPVAE(SMALL)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    rng, total, step = torch.Generator().manual_seed(cfg.seed), 6, 0
+    losses = []
+    for epoch in range(cfg.epochs):
+        for (x,) in iterate_batches(data, batch_size=16, seed=cfg.seed, epoch=epoch):
+            # step k (from 0) runs at lr * (1 + cos(pi k / total)) / 2
+            opt.param_groups[0]["lr"] = cfg.lr * (1 + math.cos(math.pi * step / total)) / 2
+            x = random_shift(x, 1, rng)
+            eps = torch.randn(x.shape[0], SMALL.latent_dim, generator=rng)
+            losses.append(vae_step(model, opt, x, eps)["loss"].item())
+            step += 1
+    assert result.history["loss"] == losses
+    for got, want in zip(result.model.parameters(), model.parameters(), strict=True):
+        assert torch.equal(got, want)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        VAETrainConfig(lr_schedule="linear")

@@ -10,7 +10,15 @@ import torch
 
 from aigc_course._check import check_range, check_real
 
-__all__ = ["to_unit", "to_signed", "from_signed", "to_uint8", "binarize", "dequantize"]
+__all__ = [
+    "binarize",
+    "dequantize",
+    "from_signed",
+    "random_shift",
+    "to_signed",
+    "to_uint8",
+    "to_unit",
+]
 
 # Largest float32 below 1.0: (255 + u) / 256 with u close to 1 rounds up to 1.0 in float32.
 _BELOW_ONE = 1.0 - 2.0**-24
@@ -162,3 +170,50 @@ def dequantize(images: torch.Tensor, generator: torch.Generator | None = None) -
     x = images.unsqueeze(1).to(torch.float32)
     noise = torch.rand(x.shape, generator=generator, device=x.device, dtype=torch.float32)
     return ((x + noise) / 256.0).clamp_(max=_BELOW_ONE)
+
+
+def random_shift(
+    x: torch.Tensor, max_shift: int, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    r"""Translate every image by its own random whole-pixel offset, filling with zeros.
+
+    .. math::
+
+        y_{b,c,i,j} = x_{b,c,\,i - \Delta_b,\,j - \delta_b}
+        \quad (0 \text{ outside the image}), \qquad
+        \Delta_b, \delta_b \sim \mathcal U\{-s, \dots, s\} \text{ independently}
+
+    A data augmentation for small training sets: a digit moved by a pixel or two is still the
+    same digit, so the model sees more distinct images (Simard, Steinkraus and Platt, 2003).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Float images, shape ``(B, C, H, W)``, background 0 (e.g. from :func:`to_unit`).
+    max_shift : int
+        :math:`s \ge 0`, the largest offset in pixels along each axis; 0 returns ``x`` itself.
+    generator : torch.Generator, optional
+        CPU source of the offsets (two draws per image: rows, then columns).
+
+    Returns
+    -------
+    torch.Tensor
+        Shape and device of ``x``.
+    """
+    _check_float(x, "random_shift")
+    if x.ndim != 4:
+        raise ValueError(f"random_shift expects shape (B, C, H, W), got {tuple(x.shape)}")
+    if not isinstance(max_shift, int) or isinstance(max_shift, bool) or max_shift < 0:
+        raise ValueError(f"random_shift: max_shift must be an int >= 0, got {max_shift!r}")
+    if max_shift == 0:
+        return x
+    b, _, h, w = x.shape
+    s = max_shift
+    offsets = torch.randint(0, 2 * s + 1, (b, 2), generator=generator).to(x.device)
+    padded = torch.nn.functional.pad(x, (s, s, s, s))
+    # Output pixel (i, j) of image b reads padded pixel (i + s - dy_b, j + s - dx_b).
+    rows = (2 * s - offsets[:, :1]) + torch.arange(h, device=x.device)  # (B, H)
+    cols = (2 * s - offsets[:, 1:]) + torch.arange(w, device=x.device)  # (B, W)
+    batch = torch.arange(b, device=x.device)[:, None, None]
+    out = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]
+    return out.permute(0, 3, 1, 2).contiguous()

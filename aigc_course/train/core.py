@@ -50,7 +50,14 @@ from aigc_course.train.checkpoint import (
 )
 from aigc_course.train.errors import CheckpointError, TrainingDiverged
 
-__all__ = ["CHECKPOINT_FORMAT", "Loop", "OnStep", "TrainState", "batch_stream"]
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "Loop",
+    "OnStep",
+    "TrainState",
+    "batch_stream",
+    "cosine_factor",
+]
 
 CHECKPOINT_FORMAT = 2
 r"""Version of the checkpoint layout written by :class:`Loop`; other versions are refused."""
@@ -112,6 +119,18 @@ def batch_stream(
         )
         yield from itertools.islice(batches, skip, None)
         epoch, skip = epoch + 1, 0
+
+
+def cosine_factor(fraction: float) -> float:
+    r"""The cosine learning-rate factor at a fraction :math:`p \in [0, 1]` of training.
+
+    .. math:: \eta(p) = \eta_0 \cdot \tfrac12\bigl(1 + \cos(\pi p)\bigr)
+
+    From 1 at the start to 0 at the end (Loshchilov & Hutter, 2017, without restarts). Decaying
+    to the end of a fixed budget, rather than keeping the rate constant, is what makes short
+    runs good (Li, Yumer & Ramanan, 2020, "Budgeted Training").
+    """
+    return 0.5 * (1.0 + math.cos(math.pi * fraction))
 
 
 def check_checkpoint_path(path: str | os.PathLike) -> Path:
@@ -424,12 +443,29 @@ class Loop:
         elif self.max_seconds is not None and self.seconds >= self.max_seconds:
             stop = "max_seconds"
         timed = on_step is not None or self.max_seconds is not None
-        # Every rank must stop at the same step: rank 0 decides.
+        # Every rank must stop at the same step and see the same clock: rank 0 decides.
         if self.world > 1 and timed:
-            flag = torch.tensor([STOP_REASONS.index(stop) if stop else -1])
+            code = STOP_REASONS.index(stop) if stop else -1
+            flag = torch.tensor([code, self.seconds], dtype=torch.float64)
+            if torch.distributed.get_backend() == "nccl":  # nccl only moves GPU tensors
+                flag = flag.to(torch.device("cuda", torch.cuda.current_device()))
             torch.distributed.broadcast(flag, src=0)
-            stop = STOP_REASONS[int(flag)] if int(flag) >= 0 else None
+            code, self.seconds = int(flag[0]), float(flag[1])
+            stop = STOP_REASONS[code] if code >= 0 else None
         return None if stop is None or step == self.total else stop
+
+    @property
+    def fraction_done(self) -> float:
+        r"""How far training is, in [0, 1]: steps over ``total``, or time over ``max_seconds``.
+
+        Whichever is further, so a schedule that decays with it (e.g. :func:`cosine_factor`)
+        reaches its end when the time budget runs out. Step-based (and so reproducible) unless
+        ``max_seconds`` is set; under ``torchrun`` every rank uses rank 0's clock.
+        """
+        done = self.step / self.total if self.total else 1.0
+        if self.max_seconds:
+            done = max(done, self.seconds / self.max_seconds)
+        return min(done, 1.0)
 
     def _flush(self) -> dict[str, float]:
         r"""Move the pending losses to the host in one transfer, check them, append to history."""

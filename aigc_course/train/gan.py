@@ -361,6 +361,13 @@ def train_gan(
     run the generator in eval mode under ``torch.no_grad()``, so taking them does not change
     training (BatchNorm uses its running statistics there).
 
+    Under ``torchrun --nproc_per_node N`` every process draws the same real batches and noise,
+    keeps its contiguous share of each, and ``DistributedDataParallel`` averages both networks'
+    gradients, so a model without BatchNorm trains as one process on the whole batch would
+    (exactly, up to float rounding, when ``N`` divides ``cfg.batch_size``). BatchNorm layers
+    normalise each process's share separately; on GPUs,
+    ``torch.nn.SyncBatchNorm.convert_sync_batchnorm`` makes them normalise the whole batch.
+
     Examples
     --------
     >>> from aigc_course.data.toy import ring_of_gaussians
@@ -408,11 +415,20 @@ def train_gan(
         _fake_inputs, sample_noise, rng, cfg.batch_size, n_classes, device
     )
     d_loss, g_loss = _losses(cfg)
+    net_g, net_d = loop.wrap(G), loop.wrap(D)  # themselves, or DDP under torchrun
     for step in loop.steps(on_step):
-        d_batches = _d_batches(real, fake, cfg.d_steps)
+        d_batches = _shard(loop, _d_batches(real, fake, cfg.d_steps))
+        g_batch = _shard(loop, fake())
         loop.record(
             gan_step(
-                G, D, opt_g, opt_d, d_batches, fake(), d_loss=d_loss, g_loss=g_loss
+                net_g,
+                net_d,
+                opt_g,
+                opt_d,
+                d_batches,
+                g_batch,
+                d_loss=d_loss,
+                g_loss=g_loss,
             )
         )
         if ema is not None:
@@ -423,6 +439,13 @@ def train_gan(
 
 
 # ------------------------------------------------------------------------------ helpers
+
+
+def _shard(loop: Loop, batch):
+    r"""This rank's share of every tensor in a (nested) tuple or list of batches."""
+    if isinstance(batch, torch.Tensor):
+        return loop.shard(batch)
+    return type(batch)(_shard(loop, part) for part in batch)
 
 
 def _d_batches(real, fake, k: int) -> list[tuple]:
