@@ -217,6 +217,7 @@ def main() -> None:
         default=100,
         help="seeds first-seed, first-seed + 1, ... (the tuning sweeps used seeds 0-2)",
     )
+    parser.add_argument("--only", choices=("gan", "vae"), help="run one comparison only")
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
 
@@ -225,45 +226,57 @@ def main() -> None:
     test_unit = to_unit(test.images)
     ref_feats = classifier_features(judge, test_unit).features
     signed, unit = to_signed(train.images), to_unit(train.images)
-    scored = test_unit[TUNED_ON:]  # the VAE recipe was tuned on the test images before these
 
-    rows: dict[str, list] = {"pkg_fid": [], "pkg_cls": [], "tut_fid": [], "tut_cls": []}
-    rows |= {"pkg_steps": [], "tut_steps": [], "pkg_vae": [], "ex_vae": []}
-    for seed in range(args.first_seed, args.first_seed + args.seeds):
-        G, steps = train_package(signed, args.seconds, seed)
-        fid, classes = gan_scores(G, judge, ref_feats)
-        rows["pkg_fid"].append(fid), rows["pkg_cls"].append(classes)
-        rows["pkg_steps"].append(steps)
-        G, steps = train_tutorial(signed, args.seconds, seed)
-        fid, classes = gan_scores(G, judge, ref_feats)
-        rows["tut_fid"].append(fid), rows["tut_cls"].append(classes)
-        rows["tut_steps"].append(steps)
-        rows["pkg_vae"].append(vae_score(train_package_vae(unit, args.seconds, seed), scored))
-        rows["ex_vae"].append(vae_score(train_examples_vae(unit, args.seconds, seed), scored))
-        done = {k: v[-1] for k, v in rows.items()}
-        print(f"seed {seed}: {done}", flush=True)
-
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
     print(
         f"{len(train):,} training images ({train.source}), {args.seconds:g} s per run, "
-        f"seeds {args.first_seed}-{args.first_seed + args.seeds - 1}, "
-        f"{torch.get_num_threads()} threads, torch {torch.__version__}"
+        f"seeds {seeds[0]}-{seeds[-1]}, {torch.get_num_threads()} threads, "
+        f"torch {torch.__version__}",
+        flush=True,
     )
+    if args.only in (None, "gan"):
+        compare_gans(signed, judge, ref_feats, args.seconds, seeds)
+    if args.only in (None, "vae"):
+        compare_vaes(unit, test_unit[TUNED_ON:], args.seconds, seeds)
+
+
+def compare_gans(signed, judge, ref_feats, seconds: float, seeds: range) -> None:
+    r"""Train both GAN recipes once per seed; print the scores and their medians."""
+    rows: dict[str, list] = {k: [] for k in ("pkg", "pkg_cls", "tut", "tut_cls")}
+    steps: dict[str, list] = {"pkg": [], "tut": []}
+    for seed in seeds:
+        for name, train in (("pkg", train_package), ("tut", train_tutorial)):
+            G, n = train(signed, seconds, seed)
+            fid, classes = gan_scores(G, judge, ref_feats)
+            rows[name].append(fid), rows[f"{name}_cls"].append(classes)
+            steps[name].append(n)
+        print(f"GAN seed {seed}: FID package {rows['pkg'][-1]:.1f}, tutorial {rows['tut'][-1]:.1f}")
     print("GAN: classifier-FID vs test images (lower is better), classes with >= 2% of samples")
-    print(f"  package DCGAN + EMA  FID {spread(rows['pkg_fid'])}  classes {rows['pkg_cls']}")
-    print(f"  tutorial DCGAN       FID {spread(rows['tut_fid'])}  classes {rows['tut_cls']}")
-    ratio = statistics.median(rows["pkg_fid"]) / statistics.median(rows["tut_fid"])
+    print(f"  package DCGAN + EMA  FID {spread(rows['pkg'])}  classes {rows['pkg_cls']}")
+    print(f"  tutorial DCGAN       FID {spread(rows['tut'])}  classes {rows['tut_cls']}")
+    ratio = statistics.median(rows["pkg"]) / statistics.median(rows["tut"])
     print(
         f"  FID ratio package / tutorial: {ratio:.2f} (target <= 0.33); steps "
-        f"{rows['pkg_steps']} vs {rows['tut_steps']}"
+        f"{steps['pkg']} vs {steps['tut']}",
+        flush=True,
     )
+
+
+def compare_vaes(unit, scored, seconds: float, seeds: range) -> None:
+    r"""Train both VAE recipes once per seed; print the held-out scores and their medians."""
+    pkg, ex = [], []
+    for seed in seeds:
+        pkg.append(vae_score(train_package_vae(unit, seconds, seed), scored))
+        ex.append(vae_score(train_examples_vae(unit, seconds, seed), scored))
+        print(f"VAE seed {seed}: package {pkg[-1]:.2f}, example {ex[-1]:.2f} nats")
+    last = TUNED_ON + len(scored) - 1
     print(
-        f"VAE: negative ELBO on test images {TUNED_ON:,}-{len(test) - 1:,}, nats per image "
-        "(lower is better)"
+        f"VAE: negative ELBO on test images {TUNED_ON:,}-{last:,}, nats per image (lower is better)"
     )
-    print(f"  package MLPVAE recipe           {spread(rows['pkg_vae'])}")
-    print(f"  pytorch/examples VAE            {spread(rows['ex_vae'])}")
-    gap = statistics.median(rows["ex_vae"]) - statistics.median(rows["pkg_vae"])
-    print(f"  gap: {gap:.2f} nats (target >= 3)")
+    print(f"  package MLPVAE recipe           {spread(pkg)}")
+    print(f"  pytorch/examples VAE            {spread(ex)}")
+    gap = statistics.median(ex) - statistics.median(pkg)
+    print(f"  gap: {gap:.2f} nats (target >= 3)", flush=True)
 
 
 if __name__ == "__main__":

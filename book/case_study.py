@@ -384,6 +384,14 @@ plt.show()
 # and we sample from the averaged generator. A GAN's generator keeps circling around the equilibrium of the
 # game instead of settling; averaging its recent weights damps that oscillation {cite:p}`yazici2019unusual`.
 # Section 7 measures whether it helps here.
+#
+# ```{note}
+# The GAN settings here are the classic DCGAN ones (Adam with $\beta_1 = 0.5$), kept so that the
+# comparison with the article stays recognisable. They are not the best for a one-minute budget:
+# `benchmarks/bench_quality.py` trains the same DCGAN with Adam at a much higher rate and
+# $\beta = (0, 0.99)$, samples from a 0.995 average, and compares it with the PyTorch DCGAN tutorial's
+# recipe on the same data and budget (figures in the README).
+# ```
 
 # %% tags=["nbval-ignore-output"]
 def train_for_budget(name, seed):

@@ -2,10 +2,8 @@ r"""Tests of the LeNet classifier, its training loop and the cached trained_clas
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
-from scipy import ndimage
 
 import aigc_course.train.judge as judge_module
 from aigc_course.data import DataError, ImageData, to_unit
@@ -15,7 +13,6 @@ from aigc_course.train import TrainingDiverged, classifier_cache_key, trained_cl
 from aigc_course.train.classifier import (
     ClassifierTrainConfig,
     classifier_accuracy,
-    random_shift,
     train_classifier,
 )
 
@@ -85,20 +82,6 @@ def test_classifier_config_errors(kwargs, message):
 
 
 # ------------------------------------------------------------------ training
-
-
-def test_random_shift_matches_scipy_integer_shift():
-    gen = torch.Generator().manual_seed(5)
-    x = torch.rand(6, 2, 9, 7, generator=gen)
-    out = random_shift(x, 2, torch.Generator().manual_seed(1))
-    offsets = torch.randint(-2, 3, (6, 2), generator=torch.Generator().manual_seed(1))
-    for b in range(6):
-        dy, dx = offsets[b].tolist()
-        expected = ndimage.shift(x[b].numpy(), (0, dy, dx), order=0, mode="constant", cval=0.0)
-        np.testing.assert_array_equal(out[b].numpy(), expected)
-    assert random_shift(x, 0, gen) is x
-    with pytest.raises(ValueError, match=r"expected images of shape \(B, C, H, W\)"):
-        random_shift(torch.rand(3, 9, 7), 1, gen)
 
 
 def test_train_classifier_learns_and_is_bit_reproducible():

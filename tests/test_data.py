@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from scipy import ndimage
 
 from aigc_course.data import (
     DataError,
@@ -630,6 +631,17 @@ def test_random_shift_moves_each_image_by_its_own_offset(max_shift) -> None:
     assert len(seen) == (2 * max_shift + 1) ** 2  # every offset occurs in 200 draws
     again = random_shift(x, max_shift, torch.Generator().manual_seed(0))
     assert torch.equal(y, again)
+
+
+def test_random_shift_matches_scipy_integer_shift():
+    gen = torch.Generator().manual_seed(5)
+    x = torch.rand(6, 2, 9, 7, generator=gen)
+    out = random_shift(x, 2, torch.Generator().manual_seed(1))
+    offsets = torch.randint(-2, 3, (6, 2), generator=torch.Generator().manual_seed(1))
+    for b in range(6):
+        dy, dx = offsets[b].tolist()
+        expected = ndimage.shift(x[b].numpy(), (0, dy, dx), order=0, mode="constant", cval=0.0)
+        np.testing.assert_array_equal(out[b].numpy(), expected)
 
 
 def test_random_shift_zero_is_the_identity_and_bad_arguments_are_named() -> None:

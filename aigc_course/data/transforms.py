@@ -209,11 +209,11 @@ def random_shift(
         return x
     b, _, h, w = x.shape
     s = max_shift
-    offsets = torch.randint(0, 2 * s + 1, (b, 2), generator=generator).to(x.device)
+    offsets = torch.randint(-s, s + 1, (b, 2), generator=generator).to(x.device)
     padded = torch.nn.functional.pad(x, (s, s, s, s))
     # Output pixel (i, j) of image b reads padded pixel (i + s - dy_b, j + s - dx_b).
-    rows = (2 * s - offsets[:, :1]) + torch.arange(h, device=x.device)  # (B, H)
-    cols = (2 * s - offsets[:, 1:]) + torch.arange(w, device=x.device)  # (B, W)
+    rows = (s - offsets[:, :1]) + torch.arange(h, device=x.device)  # (B, H)
+    cols = (s - offsets[:, 1:]) + torch.arange(w, device=x.device)  # (B, W)
     batch = torch.arange(b, device=x.device)[:, None, None]
     out = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]
     return out.permute(0, 3, 1, 2).contiguous()

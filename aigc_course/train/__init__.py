@@ -10,7 +10,6 @@ from aigc_course.train.classifier import (
     ClassifierTrainConfig,
     classifier_accuracy,
     classifier_step,
-    random_shift,
     train_classifier,
 )
 from aigc_course.train.core import Loop, TrainState
@@ -68,7 +67,6 @@ __all__ = [
     "likelihood_step",
     "LikelihoodHistory",
     "Loop",
-    "random_shift",
     "trained_classifier",
     "TrainState",
     "vae_step",

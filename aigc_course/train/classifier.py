@@ -22,6 +22,7 @@ from torch import nn
 
 from aigc_course import _check
 from aigc_course.data.batching import num_batches
+from aigc_course.data.transforms import random_shift
 from aigc_course.runtime import get_device
 from aigc_course.train.core import Loop, OnStep, batch_stream
 
@@ -30,7 +31,6 @@ __all__ = [
     "ClassifierTrainConfig",
     "classifier_accuracy",
     "classifier_step",
-    "random_shift",
     "train_classifier",
 ]
 
@@ -125,44 +125,6 @@ def classifier_step(model, opt, x, y):
     return {"loss": loss.detach()}
 
 
-def random_shift(
-    x: torch.Tensor, max_shift: int, generator: torch.Generator
-) -> torch.Tensor:
-    r"""Shift each image by its own random offset :math:`(d_y, d_x) \in \{-s..s\}^2`, filling with zeros.
-
-    .. math:: y_{b,c,i,j} = x_{b,c,\,i - d_y^{(b)},\,j - d_x^{(b)}} \quad (0 \text{ outside the image})
-
-    Parameters
-    ----------
-    x : tensor (B, C, H, W)
-    max_shift : int
-        s >= 0.
-    generator : torch.Generator
-        The only source of randomness (CPU).
-
-    Returns
-    -------
-    tensor (B, C, H, W), same dtype and device as ``x``.
-    """
-    if x.ndim != 4:
-        raise ValueError(f"expected images of shape (B, C, H, W), got {tuple(x.shape)}")
-    if max_shift == 0:
-        return x
-    b, c, h, w = x.shape
-    s = max_shift
-    offsets = torch.randint(-s, s + 1, (b, 2), generator=generator)
-    padded = F.pad(x, (s, s, s, s))
-    rows = (torch.arange(h).view(1, h) + s - offsets[:, :1]).to(
-        x.device
-    )  # (B, H): source row of each output row
-    cols = (torch.arange(w).view(1, w) + s - offsets[:, 1:]).to(x.device)  # (B, W)
-    batch = torch.arange(b, device=x.device).view(b, 1, 1)
-    out = padded.permute(0, 2, 3, 1)[
-        batch, rows.view(b, h, 1), cols.view(b, 1, w)
-    ]  # (B, H, W, C)
-    return out.permute(0, 3, 1, 2).contiguous()
-
-
 def _check_data(
     images: torch.Tensor, labels: torch.Tensor, num_classes: int | None = None
 ) -> None:
@@ -221,7 +183,7 @@ def train_classifier(
 
     .. math:: \mathcal L(\theta) = -\frac1B \sum_{b=1}^{B} \log \operatorname{softmax}(\ell_\theta(x_b))_{y_b}
 
-    Each step (:func:`classifier_step`) takes a batch, shifted by :func:`random_shift`.
+    Each step (:func:`classifier_step`) takes a batch, shifted by :func:`~aigc_course.data.transforms.random_shift`.
 
     Parameters
     ----------

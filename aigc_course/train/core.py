@@ -458,7 +458,7 @@ class Loop:
     def fraction_done(self) -> float:
         r"""How far training is, in [0, 1]: steps over ``total``, or time over ``max_seconds``.
 
-        Whichever is further, so a schedule that decays with it (e.g. :func:`cosine_factor`)
+        Whichever is further, so a schedule that decays with it (e.g. :func:`~aigc_course.train.core.cosine_factor`)
         reaches its end when the time budget runs out. Step-based (and so reproducible) unless
         ``max_seconds`` is set; under ``torchrun`` every rank uses rank 0's clock.
         """

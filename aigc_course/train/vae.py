@@ -82,7 +82,7 @@ class VAETrainConfig:
         Observation noise of the ``"gaussian"`` likelihood.
     max_shift : int
         Data augmentation: move every training image by a random offset of up to this many
-        pixels along each axis (:func:`~aigc_course.data.random_shift`); 0 (default) trains on
+        pixels along each axis (:func:`~aigc_course.data.transforms.random_shift`); 0 (default) trains on
         the images as they are. One or two pixels regularise a VAE trained on a few thousand
         digits; the held-out score is measured on unshifted images.
     max_seconds : float or None
