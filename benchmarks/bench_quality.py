@@ -4,15 +4,16 @@ Two comparisons, each on the same data and the same wall-clock budget per run (`
 60 by default), median over ``--seeds`` seeds (3 by default):
 
 * **GAN.** The package's DCGAN recipe (:class:`~aigc_course.models.DCGANGenerator` with 32 base
-  channels, batch 32, Adam 1.6e-3 with betas (0.0, 0.99), non-saturating loss, sampled from the
+  channels, batch 32, Adam 2.4e-3 with betas (0.0, 0.99), non-saturating loss, sampled from the
   exponential moving average of the generator's weights, decay 0.995; Yazici et al., 2019)
   against the PyTorch DCGAN tutorial's recipe adapted to 28x28 (the same layers with 64 base
   channels, batch 64, Adam 2e-4, betas (0.5, 0.999), BCE, no EMA). Scores: classifier-FID of
   2,000 samples against the test images in the features of the package's cached classifier
   (lower is better), and the number of digit classes that get at least 2% of the samples.
   The recipe's learning rate, betas and decay were chosen in a sweep of one-seed runs (seeds
-  0-2) scored the same way; the figures below use other seeds (``--first-seed``, 100 by
-  default), but the settings were still selected on this metric.
+  0-2) scored the same way, then 2.4e-3 over 1.6e-3 after a triple of fresh seeds each
+  (200-202 and 300-302). The README's figures come from seeds used for no choice
+  (``--first-seed 400``); the settings were still selected on this metric.
 * **VAE.** The package's VAE recipe (:class:`~aigc_course.models.MLPVAE`, 784-400-20 as in the
   example, batch 128, every training image moved by up to one pixel (``max_shift=1``), Adam 3e-3
   decayed to 0 along a cosine over the time budget (``lr_schedule="cosine"``; Li et al., 2020,
@@ -130,8 +131,8 @@ def train_package(data: torch.Tensor, seconds: float, seed: int) -> tuple[nn.Mod
     run = GANTrainConfig(
         steps=10**9,
         batch_size=32,
-        lr_d=1.6e-3,
-        lr_g=1.6e-3,
+        lr_d=2.4e-3,
+        lr_g=2.4e-3,
         betas=(0.0, 0.99),
         n_fixed=0,
         ema_decay=0.995,
