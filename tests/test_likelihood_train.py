@@ -214,3 +214,28 @@ def test_every_example_once_per_epoch_in_a_fresh_seeded_order():
     again = _Recorder()
     train_likelihood(again, data, _cfg(epochs=epochs, batch_size=batch, seed=7))
     assert all(torch.equal(a, b) for a, b in zip(model.seen, again.seen, strict=False))
+
+
+def test_pixel_data_is_checked_once_before_training_and_never_per_step(monkeypatch):
+    import aigc_course.models.baselines as baselines
+
+    checked = []
+    real_check = baselines.check_range
+
+    def counting_check(x, *args, **kwargs):
+        checked.append(x.shape[0])
+        return real_check(x, *args, **kwargs)
+
+    monkeypatch.setattr(baselines, "check_range", counting_check)
+    x = _data(n=64)
+    history = train_likelihood(PixelBernoulli((1, 1, 12)), x, _cfg(epochs=3, batch_size=16))
+    assert len(history) == 12  # 3 epochs of 4 steps ...
+    assert checked == [16, 16, 16, 16]  # ... and every example checked once, before them
+    bad = x.clone()
+    bad[37, 0, 0, 5] = 1.5  # one pixel out of range fails before any step
+    with pytest.raises(ValueError, match="PixelBernoulli.log_prob: x"):
+        train_likelihood(PixelBernoulli((1, 1, 12)), bad, _cfg(epochs=1))
+    model = PixelBernoulli((1, 1, 12))
+    with pytest.raises(ValueError, match="PixelBernoulli.log_prob: x"):
+        model.log_prob(bad)  # the public call still checks by default
+    assert model.log_prob(bad, validate=False).shape == (64,)

@@ -82,20 +82,29 @@ class PixelBernoulli(nn.Module):
         r"""Per-pixel probability of being on, shape (D,), values in (0, 1)."""
         return torch.sigmoid(self.logits)
 
-    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        r"""Log-likelihood in nats, :math:`\sum_i x_i \log\pi_i + (1-x_i)\log(1-\pi_i)`, shape (B,)."""
+    def log_prob(self, x: torch.Tensor, *, validate: bool = True) -> torch.Tensor:
+        r"""Log-likelihood in nats, :math:`\sum_i x_i \log\pi_i + (1-x_i)\log(1-\pi_i)`, shape (B,).
+
+        ``validate=False`` skips the check that ``x`` lies in [0, 1], which reads a value back
+        from the device; a training loop that checked its data once passes it per step.
+        """
         flat = _flatten(x, self.num_pixels, "PixelBernoulli.log_prob")
+        if validate:
+            self._check_pixels(flat)
+        flat = flat.to(self.logits.dtype)
+        # -BCE-with-logits is the numerically stable form of the Bernoulli log-likelihood.
+        return -nn.functional.binary_cross_entropy_with_logits(
+            self.logits.expand_as(flat), flat, reduction="none"
+        ).sum(1)
+
+    @staticmethod
+    def _check_pixels(flat: torch.Tensor) -> None:
         if flat.dtype == torch.uint8 and flat.numel() and int(flat.max()) > 1:
             raise ValueError(
                 "PixelBernoulli.log_prob: x holds uint8 pixels up to 255, but the model is over "
                 "binary pixels: binarise them first, e.g. aigc_course.data.binarize(to_unit(x))"
             )
         check_range(flat, "PixelBernoulli.log_prob: x", 0.0, 1.0)
-        flat = flat.to(self.logits.dtype)
-        # -BCE-with-logits is the numerically stable form of the Bernoulli log-likelihood.
-        return -nn.functional.binary_cross_entropy_with_logits(
-            self.logits.expand_as(flat), flat, reduction="none"
-        ).sum(1)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:

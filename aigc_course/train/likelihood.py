@@ -2,6 +2,7 @@ r"""Maximum-likelihood training by gradient descent, for any model with a ``log_
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 import torch
@@ -65,12 +66,12 @@ class LikelihoodHistory(list):
     stopped_by: str = "steps"
 
 
-def likelihood_step(model, opt, x):
+def likelihood_step(model, opt, x, **log_prob_kwargs):
     r"""One Adam step on the mean negative log-likelihood of a batch, in nats.
 
     .. math:: L = -\frac1B \sum_b \log p_\theta(x_b)
     """
-    loss = -model.log_prob(x).mean()
+    loss = -model.log_prob(x, **log_prob_kwargs).mean()
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
@@ -88,7 +89,10 @@ def train_likelihood(
 
     .. math:: \mathcal L(\theta) = -\frac1B \sum_{b=1}^{B} \log p_\theta(x_b)
 
-    Each step is :func:`likelihood_step`.
+    Each step is :func:`likelihood_step`. A model whose ``log_prob`` takes a ``validate``
+    keyword (e.g. :class:`~aigc_course.models.baselines.PixelBernoulli`) has all of ``data``
+    checked once, before training, and is called with ``validate=False`` in every step, so
+    steps read nothing back from the device.
 
     Parameters
     ----------
@@ -125,6 +129,7 @@ def train_likelihood(
     _check.tensor("data", data, hint="a tensor of shape (N, ...), one example per row")
     if len(data) == 0:
         raise ValueError("data is empty: pass at least one example")
+    step_kwargs = _check_once(model, data, cfg.batch_size)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     loop = Loop(
         "max-likelihood",
@@ -139,7 +144,21 @@ def train_likelihood(
     batches = batch_stream((data,), cfg.batch_size, cfg.seed, 0, drop_last=False)
     for _ in loop.steps(on_step):
         (x,) = next(batches)
-        loop.record(likelihood_step(model, opt, x))
+        loop.record(likelihood_step(model, opt, x, **step_kwargs))
     history = LikelihoodHistory(loop.history["nll"])
     history.seconds, history.stopped_by = loop.seconds, loop.stopped_by
     return history
+
+
+def _check_once(model: nn.Module, data: torch.Tensor, batch_size: int) -> dict:
+    r"""Validate all of ``data`` through ``model.log_prob`` if it can skip checks later.
+
+    Returns the keyword arguments of every training step: ``{"validate": False}`` after the
+    check, or ``{}`` for a model whose ``log_prob`` has no ``validate`` keyword.
+    """
+    if "validate" not in inspect.signature(model.log_prob).parameters:
+        return {}
+    with torch.no_grad():
+        for chunk in data.split(batch_size):
+            model.log_prob(chunk, validate=True)
+    return {"validate": False}
