@@ -101,6 +101,18 @@ def test_fraction_done_counts_steps_or_time_whichever_is_further():
     assert loop.fraction_done == 1.0  # never past the end
 
 
+def test_shard_splits_every_tensor_of_a_nested_batch_and_keeps_its_structure():
+    loop = Loop("GAN", total=1, keys=(), hints={}, models={}, optimizers={})
+    x, z = torch.arange(6), torch.arange(12).view(6, 2)
+    batch = [(x, z, ()), (x, z, (x,))]
+    assert loop.shard(batch) is batch  # one process: the whole batch
+    loop.rank, loop.world = 1, 2  # as rank 1 of 2 under torchrun
+    (x1, z1, none), (_, _, (y1,)) = loop.shard(batch)
+    assert x1.tolist() == [3, 4, 5] and z1.tolist() == [[6, 7], [8, 9], [10, 11]]
+    assert none == () and y1.tolist() == [3, 4, 5]
+    assert isinstance(loop.shard(batch), list)
+
+
 def test_max_seconds_in_every_config():
     for make in (VAETrainConfig, ClassifierTrainConfig, LikelihoodTrainConfig):
         assert make(max_seconds=2.5).max_seconds == 2.5

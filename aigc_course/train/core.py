@@ -291,10 +291,16 @@ class Loop:
         self._bar: Any = None
 
     # ---------------------------------------------------------------- several processes
-    def shard(self, batch: torch.Tensor) -> torch.Tensor:
-        r"""This rank's contiguous share of a batch (the whole batch in a single process)."""
+    def shard(self, batch: Any) -> Any:
+        r"""This rank's contiguous share of a batch (the whole batch in a single process).
+
+        ``batch`` is a tensor, or a tuple or list of them (nested as deep as needed): every
+        tensor is split along its first axis, and the structure is kept.
+        """
         if self.world == 1:
             return batch
+        if isinstance(batch, (tuple, list)):
+            return type(batch)(self.shard(part) for part in batch)
         return torch.tensor_split(batch, self.world)[self.rank]
 
     def wrap(self, model: nn.Module) -> nn.Module:

@@ -417,8 +417,8 @@ def train_gan(
     d_loss, g_loss = _losses(cfg)
     net_g, net_d = loop.wrap(G), loop.wrap(D)  # themselves, or DDP under torchrun
     for step in loop.steps(on_step):
-        d_batches = _shard(loop, _d_batches(real, fake, cfg.d_steps))
-        g_batch = _shard(loop, fake())
+        d_batches = loop.shard(_d_batches(real, fake, cfg.d_steps))
+        g_batch = loop.shard(fake())
         loop.record(
             gan_step(
                 net_g,
@@ -439,13 +439,6 @@ def train_gan(
 
 
 # ------------------------------------------------------------------------------ helpers
-
-
-def _shard(loop: Loop, batch):
-    r"""This rank's share of every tensor in a (nested) tuple or list of batches."""
-    if isinstance(batch, torch.Tensor):
-        return loop.shard(batch)
-    return type(batch)(_shard(loop, part) for part in batch)
 
 
 def _d_batches(real, fake, k: int) -> list[tuple]:

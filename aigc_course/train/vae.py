@@ -322,7 +322,7 @@ def train_vae(
         x, *y = next(batches)
         x = random_shift(x, cfg.max_shift, rng)  # x itself when max_shift is 0
         eps = torch.randn(x.shape[0], latent_dim, generator=rng, dtype=dtype).to(device)
-        x, eps, y = loop.shard(x), loop.shard(eps), tuple(loop.shard(t) for t in y)
+        x, eps, y = loop.shard((x, eps, tuple(y)))
         terms = dict(beta=cfg.beta, likelihood=cfg.likelihood, sigma=cfg.sigma)
         loop.record(vae_step(net, opt, x, eps, labels=y, **terms))
     return VAEResult(model, loop.history, loop.step, loop.seconds, loop.stopped_by)
