@@ -419,10 +419,11 @@ plt.show()
 # Differentiate each generator loss with respect to the logit:
 #
 # $$
-# \frac{\partial}{\partial \ell}\log(1 - \sigma(\ell)) = -\sigma(\ell) \xrightarrow[\ell\to-\infty]{} 0,
-# \qquad
+# \begin{gathered}
+# \frac{\partial}{\partial \ell}\log(1 - \sigma(\ell)) = -\sigma(\ell) \xrightarrow[\ell\to-\infty]{} 0, \\
 # \frac{\partial}{\partial \ell}\bigl(-\log\sigma(\ell)\bigr) = -(1 - \sigma(\ell))
 # \xrightarrow[\ell\to-\infty]{} -1.
+# \end{gathered}
 # $$
 #
 # Autograd through the package's losses agrees:
@@ -843,9 +844,10 @@ for name, res in (("MLP", mlp), ("DCGAN", dcgan)):
 # The article gives
 #
 # $$
-# L_D^\text{article} = -\E_x[\log D(x)] - \E_z[\log D(G(z))],
-# \qquad
+# \begin{gathered}
+# L_D^\text{article} = -\E_x[\log D(x)] - \E_z[\log D(G(z))], \\
 # L_G^\text{article} = -\E_x[\log D(x)] - \E_z[\log(1 - D(G(z)))].
+# \end{gathered}
 # $$
 #
 # * Its $L_D$ has the wrong *target* on the fake term. Binary cross-entropy with label $y$ is

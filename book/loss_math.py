@@ -120,8 +120,10 @@ for f in fields(cfg):
 # $p_g$, on the value function {cite:p}`goodfellow2014`
 #
 # $$
-# V(D, G) = \E_{x\sim p_\text{data}}[\log D(x)] + \E_{x\sim p_g}[\log(1 - D(x))]
-#         = \int \bigl(p_\text{data}(x)\log D(x) + p_g(x)\log(1 - D(x))\bigr)\,dx .
+# \begin{aligned}
+# V(D, G) &= \E_{x\sim p_\text{data}}[\log D(x)] + \E_{x\sim p_g}[\log(1 - D(x))] \\
+# &= \int \bigl(p_\text{data}(x)\log D(x) + p_g(x)\log(1 - D(x))\bigr)\,dx .
+# \end{aligned}
 # $$
 #
 # The second form rewrites $\E_{z\sim p_z}[\log(1 - D(G(z)))]$ as an expectation over $x = G(z)$ (the
@@ -280,10 +282,12 @@ check_optimal_discriminator(my_optimal_discriminator)
 # $D^* = p_\text{data} / (2m)$ and $1 - D^* = p_g / (2m)$, so
 #
 # $$
-# C(G) = V(D^*, G)
-#      = \E_{p_\text{data}}\Bigl[\log \frac{p_\text{data}}{2m}\Bigr] + \E_{p_g}\Bigl[\log \frac{p_g}{2m}\Bigr]
-#      = -\log 4 + \KL(p_\text{data} \,\|\, m) + \KL(p_g \,\|\, m)
-#      = -\log 4 + 2\,\mathrm{JSD}(p_\text{data} \,\|\, p_g),
+# \begin{aligned}
+# C(G) &= V(D^*, G) \\
+# &= \E_{p_\text{data}}\Bigl[\log \frac{p_\text{data}}{2m}\Bigr] + \E_{p_g}\Bigl[\log \frac{p_g}{2m}\Bigr] \\
+# &= -\log 4 + \KL(p_\text{data} \,\|\, m) + \KL(p_g \,\|\, m) \\
+# &= -\log 4 + 2\,\mathrm{JSD}(p_\text{data} \,\|\, p_g),
+# \end{aligned}
 # $$
 #
 # where the {term}`Jensen-Shannon divergence` $\mathrm{JSD}(p\,\|\,q) = \frac12\KL(p\,\|\,m) + \frac12\KL(q\,\|\,m)$
@@ -445,9 +449,10 @@ check_js_divergence(my_jsd)
 # {cite:p}`goodfellow2014`. Using $\sigma'(\ell) = \sigma(\ell)(1 - \sigma(\ell))$:
 #
 # $$
-# \frac{\partial}{\partial\ell}\log(1 - \sigma(\ell)) = -\frac{\sigma(\ell)(1-\sigma(\ell))}{1 - \sigma(\ell)} = -\sigma(\ell) = -D,
-# \qquad
+# \begin{gathered}
+# \frac{\partial}{\partial\ell}\log(1 - \sigma(\ell)) = -\frac{\sigma(\ell)(1-\sigma(\ell))}{1 - \sigma(\ell)} = -\sigma(\ell) = -D, \\
 # \frac{\partial}{\partial\ell}\bigl(-\log \sigma(\ell)\bigr) = -\frac{\sigma(\ell)(1-\sigma(\ell))}{\sigma(\ell)} = -(1 - D).
+# \end{gathered}
 # $$
 #
 # Both push $\ell$ up (make the fake look more real), and neither is zero at any finite $\ell$; they vanish at
@@ -540,9 +545,11 @@ assert overlap_rows[-1][1] < 1e-4 and overlap_rows[-1][2] > 0.99
 # $p(x) = p(x, z) / p(z \mid x)$, so
 #
 # $$
-# \log p(x) = \E_{q(z\mid x)}\Bigl[\log \frac{p(x, z)}{p(z \mid x)}\Bigr]
-#           = \underbrace{\E_{q}\Bigl[\log \frac{p(x, z)}{q(z \mid x)}\Bigr]}_{\text{ELBO}(x)}
-#           + \underbrace{\E_{q}\Bigl[\log \frac{q(z \mid x)}{p(z \mid x)}\Bigr]}_{\KL(q(z\mid x)\,\|\,p(z\mid x)) \;\ge\; 0}
+# \begin{aligned}
+# \log p(x) &= \E_{q(z\mid x)}\Bigl[\log \frac{p(x, z)}{p(z \mid x)}\Bigr] \\
+# &= \underbrace{\E_{q}\Bigl[\log \frac{p(x, z)}{q(z \mid x)}\Bigr]}_{\text{ELBO}(x)} \\
+# &\qquad+ \underbrace{\E_{q}\Bigl[\log \frac{q(z \mid x)}{p(z \mid x)}\Bigr]}_{\KL(q(z\mid x)\,\|\,p(z\mid x)) \;\ge\; 0}
+# \end{aligned}
 # $$
 #
 # (multiply and divide by $q$ inside the log). Since the {term}`KL divergence` is non-negative, the
@@ -699,9 +706,11 @@ assert abs(line[int((ts - 1).abs().argmin())] - log_px[0]) < 1e-6
 # The ELBO's second term, for $q = \mathcal N(\mu, \sigma^2)$ and the prior $p = \mathcal N(0, 1)$ in one dimension:
 #
 # $$
-# \KL(q\,\|\,p) = \E_q[\log q(z) - \log p(z)]
-# = \E_q\Bigl[-\tfrac12\log(2\pi\sigma^2) - \tfrac{(z-\mu)^2}{2\sigma^2} + \tfrac12\log(2\pi) + \tfrac{z^2}{2}\Bigr]
-# = -\tfrac12\log\sigma^2 - \tfrac12 + \tfrac12(\sigma^2 + \mu^2),
+# \begin{aligned}
+# \KL(q\,\|\,p) &= \E_q[\log q(z) - \log p(z)] \\
+# &= \E_q\Bigl[-\tfrac12\log(2\pi\sigma^2) - \tfrac{(z-\mu)^2}{2\sigma^2} + \tfrac12\log(2\pi) + \tfrac{z^2}{2}\Bigr] \\
+# &= -\tfrac12\log\sigma^2 - \tfrac12 + \tfrac12(\sigma^2 + \mu^2),
+# \end{aligned}
 # $$
 #
 # using $\E_q[(z-\mu)^2] = \sigma^2$ and $\E_q[z^2] = \sigma^2 + \mu^2$. Independent dimensions add up, which gives
@@ -920,10 +929,12 @@ check_gaussian_nll(my_gaussian_nll)
 # luminance, a contrast and a structure comparison:
 #
 # $$
+# \begin{gathered}
 # l = \frac{2\mu_x\mu_y + C_1}{\mu_x^2 + \mu_y^2 + C_1},\quad
-# c = \frac{2\sigma_x\sigma_y + C_2}{\sigma_x^2 + \sigma_y^2 + C_2},\quad
+# c = \frac{2\sigma_x\sigma_y + C_2}{\sigma_x^2 + \sigma_y^2 + C_2}, \\
 # s = \frac{\sigma_{xy} + C_3}{\sigma_x\sigma_y + C_3},\qquad
 # C_1 = (0.01\,L)^2,\ C_2 = (0.03\,L)^2,
+# \end{gathered}
 # $$
 #
 # with $L$ the range of the pixel values. With the usual choice $C_3 = C_2/2$ the contrast and structure factors

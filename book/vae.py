@@ -910,8 +910,10 @@ plt.show()
 # The article's section 4.2 gives, as "the VAE loss", a generator loss and a discriminator loss:
 #
 # $$
-# L_G^\text{article} = \E_{x}[\log D(x)] + \beta\,\E_x[\log p_\theta(x \mid x)], \qquad
+# \begin{gathered}
+# L_G^\text{article} = \E_{x}[\log D(x)] + \beta\,\E_x[\log p_\theta(x \mid x)], \\
 # L_D^\text{article} = -\E_x[\log D(x)] - \E_{z}[\log D(G(z))].
+# \end{gathered}
 # $$
 #
 # Three things are wrong:
@@ -928,8 +930,10 @@ plt.show()
 # The correct objective is the negative ELBO of section 2,
 #
 # $$
-# L_\text{VAE}(\theta, \phi) = \E_x\Bigl[-\E_{q_\phi(z\mid x)}\bigl[\log p_\theta(x \mid z)\bigr]
-#   + \beta\,\KL\bigl(q_\phi(z\mid x)\,\|\,\mathcal N(0, I)\bigr)\Bigr],
+# \begin{aligned}
+# L_\text{VAE}(\theta, \phi) &= \E_x\Bigl[-\E_{q_\phi(z\mid x)}\bigl[\log p_\theta(x \mid z)\bigr] \\
+# &\qquad+ \beta\,\KL\bigl(q_\phi(z\mid x)\,\|\,\mathcal N(0, I)\bigr)\Bigr],
+# \end{aligned}
 # $$
 #
 # which the package implements as `negative_elbo`. The cell below copies the trained binarised model and
