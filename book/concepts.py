@@ -399,7 +399,7 @@ plt.show()
 # closed-form {glue:text}`concepts_nll_closed:.2f`, and the learned probabilities differ from the closed
 # form by at most {glue:text}`concepts_pi_gap_min:.3f`-{glue:text}`concepts_pi_gap_max:.3f` (the range
 # over the seeds). The remaining gap is mini-batch noise: with a constant learning rate, Adam keeps jittering around the optimum instead
-# of settling on it (lowering the learning rate during training would close it). For this model training
+# of settling on it (lowering the learning rate during training should close it; we have not run that here). For this model training
 # is overkill, since the optimum has a formula; for the networks of the next chapters there is no formula,
 # and this loop, with a different loss, is all there is.
 

@@ -262,9 +262,11 @@ plt.show()
 
 # %% [markdown]
 # The background is the discriminator's opinion, $D(x)$: red where it says "fake", white where it says
-# $1/2$, blue where it says "real". Wherever the generator has no samples, the discriminator learns to say
-# "fake"; the generator's samples move up the gradient of $D$, which makes the discriminator redraw its map,
-# and so on. Once the samples sit on a mode, the mode shows up white, not blue: where generated and real
+# $1/2$, blue where it says "real". Where the generator puts samples but there are no data, the
+# discriminator learns to say "fake"; where there are data but no samples, it says "real" ($D^* \to 1$ in
+# section 1's formula), and the generator's samples move up that gradient towards the uncovered data, which
+# makes the discriminator redraw its map, and so on. Far from both, the loss does not constrain $D$ at all:
+# the red there is the network's extrapolation. Once the samples sit on a mode, the mode shows up white, not blue: where generated and real
 # points overlap the discriminator cannot tell them apart, and $D^* = 1/2$ there, as the theory predicts.
 #
 # We measure success by counting modes: a sample is *high quality* if it lies within 3 standard deviations
@@ -831,7 +833,7 @@ for name, res in (("MLP", mlp), ("DCGAN", dcgan)):
 # * Keep D and G of similar capacity; more D steps per G step (`d_steps`) help only if D lags behind.
 # * When the discriminator wins too easily, change the objective rather than the learning rates: the
 #   Wasserstein GAN {cite:p}`arjovsky2017wgan` with a gradient penalty {cite:p}`gulrajani2017`, or spectral
-#   normalisation of D {cite:p}`miyato2018`.
+#   normalisation of D {cite:p}`miyato2018sn`.
 # * Watch the samples from a fixed noise batch, not the losses.
 #
 # The applications chapter walks through the generator's latent space (interpolation between digits),

@@ -401,7 +401,7 @@ assert jsd_grads[int((mus - 1.0).abs().argmin())] > 0.1
 # the JSD is $\log 2$ and its gradient is zero {cite:p}`arjovsky2017`. The next section shows which generator
 # loss still gets a signal in that situation. The standard cures change the divergence itself: the Wasserstein
 # GAN {cite:p}`arjovsky2017wgan`, which stays informative between disjoint distributions, with a gradient penalty
-# {cite:p}`gulrajani2017`, or spectral normalisation of the discriminator {cite:p}`miyato2018`.
+# {cite:p}`gulrajani2017`, or spectral normalisation of the discriminator {cite:p}`miyato2018sn`.
 #
 # `````{exercise-start}
 # :label: ex-lossmath-jsd
@@ -1124,11 +1124,14 @@ for name, (m, s) in sorted(
 
 # %% [markdown]
 # At a quarter of the MSE each distortion's difference image is half as large, and the ranking changes:
-# Gaussian noise now scores lowest. Blur and a loss of contrast mainly lower the contrast factor $c$, by an
-# amount that shrinks roughly in proportion to the (now halved) change of the local spreads. Noise adds its
-# full variance in every window, including the flat white paper, where $\sigma_x \approx 0$: there the
-# structure factor $s$ compares a flat patch with pure noise and stays low however faint the noise is, until
-# the noise falls below $C_3$. The mean shift still only touches the luminance factor $l$, which barely
+# Gaussian noise now scores lowest. Blur damages mainly the structure factor $s$ (the edges no longer line up),
+# a loss of contrast only the contrast factor $c$; both kinds of damage shrink roughly with the *square* of
+# the distortion's amplitude (for contrast scaled by $a$, $1 - c = (1-a)^2/(1+a^2)$), so halving the
+# difference image shrinks them four-fold or more. Noise behaves differently on the flat white paper, where the
+# reference has $\sigma_x = 0$: there $s = (0 + C_3)/(0 + C_3) = 1$ exactly, but the contrast factor is
+# $c = C_2/(\sigma_\text{noise}^2 + C_2)$, close to 0 whenever the noise's variance is well above $C_2$,
+# and it recovers only slowly as the noise weakens. So noise, which spreads its damage over every window,
+# ends up last. The mean shift still only touches the luminance factor $l$, which barely
 # moves on a bright background.
 #
 # `````{solution-end}

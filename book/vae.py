@@ -993,7 +993,10 @@ assert article_after > max(before, correct_after) + 100, (
 # %% [markdown]
 # The article's sign wrecks the reconstructions within a few steps: descending it *raises* the negative
 # log-likelihood without limit. The correct loss changes the held-out score by only
-# {glue:text}`vae_errata_correct_change:+.1f` nats (the model was already trained). The GAN-style terms
+# {glue:text}`vae_errata_correct_change:+.1f` nats (the model was already trained). That it moves up at
+# all is no paradox: the score printed is the reconstruction term alone, while the steps descend
+# reconstruction *plus* KL, on one fixed batch of 512 images, with a fresh Adam state whose first steps are
+# full-size. The GAN-style terms
 # cannot be "fixed" into a VAE loss at all: they belong to a different model. Models that *do* combine a VAE
 # with a discriminator exist: VAE-GAN {cite:p}`larsen2016` replaces the pixel-wise reconstruction term by a
 # reconstruction error in the feature space of a discriminator, and adds an adversarial loss, on purpose and
