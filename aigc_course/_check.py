@@ -463,21 +463,24 @@ def _probe_writable(folder: Path, name: str) -> None:
     os.unlink(probe)
 
 
-def _check_folder_path(path: Path, name: str, what: str) -> None:
-    r"""Refuse a path whose folder part runs through a regular file; ``what`` names the folder."""
-    existing = _nearest_existing(path)
+def _check_folder_path(path: Path, folder: Path, name: str, what: str) -> None:
+    r"""Refuse a ``path`` whose ``folder`` runs through a regular file; ``what`` is what to give."""
+    existing = _nearest_existing(folder)
     if not existing.is_dir():
         raise ValueError(
-            f"{name} {str(path)!r} lies under {existing}, which is a file, not a folder: give "
-            f"{what} in a folder"
+            f"{name} {str(path)!r} lies under {existing}, which is a file, not a folder; give "
+            f"{what} whose folders exist or can be created"
         )
 
 
-def check_output_file(value: object, name: str, *, inputs: Iterable[object] = ()) -> Path:
+def check_output_file(
+    value: object, name: str, *, inputs: Iterable[object] = (), refuse_suffix: str = ""
+) -> Path:
     r"""The path of a file to (over)write, checked before any work: return it as a Path.
 
     Refused, each with a message naming ``name`` and the fix: an empty value, an existing folder
-    or anything but a regular file, a ``.ipynb`` name, a folder that does not exist or lies
+    or anything but a regular file, a name ending in ``refuse_suffix`` (the kind of file the
+    tool reads, e.g. ``.ipynb``), a folder that does not exist or lies
     under a regular file, a folder that cannot be written (tried by creating a file in it), and a
     path equal to one of ``inputs`` or inside one of them (paths resolved, links followed).
     """
@@ -488,11 +491,6 @@ def check_output_file(value: object, name: str, *, inputs: Iterable[object] = ()
         raise ValueError(f"{name} {str(path)!r} is a folder; give the path of a file in it")
     if os.path.lexists(path) and not path.is_file():
         raise ValueError(f"{name} {str(path)!r} exists and is not a regular file; give a file path")
-    if path.suffix.lower() == ".ipynb":
-        raise ValueError(
-            f"{name} {str(path)!r} names a notebook; it is where the CSV goes: give a name such "
-            "as grades.csv"
-        )
     resolved = path.resolve()
     for item in inputs:
         other = Path(os.fspath(item)).resolve()
@@ -502,9 +500,16 @@ def check_output_file(value: object, name: str, *, inputs: Iterable[object] = ()
                 "that input; give another file name"
             )
         if other in resolved.parents:
-            raise ValueError(f"{name} {str(path)!r} lies inside the input {item}; give another path")
+            raise ValueError(
+                f"{name} {str(path)!r} lies inside the input {item}; give another path"
+            )
+    if refuse_suffix and path.suffix.lower() == refuse_suffix.lower():
+        raise ValueError(
+            f"{name} {str(path)!r} ends in {refuse_suffix}, the kind of file this tool reads, "
+            "not writes: give another name"
+        )
     folder = resolved.parent
-    _check_folder_path(folder, name, "a file")
+    _check_folder_path(path, folder, name, "a file path")
     if not folder.is_dir():
         raise ValueError(
             f"{name} {str(path)!r}: the folder {folder} does not exist; create it first "
@@ -514,14 +519,16 @@ def check_output_file(value: object, name: str, *, inputs: Iterable[object] = ()
     return path
 
 
-def check_output_folder(value: object, name: str, *, protected: Iterable[object] = ()) -> Path:
+def check_output_folder(
+    value: object, name: str, *, protected: Iterable[object] = (), why: str = ""
+) -> Path:
     r"""A folder to write files into (it may not exist yet): return it as a Path.
 
     Refused, each with a message naming ``name`` and the fix: an empty value (an unset variable),
     an existing regular file or a path under one, the folders in ``protected`` and any folder
     inside them (paths resolved: the answer keys a tool reads must not be where it writes), and a
     folder that cannot be written or created (tried by creating a file in it or in its nearest
-    existing ancestor).
+    existing ancestor). ``why`` says what a protected folder holds, for the message.
     """
     if not isinstance(value, str | os.PathLike) or not os.fspath(value).strip():
         raise ValueError(
@@ -531,14 +538,16 @@ def check_output_folder(value: object, name: str, *, protected: Iterable[object]
     path = Path(value)
     if os.path.lexists(path) and not path.is_dir():
         raise ValueError(f"{name} {str(path)!r} is a file, not a folder; give a folder path")
-    _check_folder_path(path, name, "the output folder")
+    _check_folder_path(path, path.absolute(), name, "a folder path")
     resolved = path.resolve()
     for item in protected:
         guarded = Path(os.fspath(item)).resolve()
         if resolved == guarded or guarded in resolved.parents:
             raise ValueError(
-                f"{name} {str(path)!r} is {item} or inside it: the files written there would "
-                f"replace or sit among the ones read from {item}; give another folder"
+                f"{name} {str(path)!r} is {item} or a folder inside it"
+                + (f" ({why})" if why else "")
+                + f": writing there would replace or mix with the files read from {item}; "
+                "give another folder"
             )
     _probe_writable(_nearest_existing(resolved), name)
     return path

@@ -477,7 +477,7 @@ def _parse_args(argv: Sequence[str] | None) -> tuple[list[Path], Path, float, st
     args = parser.parse_args(argv)
     try:
         timeout = check_real(args.timeout, "--timeout", low=0.0, low_open=True)
-        out = check_output_file(args.out, "--out", inputs=args.files)
+        out = check_output_file(args.out, "--out", inputs=args.files, refuse_suffix=".ipynb")
     except ValueError as exc:
         parser.error(str(exc))
     return [Path(f) for f in args.files], out, timeout, args.kernel
