@@ -216,6 +216,7 @@ def student_copy(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
         )
     intro = nbformat.v4.new_markdown_cell(INTRO.format(title=_title(nb, name), name=name))
     intro.metadata["tags"] = ["student-copy-intro"]
+    intro.id = "student-copy-intro"  # a fixed id: regenerating a copy gives the same bytes
     out = nbformat.from_dict(dict(nb))
     out.cells = [intro, *cells]
     out.metadata = nbformat.from_dict(dict(nb.metadata))
