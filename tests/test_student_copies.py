@@ -158,3 +158,22 @@ def test_nbgrader_source_has_solution_regions_and_tests_and_is_idempotent(chapte
     assert [(c.source, c.metadata.get("nbgrader")) for c in again.cells] == [
         (c.source, c.metadata.get("nbgrader")) for c in source.cells
     ]
+
+
+def test_nbgrader_tool_refuses_to_write_over_the_chapters_and_redoes_its_own_output(
+    tmp_path, capsys
+):
+    tool = _nbgrader_tool()
+    book = tmp_path / "book"
+    book.mkdir()
+    chapter = book / "concepts.ipynb"
+    chapter.write_bytes((ROOT / "book" / "concepts.ipynb").read_bytes())
+    before = chapter.read_bytes()
+    for out in (book, book / "sub"):
+        with pytest.raises(SystemExit) as info:
+            tool.main(["--out", str(out), str(chapter)])
+        assert info.value.code == 2 and "--out" in capsys.readouterr().err
+    assert chapter.read_bytes() == before and not (book / "sub").exists()
+    course = tmp_path / "course"
+    assert tool.main(["--out", str(course), str(chapter)]) == 0
+    assert tool.main(["--out", str(course), str(course / "concepts.ipynb")]) == 0
