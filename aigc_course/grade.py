@@ -321,27 +321,52 @@ class _ArmError(RuntimeError):
     r"""The kernel could not load the course package, so no checker verdict could be trusted."""
 
 
+ARM_TIMEOUT = 120.0  # seconds a fresh kernel may take to import the course package
+
+
 def _arming_hooks(client: Any, secret: bytes, failure: dict[str, str]) -> tuple[Any, Any]:
-    r"""(on_notebook_start, check before each cell): arm the kernel; stop cleanly if it failed."""
+    r"""(on_notebook_start, check before each cell): arm the kernel; stop cleanly if it failed.
+
+    The arming request has its own time budget (:data:`ARM_TIMEOUT`, not ``--timeout``: the
+    import of torch alone can take longer than a short cell limit) and never raises, because
+    nbclient runs this hook where an exception would leave the kernel running; a failure is
+    raised by the second hook, before the first cell, inside nbclient's cleanup.
+    """
+    from queue import Empty
+
     from nbclient.util import ensure_async
 
     async def arm(notebook: Any = None) -> None:
-        msg_id = await ensure_async(
-            client.kc.execute(
-                _ARM_CODE % secret.hex(), silent=True, store_history=False, allow_stdin=False
+        try:
+            code = _ARM_CODE % secret.hex()
+            msg_id = await ensure_async(
+                client.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
             )
-        )
-        reply = await client.async_wait_for_reply(msg_id)
-        content = reply["content"] if reply else {"status": "no reply"}
-        if content.get("status") != "ok":
-            failure["error"] = (
-                f"the kernel could not load aigc_course.exercises.feedback "
-                f"({content.get('ename', content.get('status'))}: {content.get('evalue', '')}); "
-                "install the course package in the grading kernel"
-            )
+            deadline = time.monotonic() + ARM_TIMEOUT
+            while time.monotonic() < deadline:
+                try:
+                    reply = await ensure_async(client.kc.shell_channel.get_msg(timeout=1))
+                except Empty:
+                    if not await ensure_async(client.kc.is_alive()):
+                        failure["error"] = "the kernel died while loading the course package"
+                        return
+                    continue
+                if reply.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                content = reply.get("content", {})
+                if content.get("status") != "ok":
+                    failure["error"] = (
+                        "the kernel could not load aigc_course.exercises.feedback "
+                        f"({content.get('ename', content.get('status'))}: "
+                        f"{content.get('evalue', '')}); install the course package in the "
+                        "grading kernel"
+                    )
+                return
+            failure["error"] = f"the kernel did not load the course package in {ARM_TIMEOUT:g} s"
+        except Exception as exc:  # never raise here: see the docstring
+            failure["error"] = f"could not prepare the kernel: {_error_summary(exc)}"
 
     def before_cell() -> None:
-        # Raised inside nbclient's kernel context, so the kernel is still shut down cleanly.
         if "error" in failure:
             raise _ArmError(failure["error"])
 

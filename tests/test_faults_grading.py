@@ -502,3 +502,74 @@ def test_an_armed_kernel_signs_only_the_verdicts_its_checkers_returned():
     assert out["text"].startswith("PASSED: ")
     assert out["keys"] == ["exercise", "message", "passed", "tag"]
     assert "already armed" in out["rearm"]
+
+
+class _FakeChannel:
+    def __init__(self, replies):
+        self.replies = list(replies)
+
+    def get_msg(self, timeout):
+        from queue import Empty
+
+        if not self.replies:
+            raise Empty
+        return self.replies.pop(0)
+
+
+class _FakeKernelClient:
+    def __init__(self, replies, alive=True, fail=None):
+        self.shell_channel = _FakeChannel(replies)
+        self.alive, self.fail, self.sent = alive, fail, []
+
+    def execute(self, code, **kwargs):
+        if self.fail is not None:
+            raise self.fail
+        self.sent.append((code, kwargs))
+        return "arm-1"
+
+    def is_alive(self):
+        return self.alive
+
+
+def _arm_with(kc):
+    import asyncio
+    import types
+
+    failure: dict[str, str] = {}
+    arm, before_cell = grade._arming_hooks(types.SimpleNamespace(kc=kc), SECRET, failure)
+    asyncio.run(arm(notebook=None))
+    return before_cell
+
+
+def test_arming_sends_one_silent_historyless_request_with_the_secret():
+    other = {"parent_header": {"msg_id": "someone-else"}, "content": {"status": "ok"}}
+    ok = {"parent_header": {"msg_id": "arm-1"}, "content": {"status": "ok"}}
+    kc = _FakeKernelClient([other, ok])
+    _arm_with(kc)()  # no error before the first cell
+    ((code, kwargs),) = kc.sent
+    assert SECRET.hex() in code and "_arm_grading" in code
+    assert kwargs == {"silent": True, "store_history": False, "allow_stdin": False}
+
+
+@pytest.mark.parametrize(
+    ("kc", "match"),
+    [
+        (
+            _FakeKernelClient(
+                [
+                    {
+                        "parent_header": {"msg_id": "arm-1"},
+                        "content": {"status": "error", "ename": "ModuleNotFoundError"},
+                    }
+                ]
+            ),
+            "could not load aigc_course.exercises.feedback .ModuleNotFoundError",
+        ),
+        (_FakeKernelClient([], alive=False), "the kernel died while loading"),
+        (_FakeKernelClient([], fail=OSError("socket closed")), "could not prepare the kernel"),
+    ],
+)
+def test_a_kernel_that_cannot_be_armed_stops_before_the_first_cell(kc, match):
+    before_cell = _arm_with(kc)  # the hook itself never raises (nbclient would leak the kernel)
+    with pytest.raises(grade._ArmError, match=match):
+        before_cell()
