@@ -30,7 +30,7 @@ What the grader guarantees
   atomically (temporary file in the same folder, fsync, rename) after *every* submission, with a
   ``not graded yet`` row for those still to come, so a killed grader leaves the grades so far.
   If the CSV cannot be written at the end all the same (the folder vanished, the disk filled),
-  the grades go to ``grades-unsaved-<time>.csv`` beside the first submission, or to standard
+  the grades go to ``grades-unsaved-<time>-<pid>.csv`` beside the first submission, or to standard
   output as CSV when that fails too, and the exit status is 1 with a message saying where.
 * **Only the checkers' own verdicts count.** A record is accepted only when it carries a valid
   HMAC-SHA256 tag under a secret drawn for this submission in this run (see below). A record
@@ -450,7 +450,7 @@ def write_csv(rows: Iterable[Verdict], out: Path) -> None:
 def save_grades(rows: Sequence[Verdict], out: Path, files: Sequence[Path]) -> tuple[int, str]:
     r"""Write the final CSV; if that fails, save the grades elsewhere. Return (exit status, note).
 
-    The fallback is ``grades-unsaved-<time>.csv`` beside the first submission, then standard
+    The fallback is ``grades-unsaved-<time>-<pid>.csv`` beside the first submission, then standard
     output (the CSV text between two marker lines). Grades are never dropped.
     """
     try:
