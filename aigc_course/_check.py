@@ -431,3 +431,123 @@ def check_module(value: object, name: str, *methods: str) -> torch.nn.Module:
             "has not: pass the right model"
         )
     return value
+
+
+# ---- grading helper: output paths of the instructor tools (the grader's CSV, student copies) ----
+# Checked before any work is done, so that a typo costs a usage error, never a class's grades or
+# an answer key. Path problems are ValueErrors (a command-line tool turns them into usage errors).
+# The imports stay in this block so that the block can be merged on its own.
+import os  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+
+def _nearest_existing(path: Path) -> Path:
+    r"""``path`` itself or its closest ancestor that exists (``/`` at worst)."""
+    for candidate in (path, *path.parents):
+        if os.path.lexists(candidate):
+            return candidate
+    return Path(path.anchor or "/")
+
+
+def _probe_writable(folder: Path, name: str) -> None:
+    r"""Create and remove a file in ``folder``: the only test that also holds for root and ACLs."""
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".aigc-write-probe-", suffix=".tmp")
+    except OSError as exc:
+        raise ValueError(
+            f"{name}: cannot write in the folder {folder} ({exc.strerror or exc}); choose a "
+            "folder you can write to, or fix its permissions"
+        ) from exc
+    os.close(fd)
+    os.unlink(probe)
+
+
+def _check_folder_path(path: Path, folder: Path, name: str, what: str) -> None:
+    r"""Refuse a ``path`` whose ``folder`` runs through a regular file; ``what`` is what to give."""
+    existing = _nearest_existing(folder)
+    if not existing.is_dir():
+        raise ValueError(
+            f"{name} {str(path)!r} lies under {existing}, which is a file, not a folder; give "
+            f"{what} whose folders exist or can be created"
+        )
+
+
+def check_output_file(
+    value: object, name: str, *, inputs: Iterable[object] = (), refuse_suffix: str = ""
+) -> Path:
+    r"""The path of a file to (over)write, checked before any work: return it as a Path.
+
+    Refused, each with a message naming ``name`` and the fix: an empty value, an existing folder
+    or anything but a regular file, a name ending in ``refuse_suffix`` (the kind of file the
+    tool reads, e.g. ``.ipynb``), a folder that does not exist or lies
+    under a regular file, a folder that cannot be written (tried by creating a file in it), and a
+    path equal to one of ``inputs`` or inside one of them (paths resolved, links followed).
+    """
+    if not isinstance(value, str | os.PathLike) or not os.fspath(value):
+        raise ValueError(f"{name} must be the path of a file to write, got {_kind(value)}")
+    path = Path(value)
+    if path.is_dir():
+        raise ValueError(f"{name} {str(path)!r} is a folder; give the path of a file in it")
+    if os.path.lexists(path) and not path.is_file():
+        raise ValueError(f"{name} {str(path)!r} exists and is not a regular file; give a file path")
+    resolved = path.resolve()
+    for item in inputs:
+        other = Path(os.fspath(item)).resolve()
+        if resolved == other or (path.exists() and other.exists() and path.samefile(other)):
+            raise ValueError(
+                f"{name} {str(path)!r} is one of the inputs ({item}): writing it would destroy "
+                "that input; give another file name"
+            )
+        if other in resolved.parents:
+            raise ValueError(
+                f"{name} {str(path)!r} lies inside the input {item}; give another path"
+            )
+    if refuse_suffix and path.suffix.lower() == refuse_suffix.lower():
+        raise ValueError(
+            f"{name} {str(path)!r} ends in {refuse_suffix}, the kind of file this tool reads, "
+            "not writes: give another name"
+        )
+    folder = resolved.parent
+    _check_folder_path(path, folder, name, "a file path")
+    if not folder.is_dir():
+        raise ValueError(
+            f"{name} {str(path)!r}: the folder {folder} does not exist; create it first "
+            f"(mkdir -p {folder}) or fix the path"
+        )
+    _probe_writable(folder, name)
+    return path
+
+
+def check_output_folder(
+    value: object, name: str, *, protected: Iterable[object] = (), why: str = ""
+) -> Path:
+    r"""A folder to write files into (it may not exist yet): return it as a Path.
+
+    Refused, each with a message naming ``name`` and the fix: an empty value (an unset variable),
+    an existing regular file or a path under one, the folders in ``protected`` and any folder
+    inside them (paths resolved: the answer keys a tool reads must not be where it writes), and a
+    folder that cannot be written or created (tried by creating a file in it or in its nearest
+    existing ancestor). ``why`` says what a protected folder holds, for the message.
+    """
+    if not isinstance(value, str | os.PathLike) or not os.fspath(value).strip():
+        raise ValueError(
+            f"{name} must name a folder, got {_kind(value)}; an unset variable? give e.g. "
+            f"{name} student/"
+        )
+    path = Path(value)
+    if os.path.lexists(path) and not path.is_dir():
+        raise ValueError(f"{name} {str(path)!r} is a file, not a folder; give a folder path")
+    _check_folder_path(path, path.absolute(), name, "a folder path")
+    resolved = path.resolve()
+    for item in protected:
+        guarded = Path(os.fspath(item)).resolve()
+        if resolved == guarded or guarded in resolved.parents:
+            raise ValueError(
+                f"{name} {str(path)!r} is {item} or a folder inside it"
+                + (f" ({why})" if why else "")
+                + f": writing there would replace or mix with the files read from {item}; "
+                "give another folder"
+            )
+    _probe_writable(_nearest_existing(resolved), name)
+    return path
