@@ -305,7 +305,7 @@ def test_generate_rejects_bad_arguments(args, error, match):
 
 def test_generate_rejects_other_models():
     with pytest.raises(
-        TypeError, match="ConditionalGenerator or a ConditionalVAE.*generator instead"
+        TypeError, match="conditional generator.*generator instead"
     ):
         generate(gan_pair()[1], 2, 0)
 

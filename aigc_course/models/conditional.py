@@ -24,7 +24,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from aigc_course import _check
-from aigc_course.models.gan import SamplingMixin, check_z, mlp
+from aigc_course.models.base import Generator, SamplingMixin, to_unit_range
+from aigc_course.models.gan import check_z, mlp
 from aigc_course.models.vae import _VAE, _config
 
 __all__ = [
@@ -331,7 +332,7 @@ def _label_tensor(label: int | torch.Tensor, n: int, n_classes: int) -> torch.Te
 
 @torch.no_grad()
 def generate(
-    model: ConditionalGenerator | ConditionalVAE,
+    model: Generator,
     n: int,
     label: int | torch.Tensor,
     generator: torch.Generator | None = None,
@@ -349,7 +350,9 @@ def generate(
 
     Parameters
     ----------
-    model : ConditionalGenerator or ConditionalVAE
+    model : Generator with n_classes
+        A conditional model (:class:`ConditionalGenerator`, :class:`ConditionalVAE`, ...); its
+        samples are mapped from its ``data_range`` onto [0, 1].
     n : int
         Number of images, >= 0.
     label : int or torch.Tensor
@@ -367,9 +370,10 @@ def generate(
     ----------
     Mirza & Osindero (2014); Sohn, Lee & Yan (2015).
     """
-    if not isinstance(model, (ConditionalGenerator, ConditionalVAE)):
+    if not isinstance(model, Generator) or getattr(model, "n_classes", None) is None:
         raise TypeError(
-            f"model must be a ConditionalGenerator or a ConditionalVAE, got {type(model).__name__}: "
+            "model must be a conditional generator (sample(n, labels=..., generator=...), "
+            f"data_range, n_classes), got {type(model).__name__}: "
             "for the discriminator, pass the generator instead"
         )
     if not isinstance(n, int) or isinstance(n, bool) or n < 0:
@@ -382,6 +386,4 @@ def generate(
         images = model.sample(n, labels=y.to(device), generator=generator)
     finally:
         model.train(was_training)
-    if isinstance(model, ConditionalGenerator):  # tanh output in [-1, 1]
-        images = ((images + 1) / 2).clamp(0, 1)
-    return images.cpu()
+    return to_unit_range(images, model.data_range).cpu()

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from aigc_course import _check
+from aigc_course.models.base import SamplingMixin
 
 __all__ = [
     "DCGANConfig",
@@ -35,7 +36,6 @@ __all__ = [
     "check_z",
     "dcgan_init_",
     "mlp",
-    "SamplingMixin",
 ]
 
 
@@ -80,36 +80,6 @@ def mlp(
             layers.append(nn.BatchNorm1d(w_out))
         layers.append(nn.LeakyReLU(negative_slope))
     return layers
-
-
-class SamplingMixin:
-    r"""``sample(n, *, labels=None, generator=None)`` for every GAN generator here.
-
-    Draws :math:`z \sim \mathcal N(0, I)` (n, latent_dim) from ``generator`` (CPU), moves it to
-    the model's device and returns ``G(z)`` (or ``G(z, y)``) in eval mode under ``no_grad``, in
-    the generator's own range ([-1, 1] for images), putting the model back in its mode.
-    Conditional generators take ``labels``: (n,) int64, one int for all, or ``None`` for the
-    classes in turn, ``arange(n) % n_classes``.
-    """
-
-    @torch.no_grad()
-    def sample(
-        self,
-        n: int,
-        *,
-        labels: torch.Tensor | int | None = None,
-        generator: torch.Generator | None = None,
-    ) -> torch.Tensor:
-        _check.sample_count(n)
-        device = next(self.parameters()).device
-        z = torch.randn(n, self.latent_dim, generator=generator).to(device)
-        y = _check.sample_labels(self, n, labels, device)
-        was_training = self.training
-        self.eval()
-        try:
-            return self(z) if y is None else self(z, y)
-        finally:
-            self.train(was_training)
 
 
 # --------------------------------------------------------------------------------------------
@@ -476,6 +446,8 @@ class ToyGenerator(SamplingMixin, nn.Module):
     ----------
     Goodfellow et al. (2014), "Generative Adversarial Nets".
     """
+
+    data_range = (-math.inf, math.inf)  # unbounded 2-D points
 
     def __init__(self, cfg: ToyGANConfig) -> None:
         super().__init__()

@@ -80,6 +80,8 @@ class _VAE(nn.Module):
 
     n_classes: int | None = None  # set by conditional VAEs
 
+    data_range = (0.0, 1.0)  # samples are Bernoulli means
+
     def __init__(self, cfg: VAEConfig) -> None:
         super().__init__()
         self.cfg = cfg
