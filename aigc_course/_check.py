@@ -18,7 +18,14 @@ from collections.abc import Iterable, Sequence
 import torch
 
 __all__ = [
+    "is_int",
+    "is_real_number",
+    "check_choice",
     "check_count",
+    "check_finite",
+    "check_image_batch",
+    "check_labels",
+    "check_sample_count",
     "check_real",
     "check_tensor",
     "check_range",
@@ -39,8 +46,14 @@ __all__ = [
 ]
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def is_int(value: object) -> bool:
+    r"""True for a Python or NumPy integer, False for a ``bool`` (which Python counts as an int)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def is_real_number(value: object) -> bool:
+    r"""True for a real number (int, float, NumPy scalar), False for a ``bool``."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def positive_int(owner: str, name: str, value: object, minimum: int = 1) -> int:
@@ -49,7 +62,7 @@ def positive_int(owner: str, name: str, value: object, minimum: int = 1) -> int:
     ``owner`` and ``name`` make the message, e.g. ``"GANTrainConfig.steps must be an int >= 0"``;
     pass ``owner=""`` for a plain argument.
     """
-    if not _is_int(value) or value < minimum:
+    if not is_int(value) or value < minimum:
         where = f"{owner}.{name}" if owner else name
         raise ValueError(f"{where} must be an int >= {minimum}, got {value!r}")
     return value
@@ -190,64 +203,8 @@ def labels(
     check_range: bool = True,
     var: str = "y",
 ) -> torch.Tensor:
-    r"""Check class labels and return them unchanged: int64, shape (B,), values in [0, n_classes).
-
-    Parameters
-    ----------
-    y : torch.Tensor
-        (B,) int64 class indices.
-    n_classes : int
-        K, the number of classes the model was built for.
-    batch : int, optional
-        The batch size B the labels must match.
-    what : str
-        How the messages name ``y``.
-    check_range : bool
-        Also check the values (a host sync on an accelerator: entry points only).
-    var : str
-        The variable name the fixes are written with, e.g. ``y.long()``.
-
-    Raises
-    ------
-    TypeError
-        ``y`` is not a tensor, or not int64.
-    ValueError
-        Wrong shape, wrong length, or a label outside [0, K).
-    """
-    if not isinstance(y, torch.Tensor):
-        raise TypeError(
-            f"{what} must be a torch.Tensor of int64 class indices, shape (B,), "
-            f"got {type(y).__name__}: use torch.tensor(labels, dtype=torch.long)"
-        )
-    if y.dtype != torch.long:
-        hint = (
-            f"{var}.long()"
-            if not y.is_floating_point()
-            else f"{var}.long() (class indices, not one-hot or probabilities)"
-        )
-        raise TypeError(
-            f"{what} must be int64 class indices, got dtype {y.dtype}: convert with {hint}"
-        )
-    if y.ndim != 1:
-        hint = (
-            "y.argmax(dim=1) turns one-hot rows into indices"
-            if y.ndim == 2
-            else "flatten it with y.view(-1)"
-        )
-        raise ValueError(f"{what} must have shape (B,), got {tuple(y.shape)}: {hint}")
-    if batch is not None and y.shape[0] != batch:
-        raise ValueError(
-            f"{what} has {y.shape[0]} entries but the batch has {batch}: give one label per example"
-        )
-    if check_range and y.numel():
-        low, high = (int(v) for v in torch.aminmax(y))
-        if low < 0 or high >= n_classes:
-            bad = low if low < 0 else high
-            raise ValueError(
-                f"{what} must lie in [0, {n_classes - 1}] (the model has n_classes={n_classes}), "
-                f"found {bad}: build the model with n_classes > {bad} or fix the labels"
-            )
-    return y
+    r"""Deprecated argument order: use :func:`check_labels` (removed once no caller is left)."""
+    return check_labels(y, what, n_classes, batch=batch, check_range=check_range, var=var)
 
 
 def sample_count(n: object) -> int:
@@ -257,7 +214,7 @@ def sample_count(n: object) -> int:
             "sample(n, *, labels=None, generator=None) takes the number of samples first: "
             "for given labels y call model.sample(len(y), labels=y)"
         )
-    return positive_int("", "n", n, 0)
+    return check_sample_count(n)
 
 
 def sample_labels(
@@ -281,7 +238,7 @@ def sample_labels(
                 f"got {given}"
             )
         return torch.full((n,), given, dtype=torch.long, device=device)
-    return labels(given, n_classes, n).to(device)
+    return check_labels(given, "labels", n_classes, batch=n).to(device)
 
 
 # Checks of public functions' arguments (value, name, ...): the argument's name leads the message.
@@ -431,6 +388,125 @@ def check_module(value: object, name: str, *methods: str) -> torch.nn.Module:
             "has not: pass the right model"
         )
     return value
+
+
+def check_choice(value: object, name: str, choices: Sequence[object]) -> object:
+    r"""Return ``value`` if it is one of ``choices``; else name them."""
+    if isinstance(value, bool) or value not in choices:
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
+    return value
+
+
+def check_finite(
+    value: torch.Tensor, name: str, *, hint: str = "clean or re-normalise it first"
+) -> torch.Tensor:
+    r"""Raise if ``value`` holds NaN or Inf (reads every value: entry points only); return it."""
+    if value.numel() and not bool(torch.isfinite(value).all()):
+        raise ValueError(f"{name} contains NaN or Inf values: {hint}")
+    return value
+
+
+def check_image_batch(
+    value: object, name: str, shape: tuple[int, ...], *, hint: str = ""
+) -> torch.Tensor:
+    r"""Check that ``value`` is a tensor of shape (B, *shape), without reading values (no sync).
+
+    The cheap guard of a network's ``forward``: a missing channel axis gets the fix
+    ``x.unsqueeze(1)``; any other mismatch ``hint`` (or "reshape the batch ...").
+    """
+    expected = "(B, " + ", ".join(str(s) for s in shape) + ")"
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of shape {expected}, got {_kind(value)}")
+    if tuple(value.shape[1:]) != tuple(shape) or value.ndim != len(shape) + 1:
+        fix = (
+            "add the channel axis with x.unsqueeze(1)"
+            if tuple(value.shape[1:]) == tuple(shape[1:])
+            else hint or "reshape the batch or build the model with a matching config"
+        )
+        raise ValueError(f"expected {name} of shape {expected}, got {tuple(value.shape)}: {fix}")
+    return value
+
+
+def check_labels(
+    y: object,
+    name: str,
+    n_classes: int,
+    *,
+    batch: int | None = None,
+    check_range: bool = True,
+    var: str = "y",
+) -> torch.Tensor:
+    r"""Check class labels and return them unchanged: int64, shape (B,), values in [0, n_classes).
+
+    The one label checker of the package (models, losses, training loops, samplers).
+
+    Parameters
+    ----------
+    y : torch.Tensor
+        (B,) int64 class indices.
+    name : str
+        How the messages name ``y``.
+    n_classes : int
+        K, the number of classes the model was built for.
+    batch : int, optional
+        The batch size B the labels must match.
+    check_range : bool
+        Also check the values (one reduction, a host sync on an accelerator: entry points only;
+        ``False`` checks type and shape only, free of syncs).
+    var : str
+        The variable name the fixes are written with, e.g. ``y.long()``.
+
+    Raises
+    ------
+    TypeError
+        ``y`` is not a tensor, or not int64.
+    ValueError
+        Wrong shape, wrong length, or a label outside [0, K).
+    """
+    if not isinstance(y, torch.Tensor):
+        raise TypeError(
+            f"{name} must be a torch.Tensor of int64 class indices, shape (B,), "
+            f"got {type(y).__name__}: use torch.tensor(labels, dtype=torch.long)"
+        )
+    if y.dtype != torch.long:
+        hint = (
+            f"{var}.long()"
+            if not y.is_floating_point()
+            else f"{var}.long() (class indices, not one-hot or probabilities)"
+        )
+        raise TypeError(
+            f"{name} must be int64 class indices, got dtype {y.dtype}: convert with {hint}"
+        )
+    if y.ndim != 1:
+        hint = (
+            "y.argmax(dim=1) turns one-hot rows into indices"
+            if y.ndim == 2
+            else "flatten it with y.view(-1)"
+        )
+        raise ValueError(f"{name} must have shape (B,), got {tuple(y.shape)}: {hint}")
+    if batch is not None and y.shape[0] != batch:
+        raise ValueError(
+            f"{name} has {y.shape[0]} entries but the batch has {batch}: give one label per example"
+        )
+    if check_range and y.numel():
+        low, high = (int(v) for v in torch.aminmax(y))
+        if low < 0 or high >= n_classes:
+            bad = low if low < 0 else high
+            raise ValueError(
+                f"{name} must lie in [0, {n_classes - 1}] (the model has n_classes={n_classes}), "
+                f"found {bad}: build the model with n_classes > {bad} or fix the labels"
+            )
+    return y
+
+
+def check_sample_count(n: object) -> int:
+    r"""The ``n`` of ``model.sample(n, *, labels=None, generator=None)``: an int >= 0."""
+    if isinstance(n, torch.Tensor):
+        raise TypeError(
+            "sample(n, *, labels=None, generator=None) takes the number of samples first: "
+            "for given labels y call model.sample(len(y), labels=y)"
+        )
+    return check_count(n, "n", minimum=0)
 
 
 # ---- grading helper: output paths of the instructor tools (the grader's CSV, student copies) ----

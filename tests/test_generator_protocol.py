@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from aigc_course.models import (
+    MLPVAE,
     ConditionalGANConfig,
     ConditionalGenerator,
     ConditionalVAE,
@@ -19,7 +20,6 @@ from aigc_course.models import (
     Generator,
     MLPGANConfig,
     MLPGenerator,
-    MLPVAE,
     PCAGaussian,
     PixelBernoulli,
     ToyGANConfig,

@@ -92,7 +92,7 @@ class SamplingMixin:
         labels: torch.Tensor | int | None = None,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
-        _check.sample_count(n)
+        _check.check_sample_count(n)
         device = next(self.parameters()).device
         z = torch.randn(n, self.latent_dim, generator=generator).to(device)
         y = _check.sample_labels(self, n, labels, device)

@@ -11,7 +11,7 @@ import math
 import torch
 from torch import nn
 
-from aigc_course._check import check_count, check_range, check_real, check_tensor
+from aigc_course._check import check_count, check_range, check_real, check_tensor, is_int
 
 
 def _flatten(x: torch.Tensor, num_pixels: int, what: str) -> torch.Tensor:
@@ -182,7 +182,7 @@ class PCAGaussian(nn.Module):
             always black, which would make the density infinite).
         """
         check_tensor(x, "x", nonempty=False, shape_hint="(N, 1, H, W) or (N, D)")
-        if isinstance(k, bool) or not isinstance(k, int):
+        if not is_int(k):
             raise TypeError(f"k must be an int, 0 <= k < min(N, D), got {k!r}")
         check_real(min_variance, "min_variance", low=0.0, low_open=True)
         if x.ndim < 2 or x.shape[0] < 2:
