@@ -40,8 +40,9 @@ def test_each_file_loads_with_its_config_and_training_record(name):
         assert key in p.meta, key
     if name == "mnist_eps_unet":
         assert p.objective == "eps" and p.schedule.T == 1000
-    elif name == "mnist_flow_unet":
-        assert p.objective == "flow" and p.schedule is None
+    elif name == "mnist_flow_matching_unet":
+        # The file stores the old objective name "flow"; it is read as "flow_matching".
+        assert p.objective == "flow_matching" and p.schedule is None
     else:
         assert p.objective is None
 
@@ -57,23 +58,39 @@ def test_a_damaged_file_is_refused_before_unpickling(tmp_path):
 
 
 def test_missing_file_and_unknown_name_have_clear_errors(tmp_path):
-    with pytest.raises(WeightsError, match="missing.*train_weights.py --only mnist_vae"):
+    with pytest.raises(
+        WeightsError, match="missing.*aigc_course.pretrained.train --name mnist_vae"
+    ):
         load_pretrained("mnist_vae", path=tmp_path / "nothing.pt")
     with pytest.raises(ValueError, match="name must be one of"):
         load_pretrained("imagenet")
 
 
-def test_save_then_load_round_trips_a_unet_in_float16(tmp_path, monkeypatch):
+def test_save_then_load_round_trips_a_unet_in_float16(tmp_path):
     torch.manual_seed(0)
     net = UNet(UNetConfig(channels=(8, 8, 8), time_dim=16, n_classes=3))
-    path = tmp_path / "mnist_flow_unet.pt"
-    digest = save_pretrained(path, net, kind="unet", meta={"steps": 1}, objective="flow")
-    monkeypatch.setitem(WEIGHTS, "mnist_flow_unet", digest)
-    p = load_pretrained("mnist_flow_unet", path=path)
+    path = tmp_path / "mine.pt"
+    digest = save_pretrained(path, net, kind="unet", meta={"steps": 1}, objective="flow_matching")
+    p = load_pretrained("mnist_flow_matching_unet", path=path, sha256=digest)
     assert p.model.cfg == net.cfg and p.meta == {"steps": 1}
     for (k, a), b in zip(net.state_dict().items(), p.model.state_dict().values(), strict=True):
         assert torch.equal(a.half().float(), b), k
     assert not list(tmp_path.glob(".*tmp"))  # written atomically
+
+
+def test_the_shipped_flow_matching_file_is_the_renamed_one_and_the_old_name_still_loads():
+    # Renamed from mnist_flow_unet.pt with its bytes unchanged: same SHA-256 as before.
+    assert WEIGHTS["mnist_flow_matching_unet"] == (
+        "724566b3909d5f19b82079f9ae0f0fbe5c6af71a3931e99f91108ef65aa37da4"
+    )
+    assert "mnist_flow_unet" not in WEIGHTS
+    assert not (pretrained.WEIGHTS_DIR / "mnist_flow_unet.pt").exists()
+    with pytest.warns(FutureWarning, match="renamed 'mnist_flow_matching_unet'"):
+        old = load_pretrained("mnist_flow_unet")
+    new = load_pretrained("mnist_flow_matching_unet")
+    assert old.objective == new.objective == "flow_matching"
+    for a, b in zip(old.model.parameters(), new.model.parameters(), strict=True):
+        assert torch.equal(a, b)
 
 
 def test_save_refuses_an_unknown_kind(tmp_path):
@@ -120,8 +137,8 @@ def _hit_rate(judge, images, labels):
 # model, too close to 0.9 for a test.)
 
 
-def test_the_flow_unet_draws_the_requested_digit(judge):
-    model = ClassifierFreeGuidance(load_pretrained("mnist_flow_unet").model, 1.0)
+def test_the_flow_matching_unet_draws_the_requested_digit(judge):
+    model = ClassifierFreeGuidance(load_pretrained("mnist_flow_matching_unet").model, 1.0)
     labels = torch.arange(100) % 10
     x = flow_sample(
         model, (100, 1, 28, 28), steps=20, labels=labels, generator=torch.Generator().manual_seed(0)
