@@ -139,7 +139,7 @@ def _canonical_objective(objective: object, *, warn: bool) -> object:
             warnings.warn(
                 'objective "flow" is renamed "flow_matching"; pass objective="flow_matching"',
                 FutureWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         return "flow_matching"
     return objective
