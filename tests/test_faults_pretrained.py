@@ -251,6 +251,19 @@ def test_a_damaged_shipped_copy_says_how_to_pass_your_own_hash(tmp_path):
         load_pretrained("mnist_vae", path=path)
 
 
+def test_a_damaged_installed_file_says_reinstall_or_retrain(tmp_path, monkeypatch):
+    data = bytearray(_shipped_vae())
+    data[-1] ^= 0x01
+    (tmp_path / "mnist_vae.pt").write_bytes(bytes(data))
+    monkeypatch.setattr(pretrained, "WEIGHTS_DIR", tmp_path)
+    with pytest.raises(WeightsError) as info:
+        load_pretrained("mnist_vae")
+    message = str(info.value)
+    assert "pip install --force-reinstall aigc_course" in message
+    assert "python -m aigc_course.pretrained.train --name mnist_vae" in message
+    assert "If it is your own" not in message
+
+
 def test_a_wrong_hash_for_your_own_file_is_refused(tmp_path):
     path, digest = _own_file(tmp_path, _shipped_vae())
     other = ("0" if digest[0] != "0" else "1") + digest[1:]

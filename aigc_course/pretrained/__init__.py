@@ -340,11 +340,15 @@ def _verified_path(name: str, path: object, sha256: str | None) -> Path:
             f"{file} has SHA-256 {digest[:16]}..., not the {sha256[:16]}... you passed: the "
             "file changed after it was trained, or the hash belongs to another file"
         )
+    own = (
+        ""
+        if path is None
+        else f"If it is your own retrained file, load it with load_pretrained({name!r}, "
+        f"path={str(file)!r}, sha256='<the SHA-256 printed by the training run>'); otherwise "
+    )
     raise WeightsError(
         f"{file} has SHA-256 {digest[:16]}..., expected {expected[:16]}...: the file is "
-        f"damaged or not the shipped one. If it is your own retrained file, load it with "
-        f"load_pretrained({name!r}, path={str(file)!r}, sha256='<the SHA-256 printed by the "
-        f"training run>'); otherwise {_fix(name)}"
+        f"damaged or not the shipped one. {own}{_fix(name)}"
     )
 
 
