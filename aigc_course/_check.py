@@ -653,9 +653,14 @@ def check_same_shape(value: object, name: str, ref: torch.Tensor, ref_name: str)
     if not value.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got {value.dtype}")
     if value.shape != ref.shape:
+        fix = (
+            f"draw it with torch.randn_like({ref_name})"
+            if "noise" in name
+            else "one value per element, no broadcasting"
+        )
         raise ValueError(
             f"{name} must have the shape of {ref_name}, {tuple(ref.shape)}, got "
-            f"{tuple(value.shape)}: draw it with torch.randn_like({ref_name})"
+            f"{tuple(value.shape)}: {fix}"
         )
     return value
 
@@ -678,7 +683,14 @@ def check_times(value: object, name: str, batch: int) -> torch.Tensor:
         raise ValueError(
             f"{name} must have shape ({batch},), one time per example, got {tuple(value.shape)}"
         )
-    return check_range(value, name, 0.0, 1.0, atol=0.0)
+    if value.numel():
+        lo, hi = (float(v) for v in torch.aminmax(value.detach()))
+        if not (lo >= 0.0 and hi <= 1.0):  # NaN fails too
+            raise ValueError(
+                f"{name} must lie in [0, 1] (data at 0, noise at 1), found values in "
+                f"[{lo:.3g}, {hi:.3g}]: for a diffusion step t pass t / T"
+            )
+    return value
 
 
 def check_model_call(model: object, name: str = "model") -> object:

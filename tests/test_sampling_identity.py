@@ -56,7 +56,6 @@ def _randn(shape, generator: torch.Generator | None, device: torch.device, dtype
     return torch.randn(shape, generator=generator, device=generator.device, dtype=dtype).to(device)
 
 
-
 def _x0_and_eps(x_t, eps, ab_t, clip_x0):
     x0 = (x_t - (1 - ab_t).sqrt() * eps) / ab_t.sqrt()
     if clip_x0 is not None:
@@ -127,7 +126,6 @@ def ddim_step(
     return out
 
 
-
 @torch.no_grad()
 def old_ddpm_sample(
     model: object,
@@ -160,7 +158,6 @@ def old_ddpm_sample(
     return _finish(x, trajectory, return_trajectory)
 
 
-
 @torch.no_grad()
 def old_ddim_sample(
     model: object,
@@ -191,7 +188,6 @@ def old_ddim_sample(
         if trajectory is not None:
             trajectory.append(x)
     return _finish(x, trajectory, return_trajectory)
-
 
 
 @torch.no_grad()

@@ -224,7 +224,7 @@ def _check_clip(clip_x0: object) -> None:
 
 
 def _check_eta(eta: object) -> float:
-    return _check.check_real(eta, "eta (0: deterministic DDIM, 1: DDPM)", low=0.0, high=1.0)
+    return _check.check_real(eta, "eta", low=0.0, high=1.0)
 
 
 def _check_variance(variance: object) -> None:
@@ -445,7 +445,9 @@ def _check_flow_times(t: object, t_prev: object) -> tuple[float, float]:
     t = _check.check_real(t, "t", low=0.0, high=1.0)
     t_prev = _check.check_real(t_prev, "t_prev", low=0.0, high=1.0)
     if not t_prev < t:
-        raise ValueError(f"t_prev must be below t (time runs from 1 down to 0), got {t_prev} >= {t}")
+        raise ValueError(
+            f"t_prev must be below t (time runs from 1 down to 0), got {t_prev} >= {t}"
+        )
     return t, t_prev
 
 
@@ -556,7 +558,9 @@ def _plan(method, schedule, steps, opts):
     unknown = sorted(set(opts) - set(_OPTIONS[method]))
     if unknown:
         allowed = ", ".join(_OPTIONS[method]) or "none"
-        raise TypeError(f"method={method!r} takes no option {unknown[0]!r} (its options: {allowed})")
+        raise TypeError(
+            f"method={method!r} takes no option {unknown[0]!r} (its options: {allowed})"
+        )
     opts = {**_OPTIONS[method], **opts}
     if method in ("euler", "heun"):
         if schedule is not None:
@@ -621,9 +625,7 @@ def _step_fn(method, model, labels, schedule, opts, n, device):
     def predict(x, s):
         return model(x, torch.full((n,), s, device=device), labels)
 
-    return lambda x, pred, t, s, noise: heun_step(
-        x, pred, t, s, predict=predict, validate=False
-    )
+    return lambda x, pred, t, s, noise: heun_step(x, pred, t, s, predict=predict, validate=False)
 
 
 @torch.no_grad()
