@@ -34,10 +34,16 @@ def _as_vector(name: str, value, *, positive: bool = False) -> torch.Tensor:
     return out
 
 
-def _check_call(x: object, time: object) -> torch.Tensor:
+def _check_call(x: object, time: object, *vectors: torch.Tensor) -> torch.Tensor:
     # The oracles run on the host in float64 anyway, so reading time's values costs nothing extra.
-    x = _check.check_tensor(x, "x", floating=True, shape_hint="(B, ...)")
+    x = _check.check_tensor(x, "x", floating=True, shape_hint="(B, ..., D)")
     _check.check_times(time, "time", x.shape[0])
+    dims = {v.numel() for v in vectors if v.ndim == 1}
+    if dims and (x.ndim < 2 or x.shape[-1] not in dims):
+        raise ValueError(
+            f"x must have shape (B, ..., D) with D = {max(dims)} (one mean and std per "
+            f"dimension), got {tuple(x.shape)}"
+        )
     return x
 
 
@@ -73,7 +79,7 @@ class GaussianEpsilon:
         self.schedule = schedule
 
     def __call__(self, x: torch.Tensor, time: torch.Tensor, labels=None) -> torch.Tensor:
-        _check_call(x, time)
+        _check_call(x, time, self.mean, self.std)
         t = (time.to(torch.float64) * self.schedule.T).round().long().cpu()
         ab = self.schedule.alpha_bars[t].view(-1, *([1] * (x.ndim - 1)))
         m, s = self.mean, self.std
@@ -116,7 +122,7 @@ class GaussianVelocity:
         self.s1 = _as_vector("noise_std", noise_std, positive=True)
 
     def __call__(self, x: torch.Tensor, time: torch.Tensor, labels=None) -> torch.Tensor:
-        _check_call(x, time)
+        _check_call(x, time, self.m0, self.s0, self.m1, self.s1)
         t = time.to(torch.float64).cpu().view(-1, *([1] * (x.ndim - 1)))
         mu = (1 - t) * self.m0 + t * self.m1
         var = (1 - t) ** 2 * self.s0**2 + t**2 * self.s1**2

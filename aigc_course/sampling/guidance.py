@@ -115,7 +115,8 @@ class ClassifierFreeGuidance:
         n = x.shape[0]
         if not isinstance(time, torch.Tensor) or not time.is_floating_point() or time.shape != (n,):
             raise TypeError(
-                f"time must be a float tensor of shape ({n},) in [0, 1], got {_check._kind(time)}"
+                f"time must be a float tensor of shape ({n},) in [0, 1], one per row of x "
+                f"{tuple(x.shape)}, got {_check._kind(time)}"
             )
         _check.labels(labels, 1, n, check_range=False)
         if self.weight == 0:
