@@ -16,10 +16,13 @@ from aigc_course.sampling import (
     ddim_step,
     ddpm_sample,
     ddpm_step,
+    euler_step,
     flow_matching_sample,
     guided_prediction,
+    heun_step,
     linear_schedule,
     q_posterior,
+    sample,
     sampling_timesteps,
 )
 
@@ -276,3 +279,81 @@ def test_bad_inputs_give_clear_errors():
         ddpm_step(torch.zeros(2), torch.zeros(2), 5, 4, schedule=s)
     with pytest.raises(ValueError, match="noise is required"):
         ddim_step(torch.zeros(2), torch.zeros(2), 5, 4, schedule=s, eta=0.5)
+
+
+# ---- Euler vs Heun against the exact Gaussian velocity ---------------------------------------
+
+
+def _flow_error(method: str, steps: int) -> float:
+    # Data N(2, 0.5^2), noise N(0, 1): the exact flow map is x0 = 2 + 0.5 * x1 (monotone transport)
+    x1 = torch.randn(4000, 1, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    truth = 2.0 + 0.5 * x1
+    out = flow_matching_sample(
+        GaussianVelocity(2.0, 0.5), None, steps=steps, method=method, x_init=x1
+    )
+    return float((out.mean() - truth.mean()).abs() + (out.std() - truth.std()).abs())
+
+
+def _slope(method: str) -> float:
+    steps = [16, 32, 64, 128]  # past Heun's pre-asymptotic first doubling
+    errors = [_flow_error(method, s) for s in steps]
+    assert all(a > b for a, b in zip(errors, errors[1:], strict=False)), errors
+    x = torch.tensor(steps, dtype=torch.float64).log()
+    y = torch.tensor(errors, dtype=torch.float64).log()
+    x = x - x.mean()
+    return float(-(x * (y - y.mean())).sum() / (x * x).sum())
+
+
+def test_euler_is_first_order_and_heun_second_order_on_the_gaussian_oracle():
+    euler, heun = _slope("euler"), _slope("heun")
+    assert 0.9 < euler < 1.1, euler
+    assert 1.8 < heun < 2.2, heun
+    for steps in (4, 16, 64):
+        assert _flow_error("heun", steps) < _flow_error("euler", steps) / 3
+
+
+def test_sample_dispatches_to_each_method_like_its_wrapper():
+    sched = linear_schedule(50)
+    net = GaussianEpsilon(MEAN, STD, sched)
+    x_init = torch.randn(8, 2, generator=torch.Generator().manual_seed(4))
+    for method, wrapper in (("ddpm", ddpm_sample), ("ddim", ddim_sample)):
+        a = sample(net, None, method=method, schedule=sched, steps=10, x_init=x_init,
+                   generator=torch.Generator().manual_seed(1))  # fmt: skip
+        b = wrapper(net, None, sched, steps=10, x_init=x_init,
+                    generator=torch.Generator().manual_seed(1))  # fmt: skip
+        assert torch.equal(a, b)
+    vel = GaussianVelocity(MEAN, STD)
+    for method in ("euler", "heun"):
+        a = sample(vel, None, method=method, steps=6, x_init=x_init)
+        assert torch.equal(
+            a, flow_matching_sample(vel, None, steps=6, method=method, x_init=x_init)
+        )
+
+
+def test_heun_step_is_the_trapezoid_and_falls_back_to_euler_only_when_asked():
+    x, v = torch.ones(3, 2), torch.full((3, 2), 2.0)
+    calls = []
+
+    def predict(y, s):
+        calls.append(s)
+        return -y
+
+    assert torch.equal(euler_step(x, v, 0.5, 0.25), x - 0.25 * v)
+    guess = x - 0.25 * v
+    assert torch.allclose(heun_step(x, v, 0.5, 0.25, predict=predict), x - 0.125 * (v - guess))
+    assert calls == [0.25]
+    assert torch.equal(
+        heun_step(x, v, 0.25, 0.0, predict=predict, euler_at_zero=True), x - 0.25 * v
+    )
+    assert calls == [0.25]
+    heun_step(x, v, 0.25, 0.0, predict=predict)
+    assert calls == [0.25, 0.0]
+
+
+def test_step_options_are_keyword_only():
+    s = linear_schedule(50)
+    x = torch.zeros(2, 2)
+    with pytest.raises(TypeError):
+        ddpm_step(x, x, 5, 4, s, x)  # the old positional (schedule, noise)
+    with pytest.raises(TypeError):
+        ddim_step(x, x, 5, 4, s, 0.5)  # the old positional (schedule, eta): the trap
