@@ -142,16 +142,16 @@ def test_seeded_samplers_are_bit_identical_and_trajectories_have_their_shape():
     s = linear_schedule(50)
     torch.manual_seed(0)
     model = MLPDenoiser(MLPDenoiserConfig(hidden=16, depth=1)).eval()
-    for sample in (
+    for draw in (
         lambda g, **kw: ddpm_sample(model, (6, 2), s, generator=g, **kw),
         lambda g, **kw: ddim_sample(model, (6, 2), s, steps=10, eta=0.3, generator=g, **kw),
         lambda g, **kw: flow_matching_sample(
             model, (6, 2), steps=10, method="heun", generator=g, **kw
         ),
     ):
-        a, b, c = sample(gen(5)), sample(gen(5)), sample(gen(6))
+        a, b, c = draw(gen(5)), draw(gen(5)), draw(gen(6))
         assert torch.equal(a, b) and not torch.equal(a, c)
-        x, path = sample(gen(5), return_trajectory=True)
+        x, path = draw(gen(5), return_trajectory=True)
         assert torch.equal(x, a) and torch.equal(path[-1], a) and path.shape[1:] == (6, 2)
     _, path = ddim_sample(model, (6, 2), s, steps=10, return_trajectory=True, generator=gen())
     assert path.shape == (11, 6, 2)
