@@ -9,6 +9,7 @@ from aigc_course.models.denoiser import MLPDenoiser, MLPDenoiserConfig
 from aigc_course.models.unet import UNet, UNetConfig
 from aigc_course.sampling import (
     ClassifierFreeGuidance,
+    DiffusionGenerator,
     GaussianEpsilon,
     GaussianVelocity,
     ddim_sample,
@@ -357,3 +358,62 @@ def test_step_options_are_keyword_only():
         ddpm_step(x, x, 5, 4, s, x)  # the old positional (schedule, noise)
     with pytest.raises(TypeError):
         ddim_step(x, x, 5, 4, s, 0.5)  # the old positional (schedule, eta): the trap
+
+
+# ---- DiffusionGenerator: the generator protocol for a denoiser -------------------------------
+
+
+def test_diffusion_generator_samples_like_the_sampler_and_keeps_the_mode():
+    torch.manual_seed(0)
+    net = UNet(UNetConfig(channels=(8, 8, 8), time_dim=16, n_classes=10, groups=4))
+    s = linear_schedule(50)
+    g = DiffusionGenerator(net, s, method="ddim", steps=3, clip_x0=1.0)
+    assert g.data_range == (-1.0, 1.0) and g.sample_shape == (1, 28, 28)
+    net.train()
+    x = g.sample(4, labels=7, generator=gen(3))
+    assert net.training  # the mode is restored
+    net.eval()
+    y = torch.full((4,), 7)
+    ref = ddim_sample(net, (4, 1, 28, 28), s, steps=3, labels=y, clip_x0=1.0, generator=gen(3))
+    assert torch.equal(x, ref.clamp(-1, 1))
+    assert g.sample(0).shape == (0, 1, 28, 28)
+    # labels None: the classes in turn, like every generator here
+    a = g.sample(3, generator=gen(1))
+    b = ddim_sample(net, (3, 1, 28, 28), s, steps=3, labels=torch.arange(3), clip_x0=1.0,
+                    generator=gen(1))  # fmt: skip
+    assert torch.equal(a, b.clamp(-1, 1))
+
+
+def test_diffusion_generator_with_guidance_and_flow_matching():
+    torch.manual_seed(0)
+    net = MLPDenoiser(MLPDenoiserConfig(dim=2, hidden=16, depth=1, n_classes=3)).eval()
+    g = DiffusionGenerator(
+        net, method="heun", steps=4, guidance=2.0, data_range=(-math.inf, math.inf)
+    )
+    x = g.sample(5, labels=torch.tensor([0, 1, 2, 0, 1]), generator=gen(2))
+    guided = ClassifierFreeGuidance(net, 2.0)
+    ref = flow_matching_sample(guided, (5, 2), steps=4, method="heun",
+                               labels=torch.tensor([0, 1, 2, 0, 1]), generator=gen(2))  # fmt: skip
+    assert torch.equal(x, ref)
+    assert "heun" in repr(g)
+
+
+def test_diffusion_generator_checks_its_arguments_once():
+    net = MLPDenoiser(MLPDenoiserConfig(dim=2, hidden=8, depth=1))
+    s = linear_schedule(50)
+    with pytest.raises(ValueError, match="needs the schedule"):
+        DiffusionGenerator(net, method="ddpm", steps=10)
+    with pytest.raises(ValueError, match="takes no schedule"):
+        DiffusionGenerator(net, s, method="euler", steps=10)
+    with pytest.raises(ValueError, match="steps=100"):
+        DiffusionGenerator(net, s, method="ddim", steps=100)
+    with pytest.raises(ValueError, match="method"):
+        DiffusionGenerator(net, s, method="dpm", steps=10)
+    with pytest.raises(ValueError, match="guidance needs a class-conditional"):
+        DiffusionGenerator(net, s, method="ddim", steps=10, guidance=1.0)
+    with pytest.raises(ValueError, match="data_range"):
+        DiffusionGenerator(net, s, method="ddim", steps=10, data_range=(1.0, -1.0))
+    with pytest.raises(TypeError, match="denoiser"):
+        DiffusionGenerator(lambda x, t, y: x, s, method="ddim", steps=10)
+    with pytest.raises(TypeError, match="takes no labels"):
+        DiffusionGenerator(net, s, method="ddim", steps=2).sample(2, labels=1)

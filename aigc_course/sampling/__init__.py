@@ -21,6 +21,7 @@ from aigc_course.sampling.diffusion import (
     sample,
     sampling_timesteps,
 )
+from aigc_course.sampling.generator import DiffusionGenerator
 from aigc_course.sampling.guidance import ClassifierFreeGuidance, guided_prediction
 from aigc_course.sampling.schedules import (
     NoiseSchedule,
@@ -41,6 +42,7 @@ __all__ = [
     "ddim_step",
     "ddpm_sample",
     "ddpm_step",
+    "DiffusionGenerator",
     "euler_step",
     "flow_matching_sample",
     "GaussianEpsilon",
