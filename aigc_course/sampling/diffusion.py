@@ -202,20 +202,19 @@ def _check_generator(generator: object) -> None:
         )
 
 
-def _draw(fn, size, generator: torch.Generator | None, device, **kwargs) -> torch.Tensor:
-    r"""``fn(*size)`` drawn on the generator's device, then moved to ``device``.
+def _draw(fn, args, generator: torch.Generator | None, device, **kwargs) -> torch.Tensor:
+    r"""``fn(*args)`` drawn on the generator's device, then moved to ``device``.
 
-    The one helper for random draws in sampling and training: a CPU generator gives the same
-    numbers whichever device the model runs on.
+    The one helper for random draws in sampling and training (``torch.randn``, ``torch.rand``,
+    ``torch.randint``): a CPU generator gives the same numbers whichever device the model runs on.
     """
-    size = size if isinstance(size, tuple) and size and isinstance(size[0], tuple) else (size,)
     if generator is None:
-        return fn(*size, device=device, **kwargs)
-    return fn(*size, generator=generator, device=generator.device, **kwargs).to(device)
+        return fn(*args, device=device, **kwargs)
+    return fn(*args, generator=generator, device=generator.device, **kwargs).to(device)
 
 
 def _randn(shape, generator: torch.Generator | None, device: torch.device, dtype=None):
-    return _draw(torch.randn, shape, generator, device, dtype=dtype)
+    return _draw(torch.randn, (shape,), generator, device, dtype=dtype)
 
 
 def _check_clip(clip_x0: object) -> None:
