@@ -631,7 +631,7 @@ def check_output_folder(
 
 # ---- sampling2 helper: diffusion / flow-matching steps, samplers and schedules ----
 # Value-first like check_count. check_step and check_same_shape read no tensor values (safe in a
-# sampling loop); check_finite and check_times read every value (entry points only).
+# sampling loop); check_times reads every value (entry points only).
 
 
 def check_step(value: object, name: str, low: int, high: int) -> int:
@@ -662,13 +662,6 @@ def check_same_shape(value: object, name: str, ref: torch.Tensor, ref_name: str)
             f"{name} must have the shape of {ref_name}, {tuple(ref.shape)}, got "
             f"{tuple(value.shape)}: {fix}"
         )
-    return value
-
-
-def check_finite(value: torch.Tensor, name: str, hint: str = "clean it first") -> torch.Tensor:
-    r"""Return ``value`` if it holds no NaN or Inf (one reduction: entry points only)."""
-    if value.numel() and not bool(torch.isfinite(value).all()):
-        raise ValueError(f"{name} contains NaN or Inf values: {hint}")
     return value
 
 

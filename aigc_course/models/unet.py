@@ -121,7 +121,7 @@ def _check_labels(name: str, n_classes: int | None, labels: object, batch: int) 
             f"{name} was built without classes (n_classes=None) but got labels: drop "
             "them, or build it with n_classes=K"
         )
-    _check.labels(labels, n_classes + 1, batch, f"{name} labels", check_range=False)
+    _check.check_labels(labels, f"{name} labels", n_classes + 1, batch=batch, check_range=False)
     if labels.device.type == "cpu" and labels.numel():
         lo, hi = (int(v) for v in torch.aminmax(labels))
         if lo < 0 or hi > n_classes:
@@ -149,7 +149,7 @@ def check_denoiser_inputs(
         got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         raise ValueError(f"{name} expects x of shape {expected}, got {got}")
     batch = x.shape[0]
-    if isinstance(time, (int, float)) and not isinstance(time, bool):
+    if _check.is_real_number(time):
         time = torch.full((batch,), float(time), device=x.device, dtype=x.dtype)
     if not isinstance(time, torch.Tensor):
         raise TypeError(f"{name}: t must be a float tensor (B,) of times in [0, 1]")

@@ -83,7 +83,7 @@ def sampling_timesteps(T: int, steps: int | None = None) -> list[int]:  # noqa: 
     """
     T = _check.check_count(T, "T (the schedule's number of steps)")  # noqa: N806
     steps = T if steps is None else steps
-    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+    if not _check.is_int(steps) or steps < 1:
         raise ValueError(f"steps must be a positive int, got {steps!r}")
     if steps > T:
         raise ValueError(
@@ -132,7 +132,9 @@ def _check_x_init(x_init: object, model: object) -> torch.Tensor:
             f"pass x_init.to({p.dtype})"
         )
     if x_init.device.type != "meta":
-        _check.check_finite(x_init, "x_init", "start from finite noise, e.g. torch.randn(shape)")
+        _check.check_finite(
+            x_init, "x_init", hint="start from finite noise, e.g. torch.randn(shape)"
+        )
     return x_init
 
 
@@ -147,7 +149,7 @@ def _check_shape(shape: object, x_init: object, model: object) -> tuple[int, ...
     if (
         not isinstance(shape, (tuple, list, torch.Size))
         or len(shape) < 2
-        or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in shape)
+        or not all(_check.is_int(s) and s >= 1 for s in shape)
     ):
         raise ValueError(
             f"shape must be a tuple (n, ...) of positive ints, e.g. (64, 1, 28, 28) or (500, 2), "
@@ -177,10 +179,7 @@ def check_sampler_labels(model: object, labels: object, n: int) -> torch.Tensor 
             "labels must be an int64 tensor of class indices, shape (n,): "
             "use torch.full((n,), digit) or labels.long()"
         )
-    if labels.shape != (n,):
-        raise ValueError(
-            f"labels must have shape ({n},), one per sample, got {tuple(labels.shape)}"
-        )
+    _check.check_labels(labels, "labels", 1, batch=n, check_range=False)  # shape (n,)
     if n_classes is not None:
         null = getattr(model, "null_label", None)
         top = n_classes if null == n_classes else n_classes - 1
@@ -568,7 +567,7 @@ def _plan(method, schedule, steps, opts):
                 "drop schedule=, or use method='ddpm' or 'ddim' for a noise-prediction model"
             )
         steps = 50 if steps is None else steps
-        if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        if not _check.is_int(steps) or steps < 1:
             raise ValueError(f"steps must be a positive int, got {steps!r}")
         times = torch.linspace(1.0, 0.0, steps + 1, dtype=torch.float64).tolist()
         return times, times, opts

@@ -93,7 +93,7 @@ class ClassifierFreeGuidance:
         _check.check_model_call(model, "model")
         weight = _check.check_real(weight, "weight (guidance weight w)")
         null_label = getattr(model, "null_label", None) if null_label is None else null_label
-        if not isinstance(null_label, int) or isinstance(null_label, bool):
+        if not _check.is_int(null_label):
             raise ValueError(
                 "classifier-free guidance needs the model's null label: build the network with "
                 "n_classes=K (its null label is K) or pass null_label=..."
@@ -118,7 +118,7 @@ class ClassifierFreeGuidance:
                 f"time must be a float tensor of shape ({n},) in [0, 1], one per row of x "
                 f"{tuple(x.shape)}, got {_check._kind(time)}"
             )
-        _check.labels(labels, 1, n, check_range=False)
+        _check.check_labels(labels, "labels", 1, batch=n, check_range=False)
         if self.weight == 0:
             return self.model(x, time, labels)
         null = torch.full_like(labels, self.null_label)

@@ -159,7 +159,7 @@ def _check_schedule_tensors(betas: object, alphas: object, alpha_bars: object) -
 
 
 def _check_T(T: object) -> int:  # noqa: N802
-    if not isinstance(T, int) or isinstance(T, bool) or T < 1:
+    if not _check.is_int(T) or T < 1:
         raise ValueError(f"T (number of diffusion steps) must be a positive int, got {T!r}")
     return T
 
