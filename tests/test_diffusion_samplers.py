@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+from aigc_course.models.base import Generator
 from aigc_course.models.denoiser import MLPDenoiser, MLPDenoiserConfig
 from aigc_course.models.unet import UNet, UNetConfig
 from aigc_course.sampling import (
@@ -369,6 +370,7 @@ def test_diffusion_generator_samples_like_the_sampler_and_keeps_the_mode():
     s = linear_schedule(50)
     g = DiffusionGenerator(net, s, method="ddim", steps=3, clip_x0=1.0)
     assert g.data_range == (-1.0, 1.0) and g.sample_shape == (1, 28, 28)
+    assert isinstance(g, Generator)  # the package's generator protocol
     net.train()
     x = g.sample(4, labels=7, generator=gen(3))
     assert net.training  # the mode is restored
