@@ -42,7 +42,16 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from aigc_course import data, losses, metrics, postprocess, runtime, viz  # noqa: E402
+from aigc_course import (  # noqa: E402
+    data,
+    losses,
+    metrics,
+    postprocess,
+    pretrained,
+    runtime,
+    sampling,
+    viz,
+)
 from aigc_course.data.errors import DataError  # noqa: E402
 from aigc_course.models import MLPVAE, LeNetClassifier, PCAGaussian, PixelBernoulli  # noqa: E402
 from aigc_course.models.classifier import ClassifierConfig  # noqa: E402
@@ -433,6 +442,228 @@ CASES: tuple[Case, ...] = (
         (Arg("prefer", "device"),),
     ),
 )
+
+# The diffusion and flow-matching surface (aigc_course.sampling, losses.diffusion) and the
+# pretrained weights: the functions of the round-2 probe's sections 6-8.
+_S = sampling.linear_schedule(50)
+_STEP = "step"  # an integer diffusion step of _S, 1..T
+
+
+class _Net(torch.nn.Module):
+    """A model of the sampler contract model(x, time, labels): x -> x + time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = torch.nn.Linear(2, 2)
+
+    def forward(self, x, time, labels=None):
+        return self.lin(x) * 0 + time.reshape(-1, *([1] * (x.ndim - 1)))
+
+
+_NET = _Net().eval()
+
+
+def _xy(seed: int = 0) -> torch.Tensor:
+    return torch.randn(6, 2, generator=_g(seed))
+
+
+def _steps() -> torch.Tensor:
+    return torch.randint(1, 51, (6,), generator=_g(3))
+
+
+def _times() -> torch.Tensor:
+    return torch.rand(6, generator=_g(4))
+
+
+ALL_STEPS = frozenset({"None"})  # steps=None: every step of the schedule (documented)
+ANY_BATCH_SHAPE = frozenset({"extra axis", "missing axis"})  # x_init sets the shape (documented)
+
+SAMPLING_CASES: tuple[Case, ...] = (
+    Case(
+        "sampling.q_sample",
+        sampling.q_sample,
+        lambda: {"x0": _xy(), "t": _steps(), "noise": _xy(1), "schedule": _S},
+        (
+            Arg("x0", REAL_T),
+            Arg("t", "any tensor"),
+            Arg("noise", REAL_T),
+            Arg("schedule", "config"),
+        ),  # fmt: skip
+    ),
+    Case(
+        "sampling.predict_x0",
+        sampling.predict_x0,
+        lambda: {"x_t": _xy(), "t": 5, "eps": _xy(1), "schedule": _S},
+        (Arg("x_t", REAL_T), Arg("t", "count0"), Arg("eps", REAL_T), Arg("schedule", "config")),
+    ),
+    Case(
+        "sampling.score_from_epsilon",
+        sampling.score_from_epsilon,
+        lambda: {"eps": _xy(), "t": 5, "schedule": _S},
+        # A scalar step goes with eps of any shape (documented).
+        (Arg("eps", REAL_T, ANY_SHAPE - {"empty"}), Arg("t", COUNT), Arg("schedule", "config")),
+    ),
+    Case(
+        "sampling.ddim_sigma",
+        sampling.ddim_sigma,
+        lambda: {"schedule": _S, "t": 10, "t_prev": 5, "eta": 0.5},
+        (
+            Arg("schedule", "config"),
+            Arg("t", COUNT),
+            Arg("t_prev", "count0"),
+            Arg("eta", NUMBER),
+        ),  # fmt: skip
+    ),
+    Case(
+        "sampling.ddpm_step",
+        lambda **kw: sampling.ddpm_step(
+            kw.pop("x_t"), kw.pop("eps"), kw.pop("t"), kw.pop("t_prev"), **kw
+        ),
+        lambda: {
+            "x_t": _xy(),
+            "eps": _xy(1),
+            "t": 10,
+            "t_prev": 9,
+            "schedule": _S,
+            "noise": _xy(2),
+        },
+        (
+            Arg("x_t", REAL_T),
+            Arg("eps", REAL_T),
+            Arg("t", COUNT),
+            Arg("t_prev", "count0"),
+            Arg("schedule", "config"),
+            Arg("noise", REAL_T),
+        ),  # fmt: skip
+    ),
+    Case(
+        "sampling.ddim_step",
+        lambda **kw: sampling.ddim_step(
+            kw.pop("x_t"), kw.pop("eps"), kw.pop("t"), kw.pop("t_prev"), **kw
+        ),
+        lambda: {
+            "x_t": _xy(),
+            "eps": _xy(1),
+            "t": 10,
+            "t_prev": 5,
+            "schedule": _S,
+            "eta": 0.5,
+            "noise": _xy(2),
+        },  # fmt: skip
+        (
+            Arg("x_t", REAL_T),
+            Arg("eps", REAL_T),
+            Arg("t", COUNT),
+            Arg("t_prev", "count0"),
+            Arg("schedule", "config"),
+            Arg("eta", NUMBER),
+            Arg("noise", REAL_T),
+        ),  # fmt: skip
+    ),
+    Case(
+        "sampling.euler_step",
+        lambda **kw: sampling.euler_step(kw.pop("x_t"), kw.pop("v"), kw.pop("t"), kw.pop("t_prev")),
+        lambda: {"x_t": _xy(), "v": _xy(1), "t": 0.5, "t_prev": 0.25},
+        (Arg("x_t", REAL_T), Arg("v", REAL_T), Arg("t", NUMBER), Arg("t_prev", NUMBER)),
+    ),
+    Case(
+        "sampling.sampling_timesteps",
+        sampling.sampling_timesteps,
+        lambda: {"T": 50, "steps": 5},
+        (Arg("T", COUNT), Arg("steps", COUNT, ALL_STEPS)),
+    ),
+    Case(
+        "sampling.linear_schedule",
+        sampling.linear_schedule,
+        lambda: {"T": 50},
+        (Arg("T", COUNT),),
+    ),
+    Case(
+        "sampling.cosine_schedule",
+        sampling.cosine_schedule,
+        lambda: {"T": 50, "s": 0.008},
+        (Arg("T", COUNT), Arg("s", NUMBER)),
+    ),
+    Case(
+        "sampling.ddpm_sample",
+        sampling.ddpm_sample,
+        lambda: {"model": _NET, "shape": (4, 2), "schedule": _S, "steps": 5, "generator": _g()},
+        (Arg("model", "module"), Arg("schedule", "config"), Arg("steps", COUNT, ALL_STEPS)),
+    ),
+    Case(
+        "sampling.ddim_sample",
+        sampling.ddim_sample,
+        lambda: {
+            "model": _NET,
+            "shape": None,
+            "schedule": _S,
+            "steps": 5,
+            "eta": 0.5,
+            "x_init": _xy(),
+            "generator": _g(),
+        },  # fmt: skip
+        (
+            Arg("model", "module"),
+            Arg("schedule", "config"),
+            Arg("steps", COUNT, ALL_STEPS),
+            Arg("eta", NUMBER),
+            Arg("x_init", REAL_T, ANY_BATCH_SHAPE),
+        ),  # fmt: skip
+    ),
+    Case(
+        "sampling.flow_matching_sample",
+        sampling.flow_matching_sample,
+        lambda: {"model": _NET, "shape": None, "steps": 4, "x_init": _xy(), "generator": _g()},
+        (
+            Arg("model", "module"),
+            Arg("steps", COUNT, ALL_STEPS),
+            Arg("x_init", REAL_T, ANY_BATCH_SHAPE),
+        ),
+    ),
+    Case(
+        "losses.epsilon_loss",
+        losses.epsilon_loss,
+        lambda: {"model": _NET, "x0": _xy(), "t": _steps(), "noise": _xy(1), "schedule": _S},
+        (
+            Arg("model", "module"),
+            Arg("x0", REAL_T),
+            Arg("t", "any tensor"),
+            Arg("noise", REAL_T),
+            Arg("schedule", "config"),
+        ),  # fmt: skip
+    ),
+    Case(
+        "losses.flow_matching_loss",
+        losses.flow_matching_loss,
+        lambda: {"model": _NET, "x0": _xy(), "t": _times(), "noise": _xy(1)},
+        (Arg("model", "module"), Arg("x0", REAL_T), Arg("t", REAL_T), Arg("noise", REAL_T)),
+    ),
+    Case(
+        "losses.flow_matching_path",
+        losses.flow_matching_path,
+        lambda: {"x0": _xy(), "x1": _xy(1), "t": _times()},
+        (Arg("x0", REAL_T), Arg("x1", REAL_T), Arg("t", REAL_T)),
+    ),
+    Case(
+        "sampling.GaussianVelocity",
+        sampling.GaussianVelocity,
+        lambda: {"mean": 0.5, "std": 2.0},
+        (Arg("mean", NUMBER), Arg("std", NUMBER)),
+    ),
+    Case(
+        "sampling.GaussianEpsilon",
+        sampling.GaussianEpsilon,
+        lambda: {"mean": 0.5, "std": 2.0, "schedule": _S},
+        (Arg("mean", NUMBER), Arg("std", NUMBER), Arg("schedule", "config")),
+    ),
+    Case(
+        "pretrained.load_pretrained",
+        pretrained.load_pretrained,
+        lambda: {"name": "mnist_vae"},
+        (Arg("name", "config"),),
+    ),
+)
+CASES = CASES + SAMPLING_CASES
 
 
 def mutations(value: object, kind: str) -> list[tuple[str, object]]:
