@@ -431,3 +431,23 @@ def check_module(value: object, name: str, *methods: str) -> torch.nn.Module:
             "has not: pass the right model"
         )
     return value
+
+
+# ------------------------------------------------------------------------------ "loop" helper
+# Value-first checks the training configs need that the block above lacks.
+
+
+def check_choice(value: object, name: str, choices: Sequence[object]) -> object:
+    r"""Return ``value`` if it is one of ``choices``; else an error naming ``name`` and them."""
+    if not any(type(value) is type(c) and value == c for c in choices):
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {_kind(value)}")
+    return value
+
+
+def check_finite(
+    value: torch.Tensor, name: str, hint: str = "clean or re-normalise it first"
+) -> torch.Tensor:
+    r"""Raise if the tensor ``value`` holds NaN or Inf (reads every value: entry points only)."""
+    if value.numel() and not bool(torch.isfinite(value).all()):
+        raise ValueError(f"{name} contains NaN or Inf values: {hint}")
+    return value
