@@ -70,7 +70,7 @@ def ema_update_(
         decay = warmed_up_decay(decay, step)
     avgs, params = list(ema.parameters()), list(model.parameters())
     if len(avgs) != len(params) or any(
-        a.shape != p.shape for a, p in zip(avgs, params)
+        a.shape != p.shape for a, p in zip(avgs, params, strict=True)
     ):
         raise ValueError(
             "ema must be a copy of model (same parameters and shapes): make it with "
