@@ -109,6 +109,11 @@ def check_vae_data(data: object, labels: object, likelihood: str) -> torch.Tenso
     hint = "(N, 1, H, W); use aigc_course.data.to_unit(images), which adds the channel axis"
     check_tensor(data, "data", ndim=4, floating=True, shape_hint=hint)
     check_finite(data, "data")
+    if likelihood == "bernoulli" and data.numel() and float(data.min()) < -0.5:
+        raise ValueError(
+            "data must lie in [0, 1] for the Bernoulli likelihood, but it looks like [-1, 1] "
+            "images: use aigc_course.data.to_unit (not to_signed), or from_signed"
+        )
     if likelihood == "bernoulli":
         check_range(data, "data (the Bernoulli likelihood needs images in [0, 1])", 0.0, 1.0)
     if labels is not None and (
