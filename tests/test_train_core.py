@@ -341,7 +341,7 @@ def test_no_checkpoint_with_non_finite_weights_is_written(tmp_path):
     ) as info:
         train_gan(*toy(), ring(), cfg, on_step=poison)
     message = str(info.value)
-    assert "last good checkpoint" in message and "step 2" in message and "resume=True" in message
+    assert "last checkpoint" in message and "step 2" in message and "resume=True" in message
     ckpt = load_checkpoint(cfg.checkpoint_path)
     assert ckpt["step"] == 2 and all_finite(ckpt)
 

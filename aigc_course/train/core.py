@@ -603,10 +603,14 @@ class Loop:
                 f". No checkpoint was written to {self.checkpoint_path}: restart from scratch "
                 "(resume=False) with the fix"
             )
+        # The last checkpoint holds only finite values, but the settings that diverged wrote
+        # it and may already have pushed the weights far off (measured: |w| ~ 1e6 one step
+        # before a divergence at lr=1e6), so resuming it is no cure: start fresh.
         return (
-            f". The last good checkpoint, {self.checkpoint_path} at step {self._saved_at}, is "
-            "untouched: resume from it with the fix (resume=True), or restart from scratch "
-            "(delete it, or resume=False)"
+            f". The last checkpoint, {self.checkpoint_path} at step {self._saved_at}, holds "
+            "only finite values, but if the learning rate caused this it may already carry "
+            "the damage: then restart from scratch with the fix (resume=False, or delete it); "
+            "resume from it (resume=True) only after a cause that left its weights sound"
         )
 
     # ---------------------------------------------------------------- checkpoints
