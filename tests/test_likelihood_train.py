@@ -122,9 +122,7 @@ def test_progress_bar_enabled_runs(capsys):
 
 
 def test_model_without_log_prob_is_rejected():
-    with pytest.raises(
-        TypeError, match="model must have method.s. log_prob; a Linear has not"
-    ):
+    with pytest.raises(TypeError, match="model must have method.s. log_prob; a Linear has not"):
         train_likelihood(nn.Linear(3, 1), torch.zeros(4, 3), _cfg())
 
 

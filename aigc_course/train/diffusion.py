@@ -141,7 +141,9 @@ def diffusion_step(
     (2022), Algorithm 1.
     """
     if not isinstance(x0, torch.Tensor) or x0.ndim < 2:
-        raise TypeError("x0 must be a torch.Tensor of shape (B, ...), with a batch axis")
+        raise TypeError(
+            "x0 must be a torch.Tensor of shape (B, ...), with a batch axis"
+        )
     batch, device = x0.shape[0], x0.device
     labels = _drop_labels(model, labels, p_uncond, generator)
     noise = _draw(torch.randn, x0.shape, generator, device, dtype=x0.dtype)
