@@ -35,7 +35,7 @@ from aigc_course.train import (
     train_vae,
     warmed_up_decay,
 )
-from aigc_course.train.core import RunConfig, TrainResult
+from aigc_course.train.config import RunConfig, TrainResult
 from aigc_course.train.diffusion import make_schedule
 
 

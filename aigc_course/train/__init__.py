@@ -18,7 +18,8 @@ from aigc_course.train.classifier import (
     classifier_step,
     train_classifier,
 )
-from aigc_course.train.core import Loop, RunConfig, TrainResult, TrainState
+from aigc_course.train.config import RunConfig, TrainResult
+from aigc_course.train.core import Loop, TrainState
 from aigc_course.train.diffusion import (
     DiffusionResult,
     DiffusionTrainConfig,

@@ -28,7 +28,8 @@ from aigc_course.metrics.classifier import (
     check_labelled_images,
     classifier_accuracy,
 )
-from aigc_course.train.core import Loop, OnStep, RunConfig, TrainResult
+from aigc_course.train.config import RunConfig, TrainResult
+from aigc_course.train.core import Loop, OnStep
 
 __all__ = [
     "ClassifierResult",
@@ -43,7 +44,7 @@ __all__ = [
 class ClassifierTrainConfig(RunConfig):
     r"""Settings of :func:`train_classifier`.
 
-    The run settings are those of :class:`~aigc_course.train.core.RunConfig`; here
+    The run settings are those of :class:`~aigc_course.train.config.RunConfig`; here
     ``batch_size`` defaults to 64 (the last partial batch of an epoch is kept) and ``device``
     to ``"cpu"``.
 
@@ -83,7 +84,7 @@ class ClassifierTrainConfig(RunConfig):
 
 @dataclass(frozen=True, kw_only=True)
 class ClassifierResult(TrainResult):
-    r"""What :func:`train_classifier` returns: :class:`~aigc_course.train.core.TrainResult` and
+    r"""What :func:`train_classifier` returns: :class:`~aigc_course.train.config.TrainResult` and
 
     Attributes
     ----------

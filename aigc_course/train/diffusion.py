@@ -41,7 +41,8 @@ from aigc_course.diffusion.schedules import (
     cosine_schedule,
     linear_schedule,
 )
-from aigc_course.train.core import Loop, OnStep, RunConfig, TrainResult
+from aigc_course.train.config import RunConfig, TrainResult
+from aigc_course.train.core import Loop, OnStep
 from aigc_course.train.ema import ema_copy, ema_update_
 
 __all__ = [
@@ -177,7 +178,7 @@ _STREAM_KEYS = (
 class DiffusionTrainConfig(RunConfig):
     r"""Settings of :func:`train_diffusion`.
 
-    The run settings are those of :class:`~aigc_course.train.core.RunConfig` (``batch_size``
+    The run settings are those of :class:`~aigc_course.train.config.RunConfig` (``batch_size``
     128, the last incomplete batch of an epoch dropped; ``device`` None: the best available;
     ``log_every`` 10).
 
@@ -252,7 +253,7 @@ def make_schedule(cfg: DiffusionTrainConfig) -> NoiseSchedule:
 
 @dataclass(frozen=True, kw_only=True)
 class DiffusionResult(TrainResult):
-    r"""What :func:`train_diffusion` returns: :class:`~aigc_course.train.core.TrainResult` and
+    r"""What :func:`train_diffusion` returns: :class:`~aigc_course.train.config.TrainResult` and
 
     Attributes
     ----------

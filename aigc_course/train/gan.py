@@ -45,7 +45,8 @@ from aigc_course.losses.gan import (
     generator_loss_nonsaturating,
     generator_loss_saturating,
 )
-from aigc_course.train.core import Loop, OnStep, RunConfig, TrainResult
+from aigc_course.train.config import RunConfig, TrainResult
+from aigc_course.train.core import Loop, OnStep
 from aigc_course.train.ema import ema_copy, ema_update_
 from aigc_course.train.errors import TrainingDiverged
 
@@ -92,7 +93,7 @@ class GANTrainConfig(RunConfig):
 
     The run settings (``batch_size``, ``seed``, ``device``, ``max_seconds``,
     ``checkpoint_path``, ``checkpoint_every``, ``log_every``, ``progress``) are those of
-    :class:`~aigc_course.train.core.RunConfig`; here ``batch_size`` defaults to 64 (real and
+    :class:`~aigc_course.train.config.RunConfig`; here ``batch_size`` defaults to 64 (real and
     generated examples per update) and ``device`` to ``"cpu"``.
 
     Attributes
@@ -182,7 +183,7 @@ class GANTrainConfig(RunConfig):
 
 @dataclass(frozen=True, kw_only=True)
 class GANResult(TrainResult):
-    r"""What :func:`train_gan` returns: :class:`~aigc_course.train.core.TrainResult` and
+    r"""What :func:`train_gan` returns: :class:`~aigc_course.train.config.TrainResult` and
 
     Attributes
     ----------

@@ -10,7 +10,8 @@ from torch import nn
 
 from aigc_course._check import check_count, check_module, check_real, check_tensor
 from aigc_course.data.batching import num_batches
-from aigc_course.train.core import Loop, OnStep, RunConfig
+from aigc_course.train.config import RunConfig
+from aigc_course.train.core import Loop, OnStep
 
 __all__ = [
     "LikelihoodHistory",
@@ -24,7 +25,7 @@ __all__ = [
 class LikelihoodTrainConfig(RunConfig):
     r"""Settings of :func:`train_likelihood`.
 
-    The run settings are those of :class:`~aigc_course.train.core.RunConfig` (``batch_size``
+    The run settings are those of :class:`~aigc_course.train.config.RunConfig` (``batch_size``
     128: examples per gradient step; ``seed``: the mini-batch order); here ``device`` defaults
     to ``"cpu"``.
 

@@ -27,7 +27,8 @@ from aigc_course.data.batching import num_batches
 from aigc_course.data.transforms import random_shift
 from aigc_course.losses.vae import negative_elbo
 from aigc_course.metrics.likelihood import check_vae_data
-from aigc_course.train.core import Loop, OnStep, RunConfig, TrainResult
+from aigc_course.train.config import RunConfig, TrainResult
+from aigc_course.train.core import Loop, OnStep
 from aigc_course.train.schedules import cosine_factor
 
 __all__ = [
@@ -52,7 +53,7 @@ _STREAM_KEYS = ("seed", "batch_size", "max_shift")
 class VAETrainConfig(RunConfig):
     r"""Everything :func:`train_vae` needs besides the model and the data.
 
-    The run settings are those of :class:`~aigc_course.train.core.RunConfig` (``batch_size``
+    The run settings are those of :class:`~aigc_course.train.config.RunConfig` (``batch_size``
     128: images per Adam step); here ``device`` defaults to ``"cpu"``, and
     ``checkpoint_every=None`` means once per epoch (when ``checkpoint_path`` is set) and at
     the end.
@@ -105,7 +106,7 @@ class VAETrainConfig(RunConfig):
 
 @dataclass(frozen=True, kw_only=True)
 class VAEResult(TrainResult):
-    r"""What :func:`train_vae` returns: :class:`~aigc_course.train.core.TrainResult` and
+    r"""What :func:`train_vae` returns: :class:`~aigc_course.train.config.TrainResult` and
 
     Attributes
     ----------
