@@ -349,3 +349,18 @@ def test_checkpoint_paths_must_be_file_names(path):
         save_checkpoint(path, step=1)
     with pytest.raises(TypeError, match="path must be a file name"):
         load_checkpoint(path)
+
+
+def test_new_run_settings_leave_the_classifier_cache_key_alone():
+    from aigc_course.train import classifier_cache_key
+
+    x, y = torch.zeros(5, 28, 28, dtype=torch.uint8), torch.zeros(5, dtype=torch.long)
+    base = ClassifierTrainConfig(progress=False)
+    key = classifier_cache_key(x, y, ClassifierConfig(), base)
+    # The key of this setting in the version before RunConfig (weights cached then load now).
+    assert key == "f6cb5ec5e47db3efe9688b6d1faa286351b429e2b2064f0c0ba166b2fc8dfa61"
+    for change in ({"log_every": 3}, {"device": None}):
+        assert (
+            classifier_cache_key(x, y, ClassifierConfig(), dataclasses.replace(base, **change))
+            == key
+        )
