@@ -315,6 +315,7 @@ class Loop:
         history: dict[str, list[float]] | None = None,
         resume: bool = False,
         batches_per_step: int = 1,
+        ddp: bool = True,
         **options: Any,
     ) -> Loop:
         r"""Everything before the first step, in one call; returns the started loop.
@@ -326,7 +327,8 @@ class Loop:
         entries are skipped) to the device, opens the seeded batch stream (``loop.stream``,
         read by :meth:`batches`) at the resumed position, and wraps every model with
         trainable parameters for ``torchrun`` (``loop.nets``: the models themselves in one
-        process). ``options`` are further :class:`Loop` fields (``rngs``, ``extras``,
+        process; ``ddp=False`` for a loop that must call its model's own methods, such as
+        ``log_prob``, which a ``DistributedDataParallel`` wrapper hides). ``options`` are further :class:`Loop` fields (``rngs``, ``extras``,
         ``limit``, ``checkpoint_every``, ...).
         """
         device = get_device(cfg.device)
@@ -359,7 +361,7 @@ class Loop:
         first = loop.step * batches_per_step
         loop.stream = batch_stream(tensors, cfg.batch_size, cfg.seed, first, drop_last)
         loop.nets = {
-            name: loop.wrap(m)
+            name: loop.wrap(m) if ddp else m
             for name, m in models.items()
             if any(p.requires_grad for p in m.parameters())
         }

@@ -380,6 +380,7 @@ def train_diffusion(
         rngs={"noise": rng},
         history=history,
         resume=resume,
+        ddp=False,  # diffusion_step reads model.null_label, which a DDP wrapper hides
     )
     schedule = make_schedule(cfg).to(loop.device) if cfg.objective == "eps" else None
     if cfg.grad_clip is not None:

@@ -126,6 +126,7 @@ def train_likelihood(
         total=cfg.epochs * num_batches(len(data), cfg.batch_size),
         data=(data,),
         drop_last=False,
+        ddp=False,  # log_prob is a method a DDP wrapper hides: every rank fits the whole batch
     )
     for (x,) in loop.batches(on_step):
         loop.record(likelihood_step(model, opt, x, **step_kwargs))
