@@ -391,14 +391,14 @@ def check_module(value: object, name: str, *methods: str) -> torch.nn.Module:
 
 
 def check_choice(value: object, name: str, choices: Sequence[object]) -> object:
-    r"""Return ``value`` if it is one of ``choices``; else name them."""
-    if isinstance(value, bool) or value not in choices:
-        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
+    r"""Return ``value`` if it is one of ``choices`` (same type and value); else name them."""
+    if not any(type(value) is type(c) and value == c for c in choices):
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {_kind(value)}")
     return value
 
 
 def check_finite(
-    value: torch.Tensor, name: str, *, hint: str = "clean or re-normalise it first"
+    value: torch.Tensor, name: str, hint: str = "clean or re-normalise it first"
 ) -> torch.Tensor:
     r"""Raise if ``value`` holds NaN or Inf (reads every value: entry points only); return it."""
     if value.numel() and not bool(torch.isfinite(value).all()):

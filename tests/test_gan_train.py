@@ -217,7 +217,7 @@ def test_bad_train_configs(changes, match):
     [
         ([[0.0, 0.0]], TypeError, "torch.Tensor"),
         (torch.zeros(100), ValueError, r"view\(-1, 1\)"),
-        (torch.zeros(100, 2, dtype=torch.long), TypeError, "floating point"),
+        (torch.zeros(100, 2, dtype=torch.long), TypeError, "floating-point"),
         (torch.zeros(10, 2), ValueError, "fewer than cfg.batch_size=32"),
         (torch.full((100, 2), float("nan")), ValueError, "NaN"),
         (

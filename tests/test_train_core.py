@@ -30,7 +30,8 @@ from aigc_course.train import (
     train_vae,
 )
 from aigc_course.train.checkpoint import load_checkpoint
-from aigc_course.train.core import Loop, cosine_factor
+from aigc_course.train.core import Loop
+from aigc_course.train.schedules import cosine_factor
 
 TOY = ToyGANConfig(latent_dim=2, hidden=16)
 CFG = GANTrainConfig(steps=12, batch_size=32, lr_d=1e-3, lr_g=1e-3, n_fixed=8, progress=False)
@@ -116,7 +117,7 @@ def test_shard_splits_every_tensor_of_a_nested_batch_and_keeps_its_structure():
 def test_max_seconds_in_every_config():
     for make in (VAETrainConfig, ClassifierTrainConfig, LikelihoodTrainConfig):
         assert make(max_seconds=2.5).max_seconds == 2.5
-        with pytest.raises(ValueError, match="max_seconds must be a positive finite number"):
+        with pytest.raises(ValueError, match="max_seconds must be > 0"):
             make(max_seconds=0)
     with pytest.raises(ValueError, match="GANTrainConfig.max_seconds"):
         GANTrainConfig(steps=1, max_seconds=float("nan"))
@@ -221,7 +222,7 @@ def test_ema_is_checkpointed_and_resumes_bit_identically(tmp_path):
     assert states_equal(resumed.ema_generator, ref.ema_generator)
     with pytest.raises(ValueError, match="ema_decay=0.95 in the checkpoint but None now"):
         train_gan(*toy(), ring(), dataclasses.replace(ck, ema_decay=None, steps=20), resume=True)
-    with pytest.raises(ValueError, match=r"ema_decay must be a number in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"ema_decay must be in \[0, 1\)"):
         GANTrainConfig(steps=1, ema_decay=1.0)
 
 
@@ -340,7 +341,7 @@ def test_no_checkpoint_with_non_finite_weights_is_written(tmp_path):
     ) as info:
         train_gan(*toy(), ring(), cfg, on_step=poison)
     message = str(info.value)
-    assert "last good checkpoint" in message and "step 2" in message and "resume=True" in message
+    assert "last checkpoint" in message and "step 2" in message and "resume=True" in message
     ckpt = load_checkpoint(cfg.checkpoint_path)
     assert ckpt["step"] == 2 and all_finite(ckpt)
 

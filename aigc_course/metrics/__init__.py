@@ -25,10 +25,15 @@ The single metrics, each on feature matrices (N, F) or probabilities (N, K):
 ``precision_recall`` (-> ``PrecisionRecall``), ``nearest_neighbours`` (pixel or feature space),
 ``mean_pairwise_distance`` (sample variety).
 
-Likelihoods: ``bits_per_dim``, ``discrete_nll_from_density``.
+Likelihoods: ``bits_per_dim``, ``discrete_nll_from_density``, ``evaluate_vae`` (-> ``VAEEvaluation``).
+Classifiers: ``classifier_accuracy``. Toy data: ``count_modes`` (-> ``ModeCoverage``).
 """
 
-from aigc_course.metrics.classifier import ClassifierOutputs, classifier_features
+from aigc_course.metrics.classifier import (
+    ClassifierOutputs,
+    classifier_accuracy,
+    classifier_features,
+)
 from aigc_course.metrics.evaluate import (
     EvalConfig,
     Reference,
@@ -44,7 +49,13 @@ from aigc_course.metrics.frechet import (
 )
 from aigc_course.metrics.kid import KID, kid, mmd2_unbiased, polynomial_kernel
 from aigc_course.metrics.labels import LabelCoverage, classifier_score, label_coverage
-from aigc_course.metrics.likelihood import bits_per_dim, discrete_nll_from_density
+from aigc_course.metrics.likelihood import (
+    VAEEvaluation,
+    bits_per_dim,
+    discrete_nll_from_density,
+    evaluate_vae,
+)
+from aigc_course.metrics.modes import ModeCoverage, count_modes
 from aigc_course.metrics.neighbours import mean_pairwise_distance, nearest_neighbours
 from aigc_course.metrics.precision_recall import PrecisionRecall, knn_radii, precision_recall
 
@@ -53,14 +64,19 @@ __all__ = [
     "EvalConfig",
     "KID",
     "LabelCoverage",
+    "ModeCoverage",
     "PrecisionRecall",
     "Reference",
     "SampleMetrics",
+    "VAEEvaluation",
     "bits_per_dim",
+    "classifier_accuracy",
     "classifier_features",
     "classifier_score",
+    "count_modes",
     "discrete_nll_from_density",
     "evaluate_samples",
+    "evaluate_vae",
     "feature_statistics",
     "frechet_distance",
     "gaussian_frechet_distance",

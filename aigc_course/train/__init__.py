@@ -1,5 +1,11 @@
-r"""Training loops and checkpoints: the loop takes models, data and a config, and owns nothing else."""
+r"""Training loops and checkpoints: the loop takes models, data and a config, and owns nothing else.
 
+``evaluate_vae``/``VAEEvaluation`` (home: :mod:`aigc_course.metrics.likelihood`) and
+``classifier_accuracy`` (home: :mod:`aigc_course.metrics.classifier`) are re-exported here
+because the chapters import them from ``aigc_course.train``.
+"""
+
+from aigc_course.metrics.likelihood import VAEEvaluation, evaluate_vae
 from aigc_course.train.checkpoint import (
     check_resumable,
     load_checkpoint,
@@ -12,6 +18,7 @@ from aigc_course.train.classifier import (
     classifier_step,
     train_classifier,
 )
+from aigc_course.train.config import RunConfig, TrainResult
 from aigc_course.train.core import Loop, TrainState
 from aigc_course.train.diffusion import (
     DiffusionResult,
@@ -19,7 +26,7 @@ from aigc_course.train.diffusion import (
     diffusion_step,
     train_diffusion,
 )
-from aigc_course.train.ema import ema_copy, ema_update_
+from aigc_course.train.ema import ema_copy, ema_update_, warmed_up_decay
 from aigc_course.train.errors import CheckpointError
 from aigc_course.train.gan import (
     HISTORY_KEYS,
@@ -40,12 +47,11 @@ from aigc_course.train.likelihood import (
     likelihood_step,
     train_likelihood,
 )
+from aigc_course.train.schedules import cosine_factor
 from aigc_course.train.vae import (
     VAE_HISTORY_KEYS,
-    VAEEvaluation,
     VAEResult,
     VAETrainConfig,
-    evaluate_vae,
     train_vae,
     vae_step,
 )
@@ -67,6 +73,10 @@ __all__ = [
     "likelihood_step",
     "LikelihoodHistory",
     "Loop",
+    "RunConfig",
+    "TrainResult",
+    "cosine_factor",
+    "warmed_up_decay",
     "trained_classifier",
     "TrainState",
     "vae_step",

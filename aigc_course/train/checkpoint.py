@@ -10,16 +10,26 @@ never the model.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections import OrderedDict
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from aigc_course.runtime import atomic_write
 from aigc_course.train.errors import CheckpointError
 
-__all__ = ["check_resumable", "load_checkpoint", "read_checkpoint", "save_checkpoint"]
+__all__ = [
+    "check_checkpoint_path",
+    "check_resumable",
+    "load_checkpoint",
+    "read_checkpoint",
+    "save_checkpoint",
+    "validate_resume",
+]
 
 _PLAIN = (
     str,
@@ -60,6 +70,15 @@ def _check_plain(value: Any, where: str) -> None:
     )
 
 
+def _check_path(path: object) -> str | os.PathLike:
+    if not isinstance(path, (str, os.PathLike)) or path == "":
+        raise TypeError(
+            f"path must be a file name (str or os.PathLike), got {type(path).__name__} "
+            f"{path!r}"[:160]
+        )
+    return path
+
+
 def save_checkpoint(path: str | os.PathLike, **state: Any) -> Path:
     r"""Write ``state`` (keyword arguments) to ``path`` atomically and return the path.
 
@@ -94,7 +113,7 @@ def save_checkpoint(path: str | os.PathLike, **state: Any) -> Path:
         )
     for key, value in state.items():
         _check_plain(value, key)
-    path = Path(path)
+    path = Path(_check_path(path))
     with atomic_write(path) as tmp:
         torch.save(state, tmp)
     return path
@@ -117,7 +136,7 @@ def load_checkpoint(
     dict
         The keyword arguments given to :func:`save_checkpoint`.
     """
-    path = Path(path)
+    path = Path(_check_path(path))
     if not path.is_file():
         raise FileNotFoundError(
             f"no checkpoint at {path}: check the path, or train from scratch (resume=False)"
@@ -198,3 +217,127 @@ def check_resumable(
             f"the checkpoint {path} is at {unit} {done}, beyond {limit}: "
             f"set {limit.split('=')[0]} to the total you want"
         )
+
+
+def check_checkpoint_path(path: str | os.PathLike) -> Path:
+    r"""Refuse a checkpoint path that cannot be written, before any training is done.
+
+    A folder, a path under a regular file, or a folder where files cannot be created is an error
+    that names the path and the fix. Missing parent folders are created.
+    """
+    path = Path(_check_path(path))
+    if path.is_dir():
+        raise ValueError(
+            f"checkpoint_path {path} is a folder: give a file name inside it, e.g. {path / 'run.pt'}"
+        )
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(
+                    f"checkpoint_path {path} lies under {parent}, which is a file, not a folder: "
+                    "choose another path"
+                )
+            break
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as exc:
+        raise ValueError(
+            f"cannot write checkpoints to {path} ({exc.strerror or exc}): choose a folder you can "
+            "write to, or fix its permissions"
+        ) from None
+    return path
+
+
+def validate_resume(
+    path: Path,
+    ckpt: Any,
+    *,
+    kind: str,
+    version: int,
+    models: Mapping[str, nn.Module],
+    optimizers: Mapping[str, torch.optim.Optimizer],
+    settings: Mapping[str, Any],
+    total: int,
+    limit: str | None = None,
+) -> None:
+    r"""Refuse a checkpoint that this run cannot resume, before anything is loaded.
+
+    Checks, in order: a training checkpoint of this ``kind`` and format ``version``; all its
+    parts present; the same settings (:func:`check_resumable`) and a step within ``total``;
+    every model's tensor names and shapes, and every optimiser's parameter count.
+
+    Raises
+    ------
+    CheckpointError
+        A damaged or foreign checkpoint, or one of other models; names the file and the fix.
+    ValueError
+        Other settings, or a step beyond ``total``.
+    """
+    fix = (
+        f"delete {path} to start from scratch, or point checkpoint_path at another file"
+    )
+    if not isinstance(ckpt, dict) or "format" not in ckpt:
+        raise CheckpointError(f"{path} is not a training checkpoint: {fix}")
+    if ckpt["format"] != version or ckpt.get("kind") != kind:
+        raise CheckpointError(
+            f"{path} is a checkpoint of kind {ckpt.get('kind')!r}, format {ckpt['format']!r}, "
+            f"but this {kind} loop reads kind {kind!r}, format {version}: {fix}"
+        )
+    parts = ("step", "history", "stream", "rng_states", "extras")
+    missing = [k for k in parts if k not in ckpt]
+    if missing:
+        raise CheckpointError(f"{path} lacks {', '.join(missing)}: {fix}")
+    step = int(ckpt["step"])
+    check_resumable(
+        path, dict(ckpt["stream"]), dict(settings), "step", step, total, limit
+    )
+    diffs = [
+        d for n, m in models.items() for d in _architecture_diffs(n, ckpt.get(n), m)
+    ]
+    diffs += [
+        d for n, o in optimizers.items() for d in _optimizer_diffs(n, ckpt.get(n), o)
+    ]
+    if diffs:
+        more = f"; and {len(diffs) - 4} more" if len(diffs) > 4 else ""
+        raise CheckpointError(
+            f"cannot resume from {path}: the models differ from the checkpoint's "
+            f"({'; '.join(diffs[:4])}{more}). Build them with the configuration of the "
+            "original run, or start fresh (resume=False); the models were left unchanged"
+        )
+
+
+def _architecture_diffs(name: str, saved: Any, model: nn.Module) -> list[str]:
+    r"""How the tensors of a saved state_dict differ from ``model``'s, in words (empty: none)."""
+    if not isinstance(saved, Mapping):
+        return [f"{name}: no state_dict in the checkpoint"]
+    current = model.state_dict()
+    diffs = [
+        f"{name}.{k} is missing from the checkpoint" for k in current if k not in saved
+    ]
+    diffs += [
+        f"{name}.{k} is in the checkpoint but not in the model"
+        for k in saved
+        if k not in current
+    ]
+    for key, tensor in current.items():
+        other = saved.get(key)
+        if isinstance(other, torch.Tensor) and other.shape != tensor.shape:
+            diffs.append(
+                f"{name}.{key} has shape {tuple(other.shape)} in the checkpoint "
+                f"but {tuple(tensor.shape)} in the model"
+            )
+    return diffs
+
+
+def _optimizer_diffs(name: str, saved: Any, opt: torch.optim.Optimizer) -> list[str]:
+    if not isinstance(saved, Mapping) or "param_groups" not in saved:
+        return [f"{name}: no optimiser state in the checkpoint"]
+    sizes = [len(g["params"]) for g in saved["param_groups"]]
+    wanted = [len(g["params"]) for g in opt.param_groups]
+    if sizes != wanted:
+        return [
+            f"{name} optimises {sizes} parameters in the checkpoint but {wanted} now"
+        ]
+    return []

@@ -1,12 +1,16 @@
-r"""The loop core shared by the four training loops: steps, time budget, history, checks, checkpoints.
+r"""The loop core shared by the five training loops: run settings, steps, time budget, history, checkpoints.
 
-A training function builds its models, optimisers and random generators, hands them to a
-:class:`Loop`, and writes the algorithm as a plain ``for`` loop around a step function::
+Every training config subclasses :class:`~aigc_course.train.config.RunConfig` (batch size, seed, device, time budget,
+checkpoints, logging, progress). A training function builds its models and optimisers, starts
+a :class:`Loop` in one call, and writes the algorithm as a plain ``for`` loop around its step
+function::
 
-    loop = Loop("GAN", cfg, total=cfg.steps, keys=HISTORY_KEYS, models=..., optimizers=...)
-    start = loop.resume(resume)                        # validated before anything is loaded
-    for step in loop.steps(on_step):                   # time budget, progress, checkpoints
-        loop.record(gan_step(G, D, opt_g, opt_d, ...))  # loss tensors: no host sync here
+    loop = Loop.start("VAE", cfg, models={"model": model}, optimizers={"opt": opt},
+                      keys=VAE_HISTORY_KEYS, hints=HINTS, total=total,
+                      data=(data, labels), resume=resume)    # device, resume, lr, batches
+    for x, *y in loop.batches(on_step):                       # time budget, checkpoints
+        loop.record(vae_step(loop.nets["model"], opt, x, ...))  # loss tensors: no host sync
+    return VAEResult(model=model, **loop.summary())
 
 Everything that is not the algorithm happens in :meth:`Loop.steps` between two steps:
 
@@ -15,15 +19,17 @@ Everything that is not the algorithm happens in :meth:`Loop.steps` between two s
   appended to the history;
 - before every checkpoint the parameters and optimiser moments are checked as well, so no
   checkpoint with non-finite state is ever written; checkpoints are atomic
-  (:func:`~aigc_course.train.checkpoint.save_checkpoint`);
+  (:func:`~aigc_course.train.checkpoint.save_checkpoint`) and validated before a resume
+  (:func:`~aigc_course.train.checkpoint.validate_resume`);
 - the loop stops after ``total`` steps, after the step during which ``cfg.max_seconds`` passed,
   or after a step for which ``on_step(step, state)`` returned ``True``; a final checkpoint is
   written either way.
 
 Under ``torchrun --nproc_per_node N`` (``torch.distributed`` initialised, gloo or nccl) every
 rank runs the same loop on its shard of the same seeded batch stream (:meth:`Loop.shard`), the
-models are wrapped in ``DistributedDataParallel`` (:meth:`Loop.wrap`), the logged losses are the
-mean over ranks, and only rank 0 writes checkpoints and shows progress.
+trained models are wrapped in ``DistributedDataParallel`` (:meth:`Loop.wrap`, done by
+:meth:`Loop.start` in ``loop.nets``), the logged losses are the mean over ranks, and only rank 0
+writes checkpoints and shows progress.
 """
 
 from __future__ import annotations
@@ -31,7 +37,6 @@ from __future__ import annotations
 import itertools
 import math
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -43,12 +48,15 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from aigc_course.data.batching import iterate_batches, num_batches
+from aigc_course.runtime import get_device
 from aigc_course.train.checkpoint import (
-    check_resumable,
+    check_checkpoint_path,
     read_checkpoint,
     save_checkpoint,
+    validate_resume,
 )
-from aigc_course.train.errors import CheckpointError, TrainingDiverged
+from aigc_course.train.config import RunConfig
+from aigc_course.train.errors import TrainingDiverged
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -56,7 +64,6 @@ __all__ = [
     "OnStep",
     "TrainState",
     "batch_stream",
-    "cosine_factor",
 ]
 
 CHECKPOINT_FORMAT = 2
@@ -121,49 +128,6 @@ def batch_stream(
         epoch, skip = epoch + 1, 0
 
 
-def cosine_factor(fraction: float) -> float:
-    r"""The cosine learning-rate factor at a fraction :math:`p \in [0, 1]` of training.
-
-    .. math:: \eta(p) = \eta_0 \cdot \tfrac12\bigl(1 + \cos(\pi p)\bigr)
-
-    From 1 at the start to 0 at the end (Loshchilov & Hutter, 2017, without restarts). Decaying
-    to the end of a fixed budget, rather than keeping the rate constant, is what makes short
-    runs good (Li, Yumer & Ramanan, 2020, "Budgeted Training").
-    """
-    return 0.5 * (1.0 + math.cos(math.pi * fraction))
-
-
-def check_checkpoint_path(path: str | os.PathLike) -> Path:
-    r"""Refuse a checkpoint path that cannot be written, before any training is done.
-
-    A folder, a path under a regular file, or a folder where files cannot be created is an error
-    that names the path and the fix. Missing parent folders are created.
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise ValueError(
-            f"checkpoint_path {path} is a folder: give a file name inside it, e.g. {path / 'run.pt'}"
-        )
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise ValueError(
-                    f"checkpoint_path {path} lies under {parent}, which is a file, not a folder: "
-                    "choose another path"
-                )
-            break
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path.parent):
-            pass
-    except OSError as exc:
-        raise ValueError(
-            f"cannot write checkpoints to {path} ({exc.strerror or exc}): choose a folder you can "
-            "write to, or fix its permissions"
-        ) from None
-    return path
-
-
 def _tensors(obj: Any) -> Iterator[torch.Tensor]:
     if isinstance(obj, torch.Tensor):
         yield obj
@@ -180,43 +144,6 @@ def _all_finite(tensors: list[torch.Tensor]) -> bool:
     if not floats:
         return True
     return bool(torch.stack([torch.isfinite(t).all() for t in floats]).all())
-
-
-def _architecture_diffs(
-    name: str, saved: Mapping[str, Any], model: nn.Module
-) -> list[str]:
-    r"""How the tensors of a saved state_dict differ from ``model``'s, in words (empty: none)."""
-    if not isinstance(saved, Mapping):
-        return [f"{name}: no state_dict in the checkpoint"]
-    current = model.state_dict()
-    diffs = [
-        f"{name}.{k} is missing from the checkpoint" for k in current if k not in saved
-    ]
-    diffs += [
-        f"{name}.{k} is in the checkpoint but not in the model"
-        for k in saved
-        if k not in current
-    ]
-    for key, tensor in current.items():
-        other = saved.get(key)
-        if isinstance(other, torch.Tensor) and other.shape != tensor.shape:
-            diffs.append(
-                f"{name}.{key} has shape {tuple(other.shape)} in the checkpoint "
-                f"but {tuple(tensor.shape)} in the model"
-            )
-    return diffs
-
-
-def _optimizer_diffs(name: str, saved: Any, opt: torch.optim.Optimizer) -> list[str]:
-    if not isinstance(saved, Mapping) or "param_groups" not in saved:
-        return [f"{name}: no optimiser state in the checkpoint"]
-    sizes = [len(g["params"]) for g in saved["param_groups"]]
-    wanted = [len(g["params"]) for g in opt.param_groups]
-    if sizes != wanted:
-        return [
-            f"{name} optimises {sizes} parameters in the checkpoint but {wanted} now"
-        ]
-    return []
 
 
 def _distributed() -> tuple[int, int]:
@@ -289,6 +216,9 @@ class Loop:
         self._saved_at: int | None = None
         self._recorded = 0
         self._bar: Any = None
+        self.device: torch.device | None = None  # set by start()
+        self.stream: Iterator[tuple[torch.Tensor, ...]] | None = None
+        self.nets: dict[str, nn.Module] = {}
 
     # ---------------------------------------------------------------- several processes
     def shard(self, batch: Any) -> Any:
@@ -315,9 +245,11 @@ class Loop:
     def resume(self, resume: bool) -> int:
         r"""Load the checkpoint if ``resume`` and it exists; return the number of steps done.
 
-        The whole checkpoint is validated first (readable, format, kind, each model's tensor
-        names and shapes, the optimisers, the settings), so a failed resume leaves the models
-        as they were.
+        The whole checkpoint is validated first
+        (:func:`~aigc_course.train.checkpoint.validate_resume`), so a failed resume leaves the
+        models as they were. The optimisers keep the hyper-parameters they were built with
+        (the config's learning rate wins over the checkpoint's); a missing file starts fresh
+        and says so in one printed line.
         """
         if not resume:
             return 0
@@ -327,13 +259,32 @@ class Loop:
             )
         path = Path(self.checkpoint_path)
         if not path.is_file():
+            if self.rank == 0:
+                print(f"{self.kind}: no checkpoint at {path} yet, starting fresh")
             return 0
         ckpt = read_checkpoint(path)
-        self._validate(path, ckpt)
+        validate_resume(
+            path,
+            ckpt,
+            kind=self.kind,
+            version=CHECKPOINT_FORMAT,
+            models=self.models,
+            optimizers=self.optimizers,
+            settings=self.settings,
+            total=self.total,
+            limit=self.limit,
+        )
         for name, model in self.models.items():
             model.load_state_dict(ckpt[name])
         for name, opt in self.optimizers.items():
+            hyper = [
+                {k: v for k, v in g.items() if k != "params"} for g in opt.param_groups
+            ]
             opt.load_state_dict(ckpt[name])
+            for group, values in zip(opt.param_groups, hyper, strict=True):
+                group.update(
+                    values
+                )  # a loaded state carries the old rate: the config's wins
         for name, rng in self.rngs.items():
             rng.set_state(ckpt["rng_states"][name])
         for key in self.keys:
@@ -346,48 +297,96 @@ class Loop:
         self.step = self._saved_at = int(ckpt["step"])
         return self.step
 
-    def _validate(self, path: Path, ckpt: Any) -> None:
-        fix = f"delete {path} to start from scratch, or point checkpoint_path at another file"
-        if not isinstance(ckpt, dict) or "format" not in ckpt:
-            raise CheckpointError(f"{path} is not a training checkpoint: {fix}")
-        if ckpt["format"] != CHECKPOINT_FORMAT or ckpt.get("kind") != self.kind:
-            raise CheckpointError(
-                f"{path} is a checkpoint of kind {ckpt.get('kind')!r}, format {ckpt['format']!r}, "
-                f"but this {self.kind} loop reads kind {self.kind!r}, format {CHECKPOINT_FORMAT}: {fix}"
-            )
-        missing = [
-            k
-            for k in ("step", "history", "stream", "rng_states", "extras")
-            if k not in ckpt
-        ]
-        if missing:
-            raise CheckpointError(f"{path} lacks {', '.join(missing)}: {fix}")
-        check_resumable(
-            path,
-            dict(ckpt["stream"]),
-            self.settings,
-            "step",
-            int(ckpt["step"]),
-            self.total,
-            self.limit,
+    # ---------------------------------------------------------------- start-up in one call
+    @classmethod
+    def start(
+        cls,
+        kind: str,
+        cfg: RunConfig,
+        *,
+        models: dict[str, nn.Module],
+        optimizers: dict[str, torch.optim.Optimizer],
+        keys: tuple[str, ...],
+        hints: dict[str, tuple[str, str]],
+        total: int,
+        data: tuple[torch.Tensor | None, ...],
+        drop_last: bool = True,
+        stream_keys: tuple[str, ...] = (),
+        history: dict[str, list[float]] | None = None,
+        resume: bool = False,
+        batches_per_step: int = 1,
+        ddp: bool = True,
+        **options: Any,
+    ) -> Loop:
+        r"""Everything before the first step, in one call; returns the started loop.
+
+        Moves ``models`` to ``cfg.device`` (parameters keep their identity, so optimisers
+        built before stay valid), records the settings a resume must match (``stream_keys``
+        of ``cfg``, the data size and ``options["settings"]``), resumes if asked (the
+        optimisers keep their configured rates), moves ``data`` (a tuple of tensors; ``None``
+        entries are skipped) to the device, opens the seeded batch stream (``loop.stream``,
+        read by :meth:`batches`) at the resumed position, and wraps every model with
+        trainable parameters for ``torchrun`` (``loop.nets``: the models themselves in one
+        process; ``ddp=False`` for a loop that must call its model's own methods, such as
+        ``log_prob``, which a ``DistributedDataParallel`` wrapper hides). ``options`` are further :class:`Loop` fields (``rngs``, ``extras``,
+        ``limit``, ``checkpoint_every``, ...).
+        """
+        device = get_device(cfg.device)
+        for model in models.values():
+            model.to(device)
+        tensors = tuple(t for t in data if t is not None)
+        settings = {k: getattr(cfg, k) for k in stream_keys}
+        settings |= {"n_examples": tensors[0].shape[0]} | options.pop("settings", {})
+        run = {
+            "history": history,
+            "checkpoint_path": cfg.checkpoint_path,
+            "checkpoint_every": cfg.checkpoint_every,
+            "max_seconds": cfg.max_seconds,
+            "progress": cfg.progress,
+            "log_every": cfg.log_every,
+        }
+        loop = cls(
+            kind,
+            total=total,
+            keys=keys,
+            hints=hints,
+            models=models,
+            optimizers=optimizers,
+            settings=settings,
+            **(run | options),
         )
-        diffs = [
-            d
-            for n, m in self.models.items()
-            for d in _architecture_diffs(n, ckpt.get(n), m)
-        ]
-        diffs += [
-            d
-            for n, o in self.optimizers.items()
-            for d in _optimizer_diffs(n, ckpt.get(n), o)
-        ]
-        if diffs:
-            more = f"; and {len(diffs) - 4} more" if len(diffs) > 4 else ""
-            raise CheckpointError(
-                f"cannot resume from {path}: the models differ from the checkpoint's "
-                f"({'; '.join(diffs[:4])}{more}). Build them with the configuration of the "
-                "original run, or start fresh (resume=False); the models were left unchanged"
-            )
+        loop.device = device
+        loop.resume(resume)
+        tensors = tuple(t.to(device) for t in tensors)
+        first = loop.step * batches_per_step
+        loop.stream = batch_stream(tensors, cfg.batch_size, cfg.seed, first, drop_last)
+        loop.nets = {
+            name: loop.wrap(m) if ddp else m
+            for name, m in models.items()
+            if any(p.requires_grad for p in m.parameters())
+        }
+        return loop
+
+    def batches(
+        self, on_step: OnStep | None = None
+    ) -> Iterator[tuple[torch.Tensor, ...]]:
+        r"""Yield the next batch of ``loop.stream`` for every step of :meth:`steps`."""
+        for _ in self.steps(on_step):
+            yield next(self.stream)
+
+    def set_lr(self, optimizer: torch.optim.Optimizer, lr: float) -> None:
+        r"""Set every parameter group's learning rate (a schedule's value for this step)."""
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+
+    def summary(self) -> dict[str, Any]:
+        r"""The :class:`TrainResult` fields: ``history``, ``steps``, ``seconds``, ``stopped_by``."""
+        return {
+            "history": self.history,
+            "steps": self.step,
+            "seconds": self.seconds,
+            "stopped_by": self.stopped_by,
+        }
 
     # ---------------------------------------------------------------- the loop
     def record(self, losses: Mapping[str, torch.Tensor]) -> None:
@@ -464,7 +463,7 @@ class Loop:
     def fraction_done(self) -> float:
         r"""How far training is, in [0, 1]: steps over ``total``, or time over ``max_seconds``.
 
-        Whichever is further, so a schedule that decays with it (e.g. :func:`~aigc_course.train.core.cosine_factor`)
+        Whichever is further, so a schedule that decays with it (e.g. :func:`~aigc_course.train.schedules.cosine_factor`)
         reaches its end when the time budget runs out. Step-based (and so reproducible) unless
         ``max_seconds`` is set; under ``torchrun`` every rank uses rank 0's clock.
         """
@@ -517,10 +516,14 @@ class Loop:
                 f". No checkpoint was written to {self.checkpoint_path}: restart from scratch "
                 "(resume=False) with the fix"
             )
+        # The last checkpoint holds only finite values, but the settings that diverged wrote
+        # it and may already have pushed the weights far off (measured: |w| ~ 1e6 one step
+        # before a divergence at lr=1e6), so resuming it is no cure: start fresh.
         return (
-            f". The last good checkpoint, {self.checkpoint_path} at step {self._saved_at}, is "
-            "untouched: resume from it with the fix (resume=True), or restart from scratch "
-            "(delete it, or resume=False)"
+            f". The last checkpoint, {self.checkpoint_path} at step {self._saved_at}, holds "
+            "only finite values, but if the learning rate caused this it may already carry "
+            "the damage: then restart from scratch with the fix (resume=False, or delete it); "
+            "resume from it (resume=True) only after a cause that left its weights sound"
         )
 
     # ---------------------------------------------------------------- checkpoints

@@ -3,7 +3,7 @@ r"""Training a diffusion or flow-matching denoiser: one update, and the loop aro
 :func:`diffusion_step` draws the time and the noise for a mini-batch, drops labels to
 the null class with probability ``p_uncond`` (so one network learns both the conditional
 and the unconditional prediction that classifier-free guidance combines), computes the
-loss of :mod:`aigc_course.diffusion.losses`, and takes one optimiser step.
+loss of :mod:`aigc_course.losses.diffusion`, and takes one optimiser step.
 :func:`train_diffusion` runs it on the shared training core
 (:class:`aigc_course.train.core.Loop`: time budget, ``on_step``, NaN checks, atomic
 checkpoints, bit-identical resume) and keeps an exponential moving average of the
@@ -19,22 +19,31 @@ Ho & Salimans (2022), "Classifier-Free Diffusion Guidance", Algorithm 1 (label d
 
 from __future__ import annotations
 
-import os
+import inspect
+import warnings
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from aigc_course import _check
-from aigc_course.diffusion.losses import _epsilon_loss, _flow_loss
-from aigc_course.diffusion.schedules import (
+from aigc_course._check import (
+    check_choice,
+    check_count,
+    check_finite,
+    check_module,
+    check_real,
+    check_tensor,
+)
+from aigc_course.losses.diffusion import epsilon_loss, flow_matching_loss
+from aigc_course.sampling.diffusion import _draw
+from aigc_course.sampling.schedules import (
     NoiseSchedule,
-    _check_schedule,
     cosine_schedule,
     linear_schedule,
 )
-from aigc_course.runtime import get_device
-from aigc_course.train.core import Loop, OnStep, batch_stream
+from aigc_course.train.config import RunConfig, TrainResult
+from aigc_course.train.core import Loop, OnStep
 from aigc_course.train.ema import ema_copy, ema_update_
 
 __all__ = [
@@ -42,18 +51,13 @@ __all__ = [
     "DiffusionTrainConfig",
     "OBJECTIVES",
     "diffusion_step",
-    "ema_decay",
     "make_schedule",
     "train_diffusion",
 ]
 
-OBJECTIVES = ("eps", "flow")
-
-
-def _draw(fn, shape, generator, device, **kwargs):
-    if generator is None:
-        return fn(*shape, device=device, **kwargs)
-    return fn(*shape, generator=generator, device=generator.device, **kwargs).to(device)
+OBJECTIVES = ("eps", "flow_matching")
+r"""Training objectives: DDPM's noise prediction, or flow matching's velocity ("flow" is the
+deprecated name of "flow_matching")."""
 
 
 def _drop_labels(model, labels, p_uncond, generator):
@@ -90,7 +94,7 @@ def diffusion_step(
         L = \bigl\|\epsilon - \epsilon_\theta(\sqrt{\bar\alpha_t} x_0
         + \sqrt{1-\bar\alpha_t}\, \epsilon,\ t/T,\ y)\bigr\|^2
 
-    ``objective="flow"`` (Lipman et al., 2023; data at t = 0, noise at t = 1):
+    ``objective="flow_matching"`` (Lipman et al., 2023; data at t = 0, noise at t = 1):
 
     .. math::
 
@@ -112,12 +116,14 @@ def diffusion_step(
     labels : torch.Tensor or None
         (B,) int64 class labels, or None for an unconditional model.
     schedule : NoiseSchedule or None
-        Required for ``"eps"``; ignored by ``"flow"``.
+        Required for ``"eps"``, on ``x0``'s device; ignored by ``"flow_matching"``.
     generator : torch.Generator or None
         Source of t, the noise and the label dropout (on any device).
-    objective : {"eps", "flow"}
+    objective : {"eps", "flow_matching"}
     p_uncond : float
         Label-dropout probability in [0, 1) (0.1 in Ho & Salimans, 2022).
+
+    The arguments are checked once by :func:`train_diffusion`, not here, in every step.
 
     Returns
     -------
@@ -130,10 +136,6 @@ def diffusion_step(
     Ho et al. (2020), Algorithm 1; Lipman et al. (2023), Algorithm 1; Ho & Salimans
     (2022), Algorithm 1.
     """
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
-    if not (isinstance(p_uncond, (int, float)) and 0 <= p_uncond < 1):
-        raise ValueError(f"p_uncond must be in [0, 1), got {p_uncond!r}")
     if not isinstance(x0, torch.Tensor) or x0.ndim < 2:
         raise TypeError(
             "x0 must be a torch.Tensor of shape (B, ...), with a batch axis"
@@ -142,13 +144,11 @@ def diffusion_step(
     labels = _drop_labels(model, labels, p_uncond, generator)
     noise = _draw(torch.randn, x0.shape, generator, device, dtype=x0.dtype)
     if objective == "eps":
-        _check_schedule(schedule)
-        schedule = schedule.to(device)
         t = _draw(torch.randint, (1, schedule.T + 1, (batch,)), generator, device)
-        loss = _epsilon_loss(model, x0, t, noise, schedule, labels)
+        loss = epsilon_loss(model, x0, t, noise, schedule, labels, validate=False)
     else:
         t = _draw(torch.rand, (batch,), generator, device, dtype=x0.dtype)
-        loss = _flow_loss(model, x0, t, noise, labels)
+        loss = flow_matching_loss(model, x0, t, noise, labels, validate=False)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -169,21 +169,24 @@ _STREAM_KEYS = (
 )
 
 
-@dataclass(frozen=True)
-class DiffusionTrainConfig:
+@dataclass(frozen=True, kw_only=True)
+class DiffusionTrainConfig(RunConfig):
     r"""Settings of :func:`train_diffusion`.
+
+    The run settings are those of :class:`~aigc_course.train.config.RunConfig` (``batch_size``
+    128, the last incomplete batch of an epoch dropped; ``device`` None: the best available;
+    ``log_every`` 10).
 
     Attributes
     ----------
     steps : int
         Optimiser steps (an upper bound when ``max_seconds`` is set), counting those of
         a resumed run.
-    batch_size : int
-        Examples per step (the last incomplete batch of an epoch is dropped).
     lr : float
         Adam learning rate.
-    objective : {"flow", "eps"}
+    objective : {"flow_matching", "eps"}
         Flow matching (velocity) or DDPM (noise prediction); see :func:`diffusion_step`.
+        ``"flow"`` is accepted with a FutureWarning and read as ``"flow_matching"``.
     T : int
         Diffusion steps of the noise schedule (``"eps"`` only).
     schedule : {"linear", "cosine"}
@@ -193,97 +196,59 @@ class DiffusionTrainConfig:
         labels).
     ema_decay : float or None
         Decay in [0, 1) of the weight average (:attr:`DiffusionResult.ema_model`),
-        reached after a warm-up (:func:`~aigc_course.train.diffusion.ema_decay`); None: no average.
+        reached after a warm-up (:func:`~aigc_course.train.ema.warmed_up_decay`); None: no average.
     grad_clip : float or None
         Clip the gradient norm to this value before each step; None: no clipping.
-    seed : int
-        Seed of the batch order and of every random draw (times, noise, label dropout).
-    max_seconds : float or None
-        Stop after the step during which this much training time has passed.
-    checkpoint_path : str or os.PathLike or None
-        Where to write checkpoints (atomically); None disables them.
-    checkpoint_every : int or None
-        Also checkpoint every this many steps (a checkpoint is always written at the
-        end).
-    log_every : int
-        Steps between two host transfers of the loss (and NaN checks).
-    device : str or None
-        ``"cpu"``, ``"cuda"``, ``"mps"``; None picks the best available.
-    progress : bool
-        Show a progress bar.
     """
 
     steps: int = 2000
-    batch_size: int = 128
     lr: float = 1e-3
-    objective: str = "flow"
+    objective: str = "flow_matching"
     T: int = 1000  # noqa: N815 (the papers' name)
     schedule: str = "linear"
     p_uncond: float = 0.1
     ema_decay: float | None = 0.999
     grad_clip: float | None = None
-    seed: int = 0
-    max_seconds: float | None = None
-    checkpoint_path: str | os.PathLike | None = None
-    checkpoint_every: int | None = None
-    log_every: int = 10
-    device: str | None = None
-    progress: bool = True
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         owner = "DiffusionTrainConfig"
-        for name, low in (
-            ("steps", 0),
-            ("batch_size", 1),
-            ("T", 1),
-            ("seed", 0),
-            ("log_every", 1),
-        ):
-            _check.positive_int(owner, name, getattr(self, name), minimum=low)
-        _check.optional_int(owner, "checkpoint_every", self.checkpoint_every)
-        if self.checkpoint_every is not None and self.checkpoint_path is None:
-            raise ValueError(
-                f"{owner}.checkpoint_every is set but checkpoint_path is None: "
-                "set a path"
+        check_count(self.steps, f"{owner}.steps", minimum=0)
+        check_count(self.T, f"{owner}.T")
+        check_real(self.lr, f"{owner}.lr", low=0.0, low_open=True)
+        if self.grad_clip is not None:
+            check_real(self.grad_clip, f"{owner}.grad_clip", low=0.0, low_open=True)
+        if self.objective == "flow":
+            warnings.warn(
+                f'{owner}.objective="flow" is deprecated: use "flow_matching" (the same '
+                "objective; the name says which flow)",
+                FutureWarning,
+                stacklevel=3,
             )
-        _check.finite_number(owner, "lr", self.lr)
-        for name in ("grad_clip", "max_seconds"):
-            if getattr(self, name) is not None:
-                _check.finite_number(owner, name, getattr(self, name))
-        _check.one_of(owner, "objective", self.objective, OBJECTIVES)
-        _check.one_of(owner, "schedule", self.schedule, SCHEDULES)
-        _check.probability(owner, "p_uncond", self.p_uncond, high_open=True)
+            object.__setattr__(self, "objective", "flow_matching")
+        check_choice(self.objective, f"{owner}.objective", OBJECTIVES)
+        check_choice(self.schedule, f"{owner}.schedule", SCHEDULES)
+        check_real(
+            self.p_uncond, f"{owner}.p_uncond", low=0.0, high=1.0, high_open=True
+        )
         if self.ema_decay is not None:
-            _check.probability(owner, "ema_decay", self.ema_decay, high_open=True)
-
-
-def ema_decay(decay: float, step: int) -> float:
-    r"""The EMA decay after step ``step`` (1-based), warmed up so short runs leave init.
-
-    .. math:: \lambda_n = \min\Bigl(\lambda,\ \frac{1 + n}{10 + n}\Bigr)
-
-    (0.18 after step 1, 0.9 after step 80, :math:`\lambda` = 0.999 from step 8,990 on).
-    Without the warm-up a 0.999 average after 50 steps would still be 95% the random
-    initial weights.
-
-    References
-    ----------
-    TensorFlow's ``tf.train.ExponentialMovingAverage`` (argument ``num_updates``); the
-    same warm-up in diffusers' ``EMAModel``.
-    """
-    return min(decay, (1 + step) / (10 + step))
+            check_real(
+                self.ema_decay, f"{owner}.ema_decay", low=0.0, high=1.0, high_open=True
+            )
 
 
 def make_schedule(cfg: DiffusionTrainConfig) -> NoiseSchedule:
     r"""The config's schedule: ``linear_schedule(T)`` or ``cosine_schedule(T)``."""
+    if not isinstance(cfg, DiffusionTrainConfig):
+        raise TypeError(f"cfg must be a DiffusionTrainConfig, got {type(cfg).__name__}")
     return (
         linear_schedule(cfg.T) if cfg.schedule == "linear" else cosine_schedule(cfg.T)
     )
 
 
-@dataclass
-class DiffusionResult:
-    r"""What :func:`train_diffusion` returns.
+@dataclass(frozen=True, kw_only=True)
+class DiffusionResult(TrainResult):
+    r"""What :func:`train_diffusion` returns: :class:`~aigc_course.train.config.TrainResult` and
 
     Attributes
     ----------
@@ -294,22 +259,11 @@ class DiffusionResult:
         weights; sample from it.
     schedule : NoiseSchedule or None
         The noise schedule (``"eps"``), for the samplers; None for flow matching.
-    history : dict
-        ``{"loss": [float per step]}``.
-    steps : int
-        Steps completed (counting a resumed run's).
-    seconds : float
-        Training wall-clock time of this call.
-    stopped_by : {"steps", "max_seconds", "on_step"}
     """
 
     model: nn.Module
-    ema_model: nn.Module | None
-    schedule: NoiseSchedule | None
-    history: dict[str, list[float]]
-    steps: int
-    seconds: float = 0.0
-    stopped_by: str = "steps"
+    ema_model: nn.Module | None = None
+    schedule: NoiseSchedule | None = None
 
     @property
     def sampling_model(self) -> nn.Module:
@@ -317,19 +271,27 @@ class DiffusionResult:
         return (self.ema_model if self.ema_model is not None else self.model).eval()
 
 
+def _check_model(model: object) -> nn.Module:
+    check_module(model, "model")
+    try:
+        inspect.signature(model.forward).bind(None, None, None)
+    except TypeError:
+        raise TypeError(
+            f"model must be called as model(x, time, labels), but {type(model).__name__}."
+            f"forward{inspect.signature(model.forward)} is not: use a denoiser such as "
+            "aigc_course.models.MLPDenoiser or UNet"
+        ) from None
+    return model
+
+
 def _check_data(model: nn.Module, data: object, labels: object, cfg) -> int | None:
-    _check.tensor(
-        "data",
-        data,
-        floating=True,
-        hint="training examples (N, ...), e.g. data.float()",
-    )
+    check_tensor(data, "data", floating=True, shape_hint="(N, ...) training examples")
     if data.ndim < 2 or data.shape[0] < cfg.batch_size:
         raise ValueError(
             f"data has shape {tuple(data.shape)}: it needs a batch axis and at least "
             f"cfg.batch_size={cfg.batch_size} examples; lower batch_size"
         )
-    _check.finite("data", data)
+    check_finite(data, "data")
     if labels is None:
         return None
     n_classes = getattr(model, "n_classes", None)
@@ -392,68 +354,44 @@ def train_diffusion(
     Ho et al. (2020), Algorithm 1 and App. B (EMA); Lipman et al. (2023); Ho & Salimans
     (2022).
     """
-    n_classes = _check_data(model, data, labels, cfg)
-    device = get_device(cfg.device)
-    model = model.to(device).train()
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    if not isinstance(cfg, DiffusionTrainConfig):
+        raise TypeError(f"cfg must be a DiffusionTrainConfig, got {type(cfg).__name__}")
+    n_classes = _check_data(_check_model(model), data, labels, cfg)
+    opt = torch.optim.Adam(model.train().parameters(), lr=cfg.lr)
     ema = None if cfg.ema_decay is None else ema_copy(model)
-    schedule = make_schedule(cfg).to(device) if cfg.objective == "eps" else None
     rng = torch.Generator().manual_seed(cfg.seed)
-    loop = Loop(
+    hint = f"lower cfg.lr (now {cfg.lr}) or set cfg.grad_clip"
+    loop = Loop.start(
         "diffusion",
-        total=cfg.steps,
-        keys=("loss",),
-        hints={
-            "loss": (
-                "the diffusion loss",
-                f"lower cfg.lr (now {cfg.lr}) or set cfg.grad_clip",
-            )
-        },
+        cfg,
         models={"model": model} | ({"ema_model": ema} if ema is not None else {}),
         optimizers={"opt": opt},
+        keys=("loss",),
+        hints={"loss": ("the diffusion loss", hint)},
+        total=cfg.steps,
+        data=(data, labels),
+        stream_keys=_STREAM_KEYS,
+        settings={"n_classes": n_classes},
         rngs={"noise": rng},
-        settings={k: getattr(cfg, k) for k in _STREAM_KEYS}
-        | {"n_examples": data.shape[0], "n_classes": n_classes},
         history=history,
-        checkpoint_path=cfg.checkpoint_path,
-        checkpoint_every=cfg.checkpoint_every,
-        max_seconds=cfg.max_seconds,
-        progress=cfg.progress,
-        log_every=cfg.log_every,
+        resume=resume,
+        ddp=False,  # diffusion_step reads model.null_label, which a DDP wrapper hides
     )
-    start = loop.resume(resume)
-    for group in opt.param_groups:  # a loaded optimiser state carries the old rate
-        group["lr"] = cfg.lr
+    schedule = make_schedule(cfg).to(loop.device) if cfg.objective == "eps" else None
     if cfg.grad_clip is not None:
         opt.register_step_pre_hook(lambda o, args, kwargs: _clip(o, cfg.grad_clip))
-    tensors = (
-        (data.to(device),) if labels is None else (data.to(device), labels.to(device))
-    )
-    batches = batch_stream(tensors, cfg.batch_size, cfg.seed, start, drop_last=True)
     for step in loop.steps(on_step):
-        x0, *y = next(batches)
+        x0, *y = next(loop.stream)
+        y = y[0] if y else None
         loop.record(
             diffusion_step(
-                model,
-                opt,
-                x0,
-                y[0] if y else None,
-                schedule,
-                rng,
-                objective=cfg.objective,
-                p_uncond=cfg.p_uncond,
+                model, opt, x0, y, schedule, rng, cfg.objective, p_uncond=cfg.p_uncond
             )
         )
         if ema is not None:
-            ema_update_(ema, model, ema_decay(cfg.ema_decay, step))
+            ema_update_(ema, model, cfg.ema_decay, step=step)  # warmed-up decay
     return DiffusionResult(
-        model=model,
-        ema_model=ema,
-        schedule=schedule,
-        history=loop.history,
-        steps=loop.step,
-        seconds=loop.seconds,
-        stopped_by=loop.stopped_by,
+        model=model, ema_model=ema, schedule=schedule, **loop.summary()
     )
 
 

@@ -24,7 +24,6 @@ Yazici et al. (2019), "The Unusual Effectiveness of Averaging in GAN Training" (
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -32,14 +31,22 @@ import torch
 from torch import nn
 
 from aigc_course import _check
+from aigc_course._check import (
+    check_choice,
+    check_count,
+    check_finite,
+    check_module,
+    check_real,
+    check_tensor,
+)
 from aigc_course.losses.gan import (
     article_discriminator_loss,
     discriminator_loss,
     generator_loss_nonsaturating,
     generator_loss_saturating,
 )
-from aigc_course.runtime import get_device
-from aigc_course.train.core import Loop, OnStep, batch_stream
+from aigc_course.train.config import RunConfig, TrainResult
+from aigc_course.train.core import Loop, OnStep
 from aigc_course.train.ema import ema_copy, ema_update_
 from aigc_course.train.errors import TrainingDiverged
 
@@ -80,9 +87,14 @@ _HINTS = {
 Condition = tuple[torch.Tensor, ...]  # () for a GAN, (labels,) for a conditional GAN
 
 
-@dataclass(frozen=True)
-class GANTrainConfig:
+@dataclass(frozen=True, kw_only=True)
+class GANTrainConfig(RunConfig):
     r"""Everything :func:`train_gan` needs besides the models and the data.
+
+    The run settings (``batch_size``, ``seed``, ``device``, ``max_seconds``,
+    ``checkpoint_path``, ``checkpoint_every``, ``log_every``, ``progress``) are those of
+    :class:`~aigc_course.train.config.RunConfig`; here ``batch_size`` defaults to 64 (real and
+    generated examples per update) and ``device`` to ``"cpu"``.
 
     Attributes
     ----------
@@ -90,8 +102,6 @@ class GANTrainConfig:
         Total number of training steps (one step = ``d_steps`` discriminator updates, then one
         generator update), an upper bound when ``max_seconds`` is set. On resume, training
         continues up to this total.
-    batch_size : int
-        Real and generated examples per update.
     lr_d, lr_g : float
         Adam learning rates of the discriminator and the generator.
     betas : tuple of float
@@ -114,22 +124,14 @@ class GANTrainConfig:
     ema_decay : float or None
         Keep an exponential moving average of the generator's weights with this decay in
         [0, 1), e.g. 0.999 (:attr:`GANResult.ema_generator`; Yazici et al., 2019).
-    max_seconds : float or None
-        Stop after the step during which this much training time has passed.
-    seed : int
-        Seeds the data order and the noise.
-    device : str
-        ``"cpu"``, ``"cuda"``, ...; see :func:`aigc_course.runtime.get_device`.
-    checkpoint_path : str or os.PathLike or None
-        Where to write checkpoints (atomically); ``None`` disables them.
-    checkpoint_every : int or None
-        Also checkpoint every this many steps (a checkpoint is always written at the end).
-    progress : bool
-        Show a tqdm progress bar.
+    ema_warmup : bool
+        Warm the decay up as :func:`~aigc_course.train.ema.warmed_up_decay` does for diffusion
+        models (default False: the constant decay, as in Yazici et al.).
     """
 
     steps: int
     batch_size: int = 64
+    device: str | None = "cpu"
     lr_d: float = 2e-4
     lr_g: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
@@ -140,65 +142,57 @@ class GANTrainConfig:
     n_fixed: int = 64
     snapshot_every: int | None = None
     ema_decay: float | None = None
-    max_seconds: float | None = None
-    seed: int = 0
-    device: str = "cpu"
-    checkpoint_path: str | os.PathLike | None = None
-    checkpoint_every: int | None = None
-    progress: bool = True
+    ema_warmup: bool = False
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         owner = "GANTrainConfig"
-        for name, minimum in (
-            ("steps", 0),
-            ("batch_size", 1),
-            ("d_steps", 1),
-            ("n_fixed", 0),
-        ):
-            _check.positive_int(owner, name, getattr(self, name), minimum)
-        _check.positive_int(owner, "seed", self.seed, 0)
-        _check.optional_int(owner, "snapshot_every", self.snapshot_every)
-        _check.optional_int(owner, "checkpoint_every", self.checkpoint_every)
-        _check.finite_number(owner, "lr_d", self.lr_d)
-        _check.finite_number(owner, "lr_g", self.lr_g)
-        if self.max_seconds is not None:
-            _check.finite_number(owner, "max_seconds", self.max_seconds)
+        check_count(self.steps, f"{owner}.steps", minimum=0)
+        check_count(self.d_steps, f"{owner}.d_steps")
+        check_count(self.n_fixed, f"{owner}.n_fixed", minimum=0)
+        if self.snapshot_every is not None:
+            check_count(self.snapshot_every, f"{owner}.snapshot_every")
+        for name in ("lr_d", "lr_g"):
+            check_real(getattr(self, name), f"{owner}.{name}", low=0.0, low_open=True)
         if self.ema_decay is not None:
-            _check.probability(owner, "ema_decay", self.ema_decay, high_open=True)
-        object.__setattr__(self, "betas", tuple(self.betas))
-        if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
-            raise ValueError(
-                f"GANTrainConfig.betas must be two numbers in [0, 1), got {self.betas!r}"
+            check_real(
+                self.ema_decay, f"{owner}.ema_decay", low=0.0, high=1.0, high_open=True
             )
-        _check.one_of(owner, "generator_loss", self.generator_loss, _GENERATOR_LOSSES)
-        _check.one_of(owner, "d_loss", self.d_loss, _D_LOSSES)
-        _check.probability(owner, "real_label", self.real_label, low_open=True)
+        betas = self.betas
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(
+                f"{owner}.betas must be two numbers in [0, 1), got {betas!r}"
+            )
+        object.__setattr__(self, "betas", tuple(betas))
+        for i, beta in enumerate(self.betas):
+            check_real(beta, f"{owner}.betas[{i}]", low=0.0, high=1.0, high_open=True)
+        check_choice(self.generator_loss, f"{owner}.generator_loss", _GENERATOR_LOSSES)
+        check_choice(self.d_loss, f"{owner}.d_loss", _D_LOSSES)
+        check_real(
+            self.real_label, f"{owner}.real_label", low=0.0, high=1.0, low_open=True
+        )
         if self.d_loss == "article" and self.real_label != 1.0:
             raise ValueError(
-                "GANTrainConfig.real_label only applies to d_loss='standard'; set real_label=1.0"
+                f"{owner}.real_label only applies to d_loss='standard'; set 1.0"
             )
-        if self.checkpoint_every is not None and self.checkpoint_path is None:
-            raise ValueError(
-                "GANTrainConfig.checkpoint_every is set but checkpoint_path is None: set a path"
+        if not isinstance(self.ema_warmup, bool):
+            raise TypeError(
+                f"{owner}.ema_warmup must be True or False, got {self.ema_warmup!r}"
             )
 
 
-@dataclass(frozen=True)
-class GANResult:
-    r"""What :func:`train_gan` returns.
+@dataclass(frozen=True, kw_only=True)
+class GANResult(TrainResult):
+    r"""What :func:`train_gan` returns: :class:`~aigc_course.train.config.TrainResult` and
 
     Attributes
     ----------
     generator, discriminator : torch.nn.Module
         The trained models (the same objects that were passed in, trained in place).
-    history : dict of str to list of float
-        One entry per step for each of :data:`HISTORY_KEYS`; entry ``i`` is step ``i + 1``.
     snapshots : list of (int, torch.Tensor)
         ``(step, G(fixed_noise))`` pairs, images on the CPU, generator in eval mode.
     fixed_noise : torch.Tensor
         (n_fixed, ...) on the CPU, the noise behind every snapshot.
-    steps : int
-        Steps completed.
     fixed_labels : torch.Tensor or None
         Conditional runs only: (n_fixed,) int64 labels behind every snapshot,
         ``arange(n_fixed) % n_classes`` (so a grid with ``n_classes`` columns shows one class per
@@ -206,22 +200,14 @@ class GANResult:
     ema_generator : torch.nn.Module or None
         With ``cfg.ema_decay``: a copy of the generator (eval mode) holding the exponential
         moving average of its weights, its buffers copied; else ``None``.
-    seconds : float
-        Training wall-clock time of this call.
-    stopped_by : {"steps", "max_seconds", "on_step"}
-        What ended training.
     """
 
     generator: nn.Module
     discriminator: nn.Module
-    history: dict[str, list[float]]
     snapshots: list[tuple[int, torch.Tensor]] = field(default_factory=list)
     fixed_noise: torch.Tensor | None = None
-    steps: int = 0
     fixed_labels: torch.Tensor | None = None
     ema_generator: nn.Module | None = None
-    seconds: float = 0.0
-    stopped_by: str = "steps"
 
 
 def standard_normal_noise(
@@ -231,6 +217,13 @@ def standard_normal_noise(
 
     Use ``functools.partial(standard_normal_noise, latent_dim=d)`` as a :data:`NoiseSampler`.
     """
+    n = check_count(n, "n", minimum=0)
+    latent_dim = check_count(latent_dim, "latent_dim")
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(
+            f"generator must be a torch.Generator, got {type(generator).__name__}: "
+            "pass torch.Generator().manual_seed(seed)"
+        )
     return torch.randn(n, latent_dim, generator=generator)
 
 
@@ -377,62 +370,52 @@ def train_gan(
     >>> cfg = GANTrainConfig(steps=3000, batch_size=256, lr_d=1e-3, lr_g=1e-3, betas=(0.5, 0.9))
     >>> result = train_gan(G, D, data, cfg)  # doctest: +SKIP
     """
-    n_classes = _check_inputs(generator, data, cfg, labels)
+    n_classes = _check_inputs(generator, discriminator, data, cfg, labels)
     sample_noise = sample_noise or _default_noise(generator)
-    device = get_device(cfg.device)
-    G, D = generator.to(device).train(), discriminator.to(device).train()
+    G, D = generator.train(), discriminator.train()
     opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=cfg.betas)
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=cfg.betas)
     ema = None if cfg.ema_decay is None else ema_copy(G)
     rng = torch.Generator().manual_seed(cfg.seed)
-    fixed = _fixed_inputs(cfg, sample_noise, rng, n_classes, device)
-    loop = Loop(
+    fixed = _fixed_noise(
+        cfg, sample_noise, rng
+    )  # drawn first, before a resume restores rng
+    loop = Loop.start(
         "GAN",
-        total=cfg.steps,
-        keys=HISTORY_KEYS,
-        hints=_HINTS,
+        cfg,
         models={"generator": G, "discriminator": D}
         | ({"ema_generator": ema} if ema else {}),
         optimizers={"opt_g": opt_g, "opt_d": opt_d},
+        keys=HISTORY_KEYS,
+        hints=_HINTS,
+        total=cfg.steps,
+        data=(data, labels),
+        stream_keys=_STREAM_KEYS,
+        settings={"n_classes": n_classes},
         rngs={"noise": rng},
-        settings={k: getattr(cfg, k) for k in _STREAM_KEYS}
-        | {"n_examples": data.shape[0], "n_classes": n_classes},
         extras={"snapshots": []},
-        **_loop_options(cfg, history),
+        history=history,
+        resume=resume,
+        batches_per_step=cfg.d_steps,  # k real batches per step
     )
-    start = loop.resume(resume)
-    _set_hyperparameters(cfg, opt_g, opt_d)
+    fixed = _fixed_inputs(fixed, n_classes, loop.device)
     snapshots = loop.extras["snapshots"]
-    if start == 0 and fixed is not None and cfg.snapshot_every is not None:
+    if loop.step == 0 and fixed is not None and cfg.snapshot_every is not None:
         snapshots.append((0, _snapshot(G, *fixed)))
-    tensors = (
-        (data.to(device),) if labels is None else (data.to(device), labels.to(device))
-    )
-    real = batch_stream(
-        tensors, cfg.batch_size, cfg.seed, start * cfg.d_steps, drop_last=True
-    )
     fake = functools.partial(
-        _fake_inputs, sample_noise, rng, cfg.batch_size, n_classes, device
+        _fake_inputs, sample_noise, rng, cfg.batch_size, n_classes, loop.device
     )
     d_loss, g_loss = _losses(cfg)
-    net_g, net_d = loop.wrap(G), loop.wrap(D)  # themselves, or DDP under torchrun
+    net_g, net_d = loop.nets["generator"], loop.nets["discriminator"]  # or DDP wrappers
     for step in loop.steps(on_step):
-        d_batches = loop.shard(_d_batches(real, fake, cfg.d_steps))
+        d_batches = loop.shard(_d_batches(loop.stream, fake, cfg.d_steps))
         g_batch = loop.shard(fake())
-        loop.record(
-            gan_step(
-                net_g,
-                net_d,
-                opt_g,
-                opt_d,
-                d_batches,
-                g_batch,
-                d_loss=d_loss,
-                g_loss=g_loss,
-            )
+        losses = gan_step(
+            net_g, net_d, opt_g, opt_d, d_batches, g_batch, d_loss=d_loss, g_loss=g_loss
         )
+        loop.record(losses)
         if ema is not None:
-            ema_update_(ema, G, cfg.ema_decay)
+            ema_update_(ema, G, cfg.ema_decay, step=step if cfg.ema_warmup else None)
         if fixed is not None and cfg.snapshot_every and step % cfg.snapshot_every == 0:
             snapshots.append((step, _snapshot(G, *fixed)))
     return _result(loop, fixed, ema)
@@ -463,16 +446,17 @@ def _fake_inputs(
     return sample_noise(n, rng).to(device), y
 
 
-def _fixed_inputs(cfg, sample_noise, rng, n_classes, device):
-    if not cfg.n_fixed:
+def _fixed_noise(cfg, sample_noise, rng) -> torch.Tensor | None:
+    r"""The fixed noise of the snapshots (on the CPU), the first draw from ``rng``."""
+    return sample_noise(cfg.n_fixed, rng) if cfg.n_fixed else None
+
+
+def _fixed_inputs(z, n_classes, device):
+    if z is None:
         return None
-    z = sample_noise(cfg.n_fixed, rng).to(device)
-    y = (
-        ()
-        if n_classes is None
-        else (torch.arange(cfg.n_fixed, device=device) % n_classes,)
-    )
-    return z, y
+    n = z.shape[0]
+    y = () if n_classes is None else (torch.arange(n, device=device) % n_classes,)
+    return z.to(device), y
 
 
 def _snapshot(generator: nn.Module, z: torch.Tensor, y: Condition) -> torch.Tensor:
@@ -496,24 +480,6 @@ def _losses(
     return d_loss_fn, generator_loss_nonsaturating
 
 
-def _loop_options(cfg, history: dict[str, list[float]] | None) -> dict:
-    r"""The :class:`~aigc_course.train.core.Loop` settings every train config shares."""
-    return {
-        "history": history,
-        "checkpoint_path": getattr(cfg, "checkpoint_path", None),
-        "checkpoint_every": getattr(cfg, "checkpoint_every", None),
-        "max_seconds": cfg.max_seconds,
-        "progress": cfg.progress,
-    }
-
-
-def _set_hyperparameters(cfg: GANTrainConfig, opt_g, opt_d) -> None:
-    # A loaded optimiser state carries the old hyper-parameters; the config's win.
-    for opt, lr in ((opt_g, cfg.lr_g), (opt_d, cfg.lr_d)):
-        for group in opt.param_groups:
-            group["lr"], group["betas"] = lr, cfg.betas
-
-
 def _result(loop: Loop, fixed, ema: nn.Module | None) -> GANResult:
     G = loop.models["generator"]
     snapshots = list(loop.extras["snapshots"])
@@ -522,14 +488,11 @@ def _result(loop: Loop, fixed, ema: nn.Module | None) -> GANResult:
     return GANResult(
         generator=G,
         discriminator=loop.models["discriminator"],
-        history=loop.history,
         snapshots=snapshots,
         fixed_noise=None if fixed is None else fixed[0].cpu(),
-        steps=loop.step,
         fixed_labels=fixed[1][0].cpu() if fixed is not None and fixed[1] else None,
         ema_generator=ema,
-        seconds=loop.seconds,
-        stopped_by=loop.stopped_by,
+        **loop.summary(),
     )
 
 
@@ -544,26 +507,26 @@ def _default_noise(generator: nn.Module) -> NoiseSampler:
 
 
 def _check_inputs(
-    generator: nn.Module, data: object, cfg: object, labels: object
+    generator: object, discriminator: object, data: object, cfg: object, labels: object
 ) -> int | None:
     r"""Check everything once, before training; return the number of classes (or ``None``)."""
     if not isinstance(cfg, GANTrainConfig):
         raise TypeError(f"cfg must be a GANTrainConfig, got {type(cfg).__name__}")
-    _check.tensor(
-        "data", data, hint="a tensor of shape (N, ...) with one example per row"
-    )
+    check_module(generator, "generator")
+    check_module(discriminator, "discriminator")
+    hint = "(N, ...), one example per row, scaled to [-1, 1]"
+    check_tensor(data, "data", floating=True, shape_hint=hint)
     if data.ndim < 2:
         raise ValueError(
             f"data must have shape (N, ...) with one example per row, got {tuple(data.shape)}: "
             "for 1-D toy data use data.view(-1, 1)"
         )
-    _check.tensor("data", data, floating=True, hint="images scaled to [-1, 1]")
     if data.shape[0] < cfg.batch_size:
         raise ValueError(
             f"data has {data.shape[0]} examples, fewer than cfg.batch_size={cfg.batch_size}: "
             "lower the batch size or use more data"
         )
-    _check.finite("data", data, "clean or re-normalise it before training")
+    check_finite(data, "data", "clean or re-normalise it before training")
     shape = getattr(generator, "output_shape", None)
     if shape is not None and tuple(shape) != tuple(data.shape[1:]):
         raise ValueError(

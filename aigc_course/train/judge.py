@@ -35,7 +35,8 @@ __all__ = ["classifier_cache_key", "trained_classifier"]
 
 _FORMAT = 1
 # Settings that do not change the trained weights (on one device) stay out of the cache key.
-_NOT_IN_KEY = ("progress", "device")
+# Run settings that do not change the trained weights (the cache keys of earlier versions hold).
+_NOT_IN_KEY = ("progress", "device", "checkpoint_path", "checkpoint_every", "log_every")
 _MODEL_CFG = ClassifierConfig()
 _TRAIN_CFG = ClassifierTrainConfig(progress=False)
 

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from aigc_course import _check
+from aigc_course._check import check_count, check_module, check_real, check_tensor
 from aigc_course.data.batching import num_batches
-from aigc_course.train.core import Loop, OnStep, batch_stream
+from aigc_course.train.config import RunConfig
+from aigc_course.train.core import Loop, OnStep
 
 __all__ = [
     "LikelihoodHistory",
@@ -20,41 +21,30 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class LikelihoodTrainConfig:
+@dataclass(frozen=True, kw_only=True)
+class LikelihoodTrainConfig(RunConfig):
     r"""Settings of :func:`train_likelihood`.
+
+    The run settings are those of :class:`~aigc_course.train.config.RunConfig` (``batch_size``
+    128: examples per gradient step; ``seed``: the mini-batch order); here ``device`` defaults
+    to ``"cpu"``.
 
     Attributes
     ----------
     epochs : int
         Passes over the training data (an upper bound when ``max_seconds`` is set).
-    batch_size : int
-        Examples per gradient step.
     lr : float
         Adam learning rate.
-    max_seconds : float or None
-        Stop after the step during which this much training time has passed.
-    seed : int
-        Seed of the mini-batch order.
-    progress : bool
-        Show a ``tqdm`` progress bar.
     """
 
     epochs: int = 5
-    batch_size: int = 128
+    device: str | None = "cpu"
     lr: float = 0.05
-    max_seconds: float | None = None
-    seed: int = 0
-    progress: bool = True
 
     def __post_init__(self) -> None:
-        owner = "LikelihoodTrainConfig"
-        _check.positive_int(owner, "epochs", self.epochs)
-        _check.positive_int(owner, "batch_size", self.batch_size)
-        _check.positive_int(owner, "seed", self.seed, 0)
-        _check.finite_number(owner, "lr", self.lr)
-        if self.max_seconds is not None:
-            _check.finite_number(owner, "max_seconds", self.max_seconds)
+        super().__post_init__()
+        check_count(self.epochs, "LikelihoodTrainConfig.epochs")
+        check_real(self.lr, "LikelihoodTrainConfig.lr", low=0.0, low_open=True)
 
 
 class LikelihoodHistory(list):
@@ -118,32 +108,27 @@ def train_likelihood(
     ----------
     Kingma & Ba, "Adam: A method for stochastic optimization", ICLR 2015.
     """
-    if not hasattr(model, "log_prob"):
-        raise TypeError(
-            f"{type(model).__name__} has no log_prob method; train_likelihood needs one"
-        )
     if not isinstance(cfg, LikelihoodTrainConfig):
         raise TypeError(
             f"cfg must be a LikelihoodTrainConfig, got {type(cfg).__name__}"
         )
-    _check.tensor("data", data, hint="a tensor of shape (N, ...), one example per row")
-    if len(data) == 0:
-        raise ValueError("data is empty: pass at least one example")
+    check_module(model, "model", "log_prob")
+    check_tensor(data, "data", shape_hint="(N, ...), one example per row")
     step_kwargs = _check_once(model, data, cfg.batch_size)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    loop = Loop(
+    loop = Loop.start(
         "max-likelihood",
-        total=cfg.epochs * num_batches(len(data), cfg.batch_size),
-        keys=("nll",),
-        hints={"nll": ("loss", f"lower cfg.lr (now {cfg.lr})")},
+        cfg,
         models={"model": model},
         optimizers={"opt": opt},
-        max_seconds=cfg.max_seconds,
-        progress=cfg.progress,
+        keys=("nll",),
+        hints={"nll": ("loss", f"lower cfg.lr (now {cfg.lr})")},
+        total=cfg.epochs * num_batches(len(data), cfg.batch_size),
+        data=(data,),
+        drop_last=False,
+        ddp=False,  # log_prob is a method a DDP wrapper hides: every rank fits the whole batch
     )
-    batches = batch_stream((data,), cfg.batch_size, cfg.seed, 0, drop_last=False)
-    for _ in loop.steps(on_step):
-        (x,) = next(batches)
+    for (x,) in loop.batches(on_step):
         loop.record(likelihood_step(model, opt, x, **step_kwargs))
     history = LikelihoodHistory(loop.history["nll"])
     history.seconds, history.stopped_by = loop.seconds, loop.stopped_by
