@@ -69,8 +69,11 @@ def detection_set(real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor,
 
     Parameters
     ----------
-    real, fake : torch.Tensor
-        Float, shape ``(N_real, 1, H, W)`` and ``(N_fake, 1, H, W)``, values in [0, 1].
+    real : torch.Tensor
+        Float, shape ``(N_real, 1, H, W)``, values in [0, 1].
+    fake : torch.Tensor
+        Float, shape ``(N_fake, 1, H, W)``, nominally in [0, 1]; values in [-3, 3] are clipped
+        (samples overshoot), as :func:`~aigc_course.data.to_uint8` does.
 
     Returns
     -------
@@ -80,7 +83,8 @@ def detection_set(real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor,
         ``int64``, shape ``(N_real + N_fake,)``: ``N_real`` zeros, then ``N_fake`` ones.
     """
     real = check_unit_images(real, "real", shape_hint="(N, 1, H, W)")
-    fake = check_unit_images(fake, "fake", shape_hint="(N, 1, H, W)")
+    # A model's samples may overshoot [0, 1]; writing them to a file clips them, and so does this.
+    fake = check_tensor(fake, "fake", ndim=4, floating=True, shape_hint="(N, 1, H, W)")
     if real.shape[1:] != fake.shape[1:]:
         raise ValueError(
             f"real and fake images must have the same shape per image, got "
@@ -190,7 +194,8 @@ def cross_detection(
     real : torch.Tensor
         Float, shape ``(N, 1, H, W)``, values in [0, 1], ``N >= 2n``; images no generator has seen.
     fakes : mapping of str to torch.Tensor
-        Generated images of each generator, each ``(M, 1, H, W)`` in [0, 1], ``M >= 2n``.
+        Generated images of each generator, each ``(M, 1, H, W)`` nominally in [0, 1] (clipped
+        as in :func:`detection_set`), ``M >= 2n``.
     n : int
         Images per class in each fit set and each held-out set.
     seeds : sequence of int
