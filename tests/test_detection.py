@@ -311,3 +311,49 @@ def test_cross_detection_rejects_bad_arguments(kw, exc, match):
     fakes = args.pop("fakes")
     with pytest.raises(exc, match=match):
         cross_detection(fit, score, real, fakes, **args)
+
+
+def test_cross_detection_reproduces_the_applications_chapter_with_a_trained_lenet():
+    """End to end, as the chapter runs it: a two-class LeNet trained by train_classifier."""
+    from dataclasses import replace
+
+    from aigc_course.models import ClassifierConfig, LeNetClassifier
+    from aigc_course.train.classifier import (
+        ClassifierTrainConfig,
+        classifier_accuracy,
+        train_classifier,
+    )
+
+    train_cfg = ClassifierTrainConfig(epochs=1, batch_size=16, max_shift=1, progress=False)
+
+    def fit_detector(images, labels, seed):  # the chapter's, verbatim
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            detector = LeNetClassifier(ClassifierConfig(num_classes=2))
+        run = replace(train_cfg, seed=seed, device="cpu")
+        train_classifier(detector, images, labels, run)
+        return detector.cpu()
+
+    def real28(n, seed):
+        g = torch.Generator().manual_seed(seed)
+        return to_unit(
+            torch.randint(0, 256, (n, 28, 28), generator=g, dtype=torch.uint8) // 200 * 255
+        )
+
+    n, seeds = 24, (0, 1)
+    real = real28(2 * n, 0)
+    g = torch.Generator().manual_seed(1)
+    fakes = {
+        "blur": torch.rand(2 * n, 1, 28, 28, generator=g) * 0.7 + 0.15,
+        "speckle": torch.rand(2 * n, 1, 28, 28, generator=g) * 1.2 - 0.1,
+    }
+    torch.manual_seed(7)
+    new = cross_detection(fit_detector, classifier_accuracy, real, fakes, n=n, seeds=seeds)
+    after_new = torch.rand(2)
+    torch.manual_seed(7)
+    old, baseline = old_applications_experiment(
+        real, fakes, n, seeds, fit_detector, classifier_accuracy
+    )
+    assert torch.equal(after_new, torch.rand(2))
+    assert new.accuracy == {k: tuple(v) for k, v in old.items()}
+    assert new.threshold == baseline
