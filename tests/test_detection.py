@@ -156,6 +156,8 @@ def test_detection_set_labels_and_rounds_like_an_image_file():
     assert torch.equal(x[:7], real)  # 8-bit real images pass unchanged
     assert torch.equal(x[7:], old_as_8bit(fake))
     assert torch.equal((x * 255).round() / 255, x)
+    with pytest.raises(ValueError, match="fake"):
+        detection_set(real, fake * 255)  # 0..255 pixels, not a model's overshoot
     with pytest.raises(ValueError, match="same shape"):
         detection_set(real, torch.rand(3, 1, 10, 10))
     with pytest.raises(TypeError, match="floating-point"):

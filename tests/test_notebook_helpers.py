@@ -220,6 +220,7 @@ def test_mean_std_matches_statistics_and_the_old_helpers(n):
         for old in (old_mean_std_applications, old_mean_std_vae, old_mean_std_diffusion):
             assert (m, s) == old(values)  # bit for bit: the chapters print the same digits
         assert mean_std(torch.tensor(values, dtype=torch.float64)) == (m, s)
+        assert mean_std(np.array(values)) == (m, s)
 
 
 @pytest.mark.parametrize(
@@ -228,8 +229,10 @@ def test_mean_std_matches_statistics_and_the_old_helpers(n):
         ([], ValueError, "at least 1"),
         ("123", TypeError, "sequence"),
         (3.0, TypeError, "sequence"),
+        (None, TypeError, "sequence"),
+        ([1.0, "a"], TypeError, "sequence"),
         ([1.0, float("nan")], ValueError, "finite"),
-        ([[1.0, 2.0]], ValueError, "one per seed"),
+        ([[1.0, 2.0]], ValueError, "flat"),
     ],
 )
 def test_mean_std_rejects_what_is_not_one_number_per_seed(values, exc, match):

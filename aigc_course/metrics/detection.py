@@ -23,7 +23,13 @@ from collections.abc import Callable, Mapping, Sequence
 
 import torch
 
-from aigc_course._check import check_count, check_real, check_tensor, check_unit_images
+from aigc_course._check import (
+    check_count,
+    check_range,
+    check_real,
+    check_tensor,
+    check_unit_images,
+)
 from aigc_course.data.quantize import quantize_8bit
 
 __all__ = [
@@ -85,6 +91,7 @@ def detection_set(real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor,
     real = check_unit_images(real, "real", shape_hint="(N, 1, H, W)")
     # A model's samples may overshoot [0, 1]; writing them to a file clips them, and so does this.
     fake = check_tensor(fake, "fake", ndim=4, floating=True, shape_hint="(N, 1, H, W)")
+    check_range(fake, "fake (nominally in [0, 1], overshoot to [-3, 3] is clipped)", -3.0, 3.0)
     if real.shape[1:] != fake.shape[1:]:
         raise ValueError(
             f"real and fake images must have the same shape per image, got "

@@ -27,7 +27,8 @@ __all__ = ["SeedDifference", "mean_std", "seed_difference", "t_quantile"]
 
 def _values(values: object, name: str, *, minimum: int) -> torch.Tensor:
     """``values`` as a finite float64 vector of at least ``minimum`` numbers."""
-    if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, torch.Tensor)):
+    array_like = isinstance(values, (Sequence, torch.Tensor)) or hasattr(values, "__array__")
+    if isinstance(values, (str, bytes)) or not array_like:
         raise TypeError(
             f"{name} must be a sequence of numbers (one per seed), got {type(values).__name__}"
         )
@@ -35,10 +36,10 @@ def _values(values: object, name: str, *, minimum: int) -> torch.Tensor:
         t = torch.as_tensor(values, dtype=torch.float64)
     except (TypeError, ValueError, RuntimeError) as err:
         raise TypeError(f"{name} must be a sequence of numbers (one per seed): {err}") from None
-    if t.ndim != 1 or len(t) < minimum:
-        raise ValueError(
-            f"{name} must hold at least {minimum} number(s), one per seed, got shape {tuple(t.shape)}"
-        )
+    if t.ndim != 1:
+        raise ValueError(f"{name} must be flat, one number per seed, got shape {tuple(t.shape)}")
+    if len(t) < minimum:
+        raise ValueError(f"{name} needs at least {minimum} value(s), one per seed, got {len(t)}")
     if not bool(torch.isfinite(t).all()):
         raise ValueError(f"{name} must be finite, got {t.tolist()}")
     return t
@@ -52,7 +53,7 @@ def mean_std(values: Sequence[float] | torch.Tensor) -> tuple[float, float]:
 
     Parameters
     ----------
-    values : sequence of float or tensor (n,)
+    values : sequence of float, array or tensor (n,)
         One number per seed, n >= 1.
 
     Returns
