@@ -111,16 +111,27 @@ def settings_lines(
     return lines
 
 
-def show_settings(cfg: Any, **style: Any) -> None:
+def show_settings(
+    cfg: Any,
+    *,
+    width: int = 15,
+    align: str = "<",
+    sep: str = " ",
+    wrap: int | None = 80,
+    changed_only: bool = True,
+) -> None:
     r"""Print a chapter's config, one field per line; nested configs show their non-default fields.
 
     Parameters
     ----------
     cfg : dataclass instance
-    **style
-        ``width``, ``align``, ``sep``, ``wrap``, ``changed_only``: see :func:`settings_lines`.
+    width, align, sep, wrap, changed_only
+        The layout, as in :func:`settings_lines` (whose lines this prints).
     """
-    print("\n".join(settings_lines(cfg, **style)))
+    lines = settings_lines(
+        cfg, width=width, align=align, sep=sep, wrap=wrap, changed_only=changed_only
+    )
+    print("\n".join(lines))
 
 
 def count_parameters(*modules: nn.Module) -> int:
