@@ -131,7 +131,8 @@ def show_settings(
     lines = settings_lines(
         cfg, width=width, align=align, sep=sep, wrap=wrap, changed_only=changed_only
     )
-    print("\n".join(lines))
+    for line in lines:
+        print(line)
 
 
 def count_parameters(*modules: nn.Module) -> int:
