@@ -18,7 +18,14 @@ from collections.abc import Iterable, Sequence
 import torch
 
 __all__ = [
+    "is_int",
+    "is_real_number",
+    "check_choice",
     "check_count",
+    "check_finite",
+    "check_image_batch",
+    "check_labels",
+    "check_sample_count",
     "check_real",
     "check_tensor",
     "check_range",
@@ -39,8 +46,14 @@ __all__ = [
 ]
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def is_int(value: object) -> bool:
+    r"""True for a Python or NumPy integer, False for a ``bool`` (which Python counts as an int)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def is_real_number(value: object) -> bool:
+    r"""True for a real number (int, float, NumPy scalar), False for a ``bool``."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def positive_int(owner: str, name: str, value: object, minimum: int = 1) -> int:
@@ -49,7 +62,7 @@ def positive_int(owner: str, name: str, value: object, minimum: int = 1) -> int:
     ``owner`` and ``name`` make the message, e.g. ``"GANTrainConfig.steps must be an int >= 0"``;
     pass ``owner=""`` for a plain argument.
     """
-    if not _is_int(value) or value < minimum:
+    if not is_int(value) or value < minimum:
         where = f"{owner}.{name}" if owner else name
         raise ValueError(f"{where} must be an int >= {minimum}, got {value!r}")
     return value
@@ -190,64 +203,8 @@ def labels(
     check_range: bool = True,
     var: str = "y",
 ) -> torch.Tensor:
-    r"""Check class labels and return them unchanged: int64, shape (B,), values in [0, n_classes).
-
-    Parameters
-    ----------
-    y : torch.Tensor
-        (B,) int64 class indices.
-    n_classes : int
-        K, the number of classes the model was built for.
-    batch : int, optional
-        The batch size B the labels must match.
-    what : str
-        How the messages name ``y``.
-    check_range : bool
-        Also check the values (a host sync on an accelerator: entry points only).
-    var : str
-        The variable name the fixes are written with, e.g. ``y.long()``.
-
-    Raises
-    ------
-    TypeError
-        ``y`` is not a tensor, or not int64.
-    ValueError
-        Wrong shape, wrong length, or a label outside [0, K).
-    """
-    if not isinstance(y, torch.Tensor):
-        raise TypeError(
-            f"{what} must be a torch.Tensor of int64 class indices, shape (B,), "
-            f"got {type(y).__name__}: use torch.tensor(labels, dtype=torch.long)"
-        )
-    if y.dtype != torch.long:
-        hint = (
-            f"{var}.long()"
-            if not y.is_floating_point()
-            else f"{var}.long() (class indices, not one-hot or probabilities)"
-        )
-        raise TypeError(
-            f"{what} must be int64 class indices, got dtype {y.dtype}: convert with {hint}"
-        )
-    if y.ndim != 1:
-        hint = (
-            "y.argmax(dim=1) turns one-hot rows into indices"
-            if y.ndim == 2
-            else "flatten it with y.view(-1)"
-        )
-        raise ValueError(f"{what} must have shape (B,), got {tuple(y.shape)}: {hint}")
-    if batch is not None and y.shape[0] != batch:
-        raise ValueError(
-            f"{what} has {y.shape[0]} entries but the batch has {batch}: give one label per example"
-        )
-    if check_range and y.numel():
-        low, high = (int(v) for v in torch.aminmax(y))
-        if low < 0 or high >= n_classes:
-            bad = low if low < 0 else high
-            raise ValueError(
-                f"{what} must lie in [0, {n_classes - 1}] (the model has n_classes={n_classes}), "
-                f"found {bad}: build the model with n_classes > {bad} or fix the labels"
-            )
-    return y
+    r"""Deprecated argument order: use :func:`check_labels` (removed once no caller is left)."""
+    return check_labels(y, what, n_classes, batch=batch, check_range=check_range, var=var)
 
 
 def sample_count(n: object) -> int:
@@ -257,7 +214,7 @@ def sample_count(n: object) -> int:
             "sample(n, *, labels=None, generator=None) takes the number of samples first: "
             "for given labels y call model.sample(len(y), labels=y)"
         )
-    return positive_int("", "n", n, 0)
+    return check_sample_count(n)
 
 
 def sample_labels(
@@ -281,7 +238,7 @@ def sample_labels(
                 f"got {given}"
             )
         return torch.full((n,), given, dtype=torch.long, device=device)
-    return labels(given, n_classes, n).to(device)
+    return check_labels(given, "labels", n_classes, batch=n).to(device)
 
 
 # Checks of public functions' arguments (value, name, ...): the argument's name leads the message.
@@ -431,3 +388,242 @@ def check_module(value: object, name: str, *methods: str) -> torch.nn.Module:
             "has not: pass the right model"
         )
     return value
+
+
+def check_choice(value: object, name: str, choices: Sequence[object]) -> object:
+    r"""Return ``value`` if it is one of ``choices``; else name them."""
+    if isinstance(value, bool) or value not in choices:
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
+    return value
+
+
+def check_finite(
+    value: torch.Tensor, name: str, *, hint: str = "clean or re-normalise it first"
+) -> torch.Tensor:
+    r"""Raise if ``value`` holds NaN or Inf (reads every value: entry points only); return it."""
+    if value.numel() and not bool(torch.isfinite(value).all()):
+        raise ValueError(f"{name} contains NaN or Inf values: {hint}")
+    return value
+
+
+def check_image_batch(
+    value: object, name: str, shape: tuple[int, ...], *, hint: str = ""
+) -> torch.Tensor:
+    r"""Check that ``value`` is a tensor of shape (B, *shape), without reading values (no sync).
+
+    The cheap guard of a network's ``forward``: a missing channel axis gets the fix
+    ``x.unsqueeze(1)``; any other mismatch ``hint`` (or "reshape the batch ...").
+    """
+    expected = "(B, " + ", ".join(str(s) for s in shape) + ")"
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of shape {expected}, got {_kind(value)}")
+    if tuple(value.shape[1:]) != tuple(shape) or value.ndim != len(shape) + 1:
+        fix = (
+            "add the channel axis with x.unsqueeze(1)"
+            if tuple(value.shape[1:]) == tuple(shape[1:])
+            else hint or "reshape the batch or build the model with a matching config"
+        )
+        raise ValueError(f"expected {name} of shape {expected}, got {tuple(value.shape)}: {fix}")
+    return value
+
+
+def check_labels(
+    y: object,
+    name: str,
+    n_classes: int,
+    *,
+    batch: int | None = None,
+    check_range: bool = True,
+    var: str = "y",
+) -> torch.Tensor:
+    r"""Check class labels and return them unchanged: int64, shape (B,), values in [0, n_classes).
+
+    The one label checker of the package (models, losses, training loops, samplers).
+
+    Parameters
+    ----------
+    y : torch.Tensor
+        (B,) int64 class indices.
+    name : str
+        How the messages name ``y``.
+    n_classes : int
+        K, the number of classes the model was built for.
+    batch : int, optional
+        The batch size B the labels must match.
+    check_range : bool
+        Also check the values (one reduction, a host sync on an accelerator: entry points only;
+        ``False`` checks type and shape only, free of syncs).
+    var : str
+        The variable name the fixes are written with, e.g. ``y.long()``.
+
+    Raises
+    ------
+    TypeError
+        ``y`` is not a tensor, or not int64.
+    ValueError
+        Wrong shape, wrong length, or a label outside [0, K).
+    """
+    if not isinstance(y, torch.Tensor):
+        raise TypeError(
+            f"{name} must be a torch.Tensor of int64 class indices, shape (B,), "
+            f"got {type(y).__name__}: use torch.tensor(labels, dtype=torch.long)"
+        )
+    if y.dtype != torch.long:
+        hint = (
+            f"{var}.long()"
+            if not y.is_floating_point()
+            else f"{var}.long() (class indices, not one-hot or probabilities)"
+        )
+        raise TypeError(
+            f"{name} must be int64 class indices, got dtype {y.dtype}: convert with {hint}"
+        )
+    if y.ndim != 1:
+        hint = (
+            "y.argmax(dim=1) turns one-hot rows into indices"
+            if y.ndim == 2
+            else "flatten it with y.view(-1)"
+        )
+        raise ValueError(f"{name} must have shape (B,), got {tuple(y.shape)}: {hint}")
+    if batch is not None and y.shape[0] != batch:
+        raise ValueError(
+            f"{name} has {y.shape[0]} entries but the batch has {batch}: give one label per example"
+        )
+    if check_range and y.numel():
+        low, high = (int(v) for v in torch.aminmax(y))
+        if low < 0 or high >= n_classes:
+            bad = low if low < 0 else high
+            raise ValueError(
+                f"{name} must lie in [0, {n_classes - 1}] (the model has n_classes={n_classes}), "
+                f"found {bad}: build the model with n_classes > {bad} or fix the labels"
+            )
+    return y
+
+
+def check_sample_count(n: object) -> int:
+    r"""The ``n`` of ``model.sample(n, *, labels=None, generator=None)``: an int >= 0."""
+    if isinstance(n, torch.Tensor):
+        raise TypeError(
+            "sample(n, *, labels=None, generator=None) takes the number of samples first: "
+            "for given labels y call model.sample(len(y), labels=y)"
+        )
+    return check_count(n, "n", minimum=0)
+
+
+# ---- grading helper: output paths of the instructor tools (the grader's CSV, student copies) ----
+# Checked before any work is done, so that a typo costs a usage error, never a class's grades or
+# an answer key. Path problems are ValueErrors (a command-line tool turns them into usage errors).
+# The imports stay in this block so that the block can be merged on its own.
+import os  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+
+def _nearest_existing(path: Path) -> Path:
+    r"""``path`` itself or its closest ancestor that exists (``/`` at worst)."""
+    for candidate in (path, *path.parents):
+        if os.path.lexists(candidate):
+            return candidate
+    return Path(path.anchor or "/")
+
+
+def _probe_writable(folder: Path, name: str) -> None:
+    r"""Create and remove a file in ``folder``: the only test that also holds for root and ACLs."""
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".aigc-write-probe-", suffix=".tmp")
+    except OSError as exc:
+        raise ValueError(
+            f"{name}: cannot write in the folder {folder} ({exc.strerror or exc}); choose a "
+            "folder you can write to, or fix its permissions"
+        ) from exc
+    os.close(fd)
+    os.unlink(probe)
+
+
+def _check_folder_path(path: Path, folder: Path, name: str, what: str) -> None:
+    r"""Refuse a ``path`` whose ``folder`` runs through a regular file; ``what`` is what to give."""
+    existing = _nearest_existing(folder)
+    if not existing.is_dir():
+        raise ValueError(
+            f"{name} {str(path)!r} lies under {existing}, which is a file, not a folder; give "
+            f"{what} whose folders exist or can be created"
+        )
+
+
+def check_output_file(
+    value: object, name: str, *, inputs: Iterable[object] = (), refuse_suffix: str = ""
+) -> Path:
+    r"""The path of a file to (over)write, checked before any work: return it as a Path.
+
+    Refused, each with a message naming ``name`` and the fix: an empty value, an existing folder
+    or anything but a regular file, a name ending in ``refuse_suffix`` (the kind of file the
+    tool reads, e.g. ``.ipynb``), a folder that does not exist or lies
+    under a regular file, a folder that cannot be written (tried by creating a file in it), and a
+    path equal to one of ``inputs`` or inside one of them (paths resolved, links followed).
+    """
+    if not isinstance(value, str | os.PathLike) or not os.fspath(value):
+        raise ValueError(f"{name} must be the path of a file to write, got {_kind(value)}")
+    path = Path(value)
+    if path.is_dir():
+        raise ValueError(f"{name} {str(path)!r} is a folder; give the path of a file in it")
+    if os.path.lexists(path) and not path.is_file():
+        raise ValueError(f"{name} {str(path)!r} exists and is not a regular file; give a file path")
+    resolved = path.resolve()
+    for item in inputs:
+        other = Path(os.fspath(item)).resolve()
+        if resolved == other or (path.exists() and other.exists() and path.samefile(other)):
+            raise ValueError(
+                f"{name} {str(path)!r} is one of the inputs ({item}): writing it would destroy "
+                "that input; give another file name"
+            )
+        if other in resolved.parents:
+            raise ValueError(
+                f"{name} {str(path)!r} lies inside the input {item}; give another path"
+            )
+    if refuse_suffix and path.suffix.lower() == refuse_suffix.lower():
+        raise ValueError(
+            f"{name} {str(path)!r} ends in {refuse_suffix}, the kind of file this tool reads, "
+            "not writes: give another name"
+        )
+    folder = resolved.parent
+    _check_folder_path(path, folder, name, "a file path")
+    if not folder.is_dir():
+        raise ValueError(
+            f"{name} {str(path)!r}: the folder {folder} does not exist; create it first "
+            f"(mkdir -p {folder}) or fix the path"
+        )
+    _probe_writable(folder, name)
+    return path
+
+
+def check_output_folder(
+    value: object, name: str, *, protected: Iterable[object] = (), why: str = ""
+) -> Path:
+    r"""A folder to write files into (it may not exist yet): return it as a Path.
+
+    Refused, each with a message naming ``name`` and the fix: an empty value (an unset variable),
+    an existing regular file or a path under one, the folders in ``protected`` and any folder
+    inside them (paths resolved: the answer keys a tool reads must not be where it writes), and a
+    folder that cannot be written or created (tried by creating a file in it or in its nearest
+    existing ancestor). ``why`` says what a protected folder holds, for the message.
+    """
+    if not isinstance(value, str | os.PathLike) or not os.fspath(value).strip():
+        raise ValueError(
+            f"{name} must name a folder, got {_kind(value)}; an unset variable? give e.g. "
+            f"{name} student/"
+        )
+    path = Path(value)
+    if os.path.lexists(path) and not path.is_dir():
+        raise ValueError(f"{name} {str(path)!r} is a file, not a folder; give a folder path")
+    _check_folder_path(path, path.absolute(), name, "a folder path")
+    resolved = path.resolve()
+    for item in protected:
+        guarded = Path(os.fspath(item)).resolve()
+        if resolved == guarded or guarded in resolved.parents:
+            raise ValueError(
+                f"{name} {str(path)!r} is {item} or a folder inside it"
+                + (f" ({why})" if why else "")
+                + f": writing there would replace or mix with the files read from {item}; "
+                "give another folder"
+            )
+    _probe_writable(_nearest_existing(resolved), name)
+    return path

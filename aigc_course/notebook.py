@@ -1,9 +1,8 @@
-r"""Helpers for the book's notebooks: settings, model sizes, comparisons over seeds, glue.
+r"""Helpers for the book's notebooks: settings, model sizes, mean ± std over seeds, glue.
 
 :func:`show_settings` prints a chapter's configuration; :func:`count_parameters` sizes its models;
-:func:`compare_over_seeds` states a difference between two settings measured over seeds the same
-way in every chapter (mean ± std of each, the difference with its t-interval, and a verdict only
-when the interval excludes zero).
+:func:`mean_std` summarises one measurement repeated over seeds (to compare two settings over
+seeds, with a t-interval and a worded verdict, use :func:`aigc_course.metrics.seeds.compare_seeds`).
 
 A chapter that says "the DCGAN reaches an FID of 131.6" must print that number from the run beside
 it. :func:`glue` stores a value in the cell's output under a name; the chapter's prose then cites it
@@ -26,9 +25,8 @@ import torch
 from torch import nn
 
 from aigc_course._check import check_count, check_module
-from aigc_course.metrics.seeds import SeedDifference, seed_difference
 
-__all__ = ["compare_over_seeds", "count_parameters", "glue", "settings_lines", "show_settings"]
+__all__ = ["count_parameters", "glue", "mean_std", "settings_lines", "show_settings"]
 
 
 def glue(name: str, value: Any, *, display: bool = False) -> None:
@@ -162,73 +160,38 @@ def count_parameters(*modules: nn.Module) -> int:
     return sum(seen.values())
 
 
-def compare_over_seeds(
-    a: Sequence[float] | torch.Tensor,
-    b: Sequence[float] | torch.Tensor,
-    *,
-    names: tuple[str, str],
-    unit: str = "",
-    paired: bool = False,
-    level: float = 0.95,
-    fmt: str = ".2f",
-) -> SeedDifference:
-    r"""Print two settings measured over seeds, their difference with its t-interval, a verdict.
+def mean_std(values: Sequence[float] | torch.Tensor) -> tuple[float, float]:
+    r"""Mean and sample standard deviation of one measurement over seeds.
 
-    Three lines: each setting's mean ± standard deviation over its seeds, then the difference
-    ``mean(a) - mean(b)`` with its ``level`` Student-t confidence interval (Welch's, or the paired
-    t when ``paired``; see :func:`aigc_course.metrics.seeds.seed_difference`) and the verdict:
-    ``"A lower than B"`` or ``"A higher than B"`` only when the interval excludes zero, otherwise
-    ``"no clear difference"``. Example::
+    .. math:: \bar x = \frac1n \sum_i x_i, \qquad
+              s = \sqrt{\frac{1}{n-1} \sum_i (x_i - \bar x)^2}
 
-        >>> compare_over_seeds([31.1, 30.2, 32.4], [52.1, 50.3, 54.8], names=("DCGAN", "VAE"))
-        mean ± std over seeds: DCGAN 31.23 ± 1.11 (n=3), VAE 52.40 ± 2.26 (n=3)
-        DCGAN - VAE: -21.17, 95% Welch t-interval [-25.89, -16.45]
-        verdict: DCGAN lower than VAE
+    Computed in float64 with torch (the chapters printed these digits before the helper moved
+    here, and still do).
 
     Parameters
     ----------
-    a, b : sequence of float or tensor (n,)
-        One number per seed, at least 2 each; paired: the same seeds in the same order.
-    names : (str, str)
-        What ``a`` and ``b`` are, e.g. ``("raw weights", "EMA weights")``.
-    unit : str
-        Printed after every number (e.g. ``"s"``, ``"%"``); empty for none.
-    paired, level
-        As in :func:`~aigc_course.metrics.seeds.seed_difference`.
-    fmt : str
-        Format of the numbers (default ``".2f"``).
+    values : sequence of float, array or tensor (n,)
+        One number per seed, n >= 1.
 
     Returns
     -------
-    SeedDifference
-        The numbers printed, for ``glue``.
+    (float, float)
+        :math:`\bar x` and :math:`s` (Bessel-corrected, ``ddof=1``); ``s = 0.0`` for one value.
     """
-    if (
-        not isinstance(names, (tuple, list))
-        or len(names) != 2
-        or not all(isinstance(n, str) and n for n in names)
-    ):
-        raise TypeError(f"names must be two non-empty strings (what a and b are), got {names!r}")
-    if not isinstance(unit, str):
-        raise TypeError(f"unit must be a string such as 's' or '%', got {unit!r}")
-    format(0.0, fmt)  # a bad format fails here, before any output
-    d = seed_difference(a, b, paired=paired, level=level)
-    u = f" {unit}" if unit and unit != "%" else unit
-
-    def num(x: float) -> str:
-        return f"{x:{fmt}}{u}"
-
-    if d.clear:
-        verdict = f"{names[0]} {'lower' if d.high < 0 else 'higher'} than {names[1]}"
-    else:
-        verdict = "no clear difference (the interval contains 0)"
-    print(
-        f"mean ± std over seeds: {names[0]} {num(d.mean_a)} ± {num(d.std_a)} (n={d.n_a}), "
-        f"{names[1]} {num(d.mean_b)} ± {num(d.std_b)} (n={d.n_b})"
-    )
-    print(
-        f"{names[0]} - {names[1]}: {num(d.difference)}, {100 * d.level:g}% {d.method}-interval "
-        f"[{num(d.low)}, {num(d.high)}]"
-    )
-    print(f"verdict: {verdict}")
-    return d
+    array_like = isinstance(values, (Sequence, torch.Tensor)) or hasattr(values, "__array__")
+    if isinstance(values, (str, bytes)) or not array_like:
+        raise TypeError(
+            f"values must be a sequence of numbers (one per seed), got {type(values).__name__}"
+        )
+    try:
+        t = torch.as_tensor(values, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(f"values must be a sequence of numbers (one per seed): {err}") from None
+    if t.ndim != 1:
+        raise ValueError(f"values must be flat, one number per seed, got shape {tuple(t.shape)}")
+    if len(t) < 1:
+        raise ValueError("values needs at least 1 value(s), one per seed, got 0")
+    if not bool(torch.isfinite(t).all()):
+        raise ValueError(f"values must be finite, got {t.tolist()}")
+    return float(t.mean()), float(t.std()) if len(t) > 1 else 0.0

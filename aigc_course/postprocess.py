@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from aigc_course._check import (
+    _kind,
     check_count,
     check_range,
     check_real,
@@ -34,9 +35,8 @@ def median_filter(x: torch.Tensor, size: int = 3) -> torch.Tensor:
     check_tensor(x, "x", nonempty=False, shape_hint="(B, C, H, W)")
     if x.ndim != 4:
         raise ValueError(f"expected images of shape (B, C, H, W), got {tuple(x.shape)}")
-    if isinstance(size, bool) or not isinstance(size, int):
-        raise TypeError(f"size must be a positive odd integer, got {size!r}")
-    if size < 1 or size % 2 == 0:
+    size = check_count(size, "size")
+    if size % 2 == 0:
         raise ValueError(f"size must be a positive odd integer, got {size}")
     b, c, h, w = x.shape
     r = size // 2
@@ -59,9 +59,8 @@ def median_filter(x: torch.Tensor, size: int = 3) -> torch.Tensor:
 
 def _check_unit_images(x: torch.Tensor, fn: str, *, nonempty: bool = True) -> None:
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        what = f"a {x.dtype} tensor" if isinstance(x, torch.Tensor) else type(x).__name__
         raise TypeError(
-            f"{fn} expects float images in [0, 1], got {what}: use aigc_course.data.to_unit or from_signed"
+            f"{fn} expects float images in [0, 1], got {_kind(x)}: use aigc_course.data.to_unit or from_signed"
         )
     if x.ndim != 4:
         raise ValueError(f"{fn} expects images of shape (B, C, H, W), got {tuple(x.shape)}")

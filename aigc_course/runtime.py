@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from aigc_course._check import check_count
+
 QUICK_ENV = "AIGC_QUICK"
 r"""Name of the environment variable that turns on quick mode (``AIGC_QUICK=1``)."""
 
@@ -37,8 +39,9 @@ def seed_everything(seed: int) -> torch.Generator:
     torch.Generator
         A CPU generator seeded with ``seed``, for code that prefers an explicit generator.
     """
-    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**64:
-        raise ValueError(f"seed must be a non-negative int below 2**64, got {seed!r}")
+    seed = check_count(seed, "seed", minimum=0)
+    if seed >= 2**64:
+        raise ValueError(f"seed must be a non-negative int below 2**64, got {seed}")
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)  # also seeds every CUDA device

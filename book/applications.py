@@ -85,7 +85,6 @@ from aigc_course.data import (
 from aigc_course.metrics import (
     classifier_features,
     cross_detection,
-    mean_std,
     nearest_neighbours,
     precision_recall,
 )
@@ -99,7 +98,7 @@ from aigc_course.models import (
     LeNetClassifier,
 )
 from aigc_course.models.conditional import generate
-from aigc_course.notebook import count_parameters, glue, show_settings
+from aigc_course.notebook import count_parameters, glue, mean_std, show_settings
 from aigc_course.train import GANTrainConfig, train_gan, trained_classifier
 from aigc_course.train.classifier import (
     ClassifierTrainConfig,
@@ -168,7 +167,7 @@ show_settings(cfg, width=19, align=">", sep=": ", wrap=None)  # nested: what dif
 # %% [markdown]
 # The data: MNIST for digits (offline, the course falls back to 5,000 real training images, and says so) and
 # the MNIST test split for everything that must be held out. The judge of "which digit is this?" is the small
-# LeNet classifier of the metrics chapter, trained once on the training split and cached.
+# LeNet classifier of the case study (section 2, "The measuring instrument"), trained once on the training split and cached.
 
 # %% tags=["nbval-ignore-output"]
 mnist, mnist_test = load_mnist("train"), load_mnist("test")
@@ -830,8 +829,11 @@ glue("app_det_same_min", 100 * min(same))
 # on the diagonal, averaged over seeds), and against the unseen generator the accuracy was
 # {glue:text}`app_det_cross_min:.1f`–{glue:text}`app_det_cross_max:.1f` %. What does the detector use? The
 # one-number rule beneath each row, a threshold on the share of grey pixels, is a hint: where it comes close to
-# the LeNet, blur (many grey pixels, the VAE) or its absence is most of what separates the sets; where it does
-# not, the detector has found other traces, such as the GAN's speckle.
+# the LeNet, blur (many grey pixels, the VAE) or its absence is most of what separates the sets. Compare the
+# off-diagonal cells as well: trained against the VAE, the LeNet falls towards guessing on the unseen GAN,
+# while the grey-share rule, one hand-chosen feature, keeps most of its accuracy. A learned detector can pick up
+# traces specific to the generator it saw, and a simple feature can transfer better; what else the LeNet uses
+# we have not measured.
 #
 # Whether a detector generalises to unseen generators depends on what it was trained on. Wang et al. found that a
 # detector trained on one CNN generator (ProGAN) with blur and JPEG augmentation generalised surprisingly well to

@@ -69,7 +69,6 @@ from aigc_course.metrics import (
     grey_share,
     label_coverage,
     make_reference,
-    mean_std,
     metrics_table,
     nearest_neighbours,
 )
@@ -82,7 +81,7 @@ from aigc_course.models import (
     MLPGenerator,
     VAEConfig,
 )
-from aigc_course.notebook import count_parameters, glue, show_settings
+from aigc_course.notebook import count_parameters, glue, mean_std, show_settings
 from aigc_course.postprocess import (
     contrast_stretch,
     median_filter,
@@ -186,15 +185,16 @@ print(
 # * **{term}`KID`** {cite:p}`binkowski2018`: the unbiased squared maximum mean discrepancy {cite:p}`gretton2012`
 #   between the two feature sets with the kernel $(x^\top y/d+1)^3$, averaged over random subsets. Lower is better.
 # * **Classifier score**: the Inception score {cite:p}`salimans2016` with our classifier,
-#   $\exp\bigl(\E_x \operatorname{KL}(p(y\mid x)\,\Vert\,p(y))\bigr) \in [1, 10]$: high when each image is
+#   $\exp\bigl(\mathbb{E}_x \operatorname{KL}(p(y\mid x)\,\Vert\,p(y))\bigr) \in [1, 10]$: high when each image is
 #   classified confidently *and* the classes are varied. It ignores the real data entirely {cite:p}`barratt2018`.
 # * **Label coverage**: the share of images classified as each digit, summarised by its KL divergence from the
 #   uniform distribution (0 = balanced) and the number of digits that get at least 2% of the images.
 # * **{term}`Precision and recall`** {cite:p}`kynkaanniemi2019`: put a ball around every real feature vector reaching
 #   its 3rd nearest real neighbour; precision is the share of generated images inside some real ball (are they
 #   realistic?), recall the share of real images inside some generated ball (is every kind of real image produced?).
-# * **NN dist**: the median pixel distance from each image to its nearest *training* image, the
-#   {term}`memorisation <Memorisation>` check of section 9.
+# * **NN dist**: the median pixel distance from each image to its nearest *reference* (held-out test)
+#   image. It is not a memorisation check: that is section 9, against the training images
+#   ({term}`memorisation <Memorisation>`).
 #
 # ```{literalinclude} ../aigc_course/metrics/frechet.py
 # :pyobject: gaussian_frechet_distance
@@ -376,7 +376,8 @@ plt.show()
 # Section 7 measures whether it helps here.
 #
 # ```{note}
-# The GAN settings here are the classic DCGAN ones (Adam with $\beta_1 = 0.5$), kept so that the
+# The GAN settings here are DCGAN-style (Adam with $\beta_1 = 0.5$; DCGAN itself used a rate of
+# 2e-4 and batches of 128), kept so that the
 # comparison with the article stays recognisable. They are not the best for a one-minute budget:
 # `benchmarks/bench_quality.py` trains the same DCGAN with Adam at a much higher rate and
 # $\beta = (0, 0.99)$, samples from a 0.995 average, and compares it with the PyTorch DCGAN tutorial's

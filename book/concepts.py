@@ -300,9 +300,10 @@ check_to_signed(my_to_signed)
 # with its own probability $\pi_i$ of being on:
 #
 # $$
-# p_\pi(x) = \prod_{i=1}^{D} \pi_i^{x_i}(1-\pi_i)^{1-x_i},
-# \qquad
+# \begin{gathered}
+# p_\pi(x) = \prod_{i=1}^{D} \pi_i^{x_i}(1-\pi_i)^{1-x_i}, \\
 # \log p_\pi(x) = \sum_{i=1}^{D} x_i \log \pi_i + (1-x_i)\log(1-\pi_i).
+# \end{gathered}
 # $$
 #
 # Its maximum-likelihood fit is the fraction of training images in which each pixel is on. The
@@ -397,7 +398,7 @@ plt.show()
 # closed-form {glue:text}`concepts_nll_closed:.2f`, and the learned probabilities differ from the closed
 # form by at most {glue:text}`concepts_pi_gap_min:.3f`-{glue:text}`concepts_pi_gap_max:.3f` (the range
 # over the seeds). The remaining gap is mini-batch noise: with a constant learning rate, Adam keeps jittering around the optimum instead
-# of settling on it (lowering the learning rate during training would close it). For this model training
+# of settling on it (lowering the learning rate during training should close it; we have not run that here). For this model training
 # is overkill, since the optimum has a formula; for the networks of the next chapters there is no formula,
 # and this loop, with a different loss, is all there is.
 
@@ -444,9 +445,10 @@ check_bernoulli_log_likelihood(my_log_likelihood)
 # {cite:p}`tipping1999`:
 #
 # $$
-# y = \mu + U_k (\Lambda_k - \sigma^2 I)^{1/2}\varepsilon_k + \sigma\varepsilon,
-# \qquad
+# \begin{gathered}
+# y = \mu + U_k (\Lambda_k - \sigma^2 I)^{1/2}\varepsilon_k + \sigma\varepsilon, \\
 # p(y) = \mathcal N\big(\mu,\; U_k(\Lambda_k - \sigma^2 I)U_k^\top + \sigma^2 I\big),
+# \end{gathered}
 # $$
 #
 # with $\varepsilon_k \sim \mathcal N(0, I_k)$, $\varepsilon \sim \mathcal N(0, I_D)$, $\Lambda_k$ the

@@ -257,9 +257,11 @@ show_settings(cfg)
 # steps collapse into one: with $\alpha_t = 1-\beta_t$ and $\bar\alpha_t = \prod_{s\le t}\alpha_s$,
 #
 # $$
-# q(x_t \mid x_0) = \mathcal N\bigl(x_t;\ \sqrt{\bar\alpha_t}\,x_0,\ (1-\bar\alpha_t) I\bigr),
-# \qquad\text{i.e.}\qquad x_t = \sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\epsilon,\
+# \begin{gathered}
+# q(x_t \mid x_0) = \mathcal N\bigl(x_t;\ \sqrt{\bar\alpha_t}\,x_0,\ (1-\bar\alpha_t) I\bigr), \\
+# \text{i.e.}\quad  x_t = \sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\epsilon,\
 # \epsilon \sim \mathcal N(0, I).
+# \end{gathered}
 # $$
 #
 # $\bar\alpha_t$ falls from 1 to almost 0, so $x_T$ is, for every $x_0$, a standard normal

@@ -248,9 +248,11 @@ plt.show()
 
 # %% [markdown]
 # The background is the discriminator's opinion, $D(x)$: red where it says "fake", white where it says
-# $1/2$, blue where it says "real". Wherever the generator has no samples, the discriminator learns to say
-# "fake"; the generator's samples move up the gradient of $D$, which makes the discriminator redraw its map,
-# and so on. Once the samples sit on a mode, the mode shows up white, not blue: where generated and real
+# $1/2$, blue where it says "real". Where the generator puts samples but there are no data, the
+# discriminator learns to say "fake"; where there are data but no samples, it says "real" ($D^* \to 1$ in
+# section 1's formula), and the generator's samples move up that gradient towards the uncovered data, which
+# makes the discriminator redraw its map, and so on. Far from both, the loss does not constrain $D$ at all:
+# the red there is the network's extrapolation. Once the samples sit on a mode, the mode shows up white, not blue: where generated and real
 # points overlap the discriminator cannot tell them apart, and $D^* = 1/2$ there, as the theory predicts.
 #
 # We measure success by counting modes: a sample is *high quality* if it lies within 3 standard deviations
@@ -405,10 +407,11 @@ plt.show()
 # Differentiate each generator loss with respect to the logit:
 #
 # $$
-# \frac{\partial}{\partial \ell}\log(1 - \sigma(\ell)) = -\sigma(\ell) \xrightarrow[\ell\to-\infty]{} 0,
-# \qquad
+# \begin{gathered}
+# \frac{\partial}{\partial \ell}\log(1 - \sigma(\ell)) = -\sigma(\ell) \xrightarrow[\ell\to-\infty]{} 0, \\
 # \frac{\partial}{\partial \ell}\bigl(-\log\sigma(\ell)\bigr) = -(1 - \sigma(\ell))
 # \xrightarrow[\ell\to-\infty]{} -1.
+# \end{gathered}
 # $$
 #
 # Autograd through the package's losses agrees:
@@ -816,7 +819,7 @@ for name, res in (("MLP", mlp), ("DCGAN", dcgan)):
 # * Keep D and G of similar capacity; more D steps per G step (`d_steps`) help only if D lags behind.
 # * When the discriminator wins too easily, change the objective rather than the learning rates: the
 #   Wasserstein GAN {cite:p}`arjovsky2017wgan` with a gradient penalty {cite:p}`gulrajani2017`, or spectral
-#   normalisation of D {cite:p}`miyato2018`.
+#   normalisation of D {cite:p}`miyato2018sn`.
 # * Watch the samples from a fixed noise batch, not the losses.
 #
 # The applications chapter walks through the generator's latent space (interpolation between digits),
@@ -829,9 +832,10 @@ for name, res in (("MLP", mlp), ("DCGAN", dcgan)):
 # The article gives
 #
 # $$
-# L_D^\text{article} = -\E_x[\log D(x)] - \E_z[\log D(G(z))],
-# \qquad
+# \begin{gathered}
+# L_D^\text{article} = -\E_x[\log D(x)] - \E_z[\log D(G(z))], \\
 # L_G^\text{article} = -\E_x[\log D(x)] - \E_z[\log(1 - D(G(z)))].
+# \end{gathered}
 # $$
 #
 # * Its $L_D$ has the wrong *target* on the fake term. Binary cross-entropy with label $y$ is

@@ -119,8 +119,10 @@ show_settings(cfg, width=12, wrap=None, changed_only=False)
 # $p_g$, on the value function {cite:p}`goodfellow2014`
 #
 # $$
-# V(D, G) = \E_{x\sim p_\text{data}}[\log D(x)] + \E_{x\sim p_g}[\log(1 - D(x))]
-#         = \int \bigl(p_\text{data}(x)\log D(x) + p_g(x)\log(1 - D(x))\bigr)\,dx .
+# \begin{aligned}
+# V(D, G) &= \E_{x\sim p_\text{data}}[\log D(x)] + \E_{x\sim p_g}[\log(1 - D(x))] \\
+# &= \int \bigl(p_\text{data}(x)\log D(x) + p_g(x)\log(1 - D(x))\bigr)\,dx .
+# \end{aligned}
 # $$
 #
 # The second form rewrites $\E_{z\sim p_z}[\log(1 - D(G(z)))]$ as an expectation over $x = G(z)$ (the
@@ -279,10 +281,12 @@ check_optimal_discriminator(my_optimal_discriminator)
 # $D^* = p_\text{data} / (2m)$ and $1 - D^* = p_g / (2m)$, so
 #
 # $$
-# C(G) = V(D^*, G)
-#      = \E_{p_\text{data}}\Bigl[\log \frac{p_\text{data}}{2m}\Bigr] + \E_{p_g}\Bigl[\log \frac{p_g}{2m}\Bigr]
-#      = -\log 4 + \KL(p_\text{data} \,\|\, m) + \KL(p_g \,\|\, m)
-#      = -\log 4 + 2\,\mathrm{JSD}(p_\text{data} \,\|\, p_g),
+# \begin{aligned}
+# C(G) &= V(D^*, G) \\
+# &= \E_{p_\text{data}}\Bigl[\log \frac{p_\text{data}}{2m}\Bigr] + \E_{p_g}\Bigl[\log \frac{p_g}{2m}\Bigr] \\
+# &= -\log 4 + \KL(p_\text{data} \,\|\, m) + \KL(p_g \,\|\, m) \\
+# &= -\log 4 + 2\,\mathrm{JSD}(p_\text{data} \,\|\, p_g),
+# \end{aligned}
 # $$
 #
 # where the {term}`Jensen-Shannon divergence` $\mathrm{JSD}(p\,\|\,q) = \frac12\KL(p\,\|\,m) + \frac12\KL(q\,\|\,m)$
@@ -396,7 +400,7 @@ assert jsd_grads[int((mus - 1.0).abs().argmin())] > 0.1
 # the JSD is $\log 2$ and its gradient is zero {cite:p}`arjovsky2017`. The next section shows which generator
 # loss still gets a signal in that situation. The standard cures change the divergence itself: the Wasserstein
 # GAN {cite:p}`arjovsky2017wgan`, which stays informative between disjoint distributions, with a gradient penalty
-# {cite:p}`gulrajani2017`, or spectral normalisation of the discriminator {cite:p}`miyato2018`.
+# {cite:p}`gulrajani2017`, or spectral normalisation of the discriminator {cite:p}`miyato2018sn`.
 #
 # `````{exercise-start}
 # :label: ex-lossmath-jsd
@@ -444,9 +448,10 @@ check_js_divergence(my_jsd)
 # {cite:p}`goodfellow2014`. Using $\sigma'(\ell) = \sigma(\ell)(1 - \sigma(\ell))$:
 #
 # $$
-# \frac{\partial}{\partial\ell}\log(1 - \sigma(\ell)) = -\frac{\sigma(\ell)(1-\sigma(\ell))}{1 - \sigma(\ell)} = -\sigma(\ell) = -D,
-# \qquad
+# \begin{gathered}
+# \frac{\partial}{\partial\ell}\log(1 - \sigma(\ell)) = -\frac{\sigma(\ell)(1-\sigma(\ell))}{1 - \sigma(\ell)} = -\sigma(\ell) = -D, \\
 # \frac{\partial}{\partial\ell}\bigl(-\log \sigma(\ell)\bigr) = -\frac{\sigma(\ell)(1-\sigma(\ell))}{\sigma(\ell)} = -(1 - D).
+# \end{gathered}
 # $$
 #
 # Both push $\ell$ up (make the fake look more real), and neither is zero at any finite $\ell$; they vanish at
@@ -539,9 +544,11 @@ assert overlap_rows[-1][1] < 1e-4 and overlap_rows[-1][2] > 0.99
 # $p(x) = p(x, z) / p(z \mid x)$, so
 #
 # $$
-# \log p(x) = \E_{q(z\mid x)}\Bigl[\log \frac{p(x, z)}{p(z \mid x)}\Bigr]
-#           = \underbrace{\E_{q}\Bigl[\log \frac{p(x, z)}{q(z \mid x)}\Bigr]}_{\text{ELBO}(x)}
-#           + \underbrace{\E_{q}\Bigl[\log \frac{q(z \mid x)}{p(z \mid x)}\Bigr]}_{\KL(q(z\mid x)\,\|\,p(z\mid x)) \;\ge\; 0}
+# \begin{aligned}
+# \log p(x) &= \E_{q(z\mid x)}\Bigl[\log \frac{p(x, z)}{p(z \mid x)}\Bigr] \\
+# &= \underbrace{\E_{q}\Bigl[\log \frac{p(x, z)}{q(z \mid x)}\Bigr]}_{\text{ELBO}(x)} \\
+# &\qquad+ \underbrace{\E_{q}\Bigl[\log \frac{q(z \mid x)}{p(z \mid x)}\Bigr]}_{\KL(q(z\mid x)\,\|\,p(z\mid x)) \;\ge\; 0}
+# \end{aligned}
 # $$
 #
 # (multiply and divide by $q$ inside the log). Since the {term}`KL divergence` is non-negative, the
@@ -698,9 +705,11 @@ assert abs(line[int((ts - 1).abs().argmin())] - log_px[0]) < 1e-6
 # The ELBO's second term, for $q = \mathcal N(\mu, \sigma^2)$ and the prior $p = \mathcal N(0, 1)$ in one dimension:
 #
 # $$
-# \KL(q\,\|\,p) = \E_q[\log q(z) - \log p(z)]
-# = \E_q\Bigl[-\tfrac12\log(2\pi\sigma^2) - \tfrac{(z-\mu)^2}{2\sigma^2} + \tfrac12\log(2\pi) + \tfrac{z^2}{2}\Bigr]
-# = -\tfrac12\log\sigma^2 - \tfrac12 + \tfrac12(\sigma^2 + \mu^2),
+# \begin{aligned}
+# \KL(q\,\|\,p) &= \E_q[\log q(z) - \log p(z)] \\
+# &= \E_q\Bigl[-\tfrac12\log(2\pi\sigma^2) - \tfrac{(z-\mu)^2}{2\sigma^2} + \tfrac12\log(2\pi) + \tfrac{z^2}{2}\Bigr] \\
+# &= -\tfrac12\log\sigma^2 - \tfrac12 + \tfrac12(\sigma^2 + \mu^2),
+# \end{aligned}
 # $$
 #
 # using $\E_q[(z-\mu)^2] = \sigma^2$ and $\E_q[z^2] = \sigma^2 + \mu^2$. Independent dimensions add up, which gives
@@ -919,10 +928,12 @@ check_gaussian_nll(my_gaussian_nll)
 # luminance, a contrast and a structure comparison:
 #
 # $$
+# \begin{gathered}
 # l = \frac{2\mu_x\mu_y + C_1}{\mu_x^2 + \mu_y^2 + C_1},\quad
-# c = \frac{2\sigma_x\sigma_y + C_2}{\sigma_x^2 + \sigma_y^2 + C_2},\quad
+# c = \frac{2\sigma_x\sigma_y + C_2}{\sigma_x^2 + \sigma_y^2 + C_2}, \\
 # s = \frac{\sigma_{xy} + C_3}{\sigma_x\sigma_y + C_3},\qquad
 # C_1 = (0.01\,L)^2,\ C_2 = (0.03\,L)^2,
+# \end{gathered}
 # $$
 #
 # with $L$ the range of the pixel values. With the usual choice $C_3 = C_2/2$ the contrast and structure factors
@@ -1112,11 +1123,14 @@ for name, (m, s) in sorted(
 
 # %% [markdown]
 # At a quarter of the MSE each distortion's difference image is half as large, and the ranking changes:
-# Gaussian noise now scores lowest. Blur and a loss of contrast mainly lower the contrast factor $c$, by an
-# amount that shrinks roughly in proportion to the (now halved) change of the local spreads. Noise adds its
-# full variance in every window, including the flat white paper, where $\sigma_x \approx 0$: there the
-# structure factor $s$ compares a flat patch with pure noise and stays low however faint the noise is, until
-# the noise falls below $C_3$. The mean shift still only touches the luminance factor $l$, which barely
+# Gaussian noise now scores lowest. Blur damages mainly the structure factor $s$ (the edges no longer line up),
+# a loss of contrast only the contrast factor $c$; both kinds of damage shrink roughly with the *square* of
+# the distortion's amplitude (for contrast scaled by $a$, $1 - c = (1-a)^2/(1+a^2)$), so halving the
+# difference image shrinks them four-fold or more. Noise behaves differently on the flat white paper, where the
+# reference has $\sigma_x = 0$: there $s = (0 + C_3)/(0 + C_3) = 1$ exactly, but the contrast factor is
+# $c = C_2/(\sigma_\text{noise}^2 + C_2)$, close to 0 whenever the noise's variance is well above $C_2$,
+# and it recovers only slowly as the noise weakens. So noise, which spreads its damage over every window,
+# ends up last. The mean shift still only touches the luminance factor $l$, which barely
 # moves on a bright background.
 #
 # `````{solution-end}

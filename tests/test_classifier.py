@@ -71,8 +71,8 @@ def test_lenet_input_errors():
     "kwargs,message",
     [
         ({"channels": (16,)}, "must be two ints"),
-        ({"channels": (16, 0)}, "channels\\[i\\] must be a positive int"),
-        ({"feature_dim": 0}, "feature_dim must be a positive int"),
+        ({"channels": (16, 0)}, "channels\\[i\\] must be an int >= 1"),
+        ({"feature_dim": 0}, "feature_dim must be an int >= 1"),
         ({"num_classes": 1}, "num_classes must be at least 2"),
     ],
 )

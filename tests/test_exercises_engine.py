@@ -393,3 +393,37 @@ def test_answer_checkers_name_their_exercise(checker, answers):
         record = fb._repr_mimebundle_()[MIME_TYPE]
         assert record == {"exercise": checker.__name__, "passed": fb.passed, "message": fb.message}
         assert repr(fb).startswith("PASSED: " if fb.passed else "NOT YET: ")
+
+
+def test_every_exercise_in_the_package_registers_itself():
+    """Scan every module under aigc_course/exercises independently of CHECKER_MODULES."""
+    import importlib
+    import pkgutil
+
+    import aigc_course.exercises as package
+    from aigc_course.exercises.engine import Exercise as Declared
+
+    found = {}
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, Declared):
+                found[value.name] = value
+    assert found == EXERCISES
+    for name in found:
+        assert getattr(package, name).__name__ == name  # the checker is importable by its name
+
+
+def test_registering_refuses_duplicates_and_orphans():
+    import types
+
+    from aigc_course.exercises import _register, concepts
+
+    twin = types.ModuleType(concepts.__name__)  # same module name: its functions count as its own
+    twin.check_to_signed = concepts.check_to_signed
+    with pytest.raises(RuntimeError, match="two checkers"):
+        _register((concepts, twin))
+    orphan = types.ModuleType("orphan")
+    orphan.EX = concepts.TO_SIGNED
+    with pytest.raises(RuntimeError, match="without a check_ function"):
+        _register((orphan,))

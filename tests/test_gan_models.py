@@ -140,7 +140,7 @@ def test_wrong_image_shape_is_a_clear_error():
     ],
 )
 def test_bad_configs_are_rejected(make, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises((TypeError, ValueError), match=match):  # a wrong type or a wrong value
         make()
 
 

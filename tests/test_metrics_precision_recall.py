@@ -87,7 +87,7 @@ def test_blurry_spread_out_generator_has_low_precision_high_recall():
 
 def test_precision_recall_errors():
     x = torch.rand(10, 3)
-    with pytest.raises(ValueError, match="k must be a positive int, got 0"):
+    with pytest.raises(ValueError, match="k must be an int >= 1, got 0"):
         precision_recall(x, x, k=0)
     with pytest.raises(ValueError, match="need more than k=3 feature vectors"):
         precision_recall(x, x[:3], k=3)

@@ -1,12 +1,11 @@
-"""The chapters' shared helpers in the package: settings, parameter counts, mean ± std over seeds,
-8-bit rounding and the seed-aware comparison.
+"""The chapters' shared helpers in the package: settings, parameter counts, mean ± std over seeds
+and 8-bit rounding.
 
 Each helper replaced a function that chapters defined locally; the old function is copied here as
 the reference, and the package function must reproduce it exactly (the chapters' printed outputs
-stay the same). Each formula also has an independent oracle (statistics, NumPy, PIL, SciPy).
+stay the same). Each formula also has an independent oracle (statistics, NumPy, PIL).
 """
 
-import dataclasses
 import io
 import statistics
 import textwrap
@@ -20,15 +19,7 @@ from torch import nn
 
 from aigc_course.data import to_uint8, to_unit
 from aigc_course.data.quantize import quantize_8bit
-from aigc_course.metrics import SeedDifference, mean_std, seed_difference, t_quantile
-from aigc_course.notebook import (
-    compare_over_seeds,
-    count_parameters,
-    settings_lines,
-    show_settings,
-)
-
-scipy_stats = pytest.importorskip("scipy.stats")
+from aigc_course.notebook import count_parameters, mean_std, settings_lines, show_settings
 
 
 def printed(fn, *args, **kwargs):
@@ -260,109 +251,3 @@ def test_quantize_8bit_is_a_png_round_trip_and_the_old_helper():
     assert torch.equal(quantize_8bit(q), q)  # idempotent
     real = to_unit(torch.randint(0, 256, (50, 28, 28), dtype=torch.uint8, generator=g))
     assert torch.equal(quantize_8bit(real), real)  # images from files pass unchanged
-
-
-# ------------------------------------------------------------------ t quantiles and intervals
-
-
-@pytest.mark.parametrize("df", [0.5, 1.0, 1.7, 2.0, 3.0, 4.4, 9.0, 30.0, 1e4])
-def test_t_quantile_matches_scipy(df):
-    for p in (1e-4, 0.025, 0.1, 0.5, 0.8, 0.95, 0.975, 0.995):
-        assert t_quantile(p, df) == pytest.approx(scipy_stats.t.ppf(p, df), rel=1e-8, abs=1e-10)
-
-
-@pytest.mark.parametrize(("p", "df"), [(0.0, 3), (1.0, 3), (0.5, 0), (0.5, -1), ("a", 2)])
-def test_t_quantile_rejects_bad_arguments(p, df):
-    with pytest.raises((TypeError, ValueError)):
-        t_quantile(p, df)
-
-
-def random_pairs(n_pairs=30):
-    g = np.random.default_rng(1)
-    for _ in range(n_pairs):
-        na, nb = int(g.integers(2, 8)), int(g.integers(2, 8))
-        a = g.normal(g.uniform(-5, 5), g.uniform(0.1, 3), na)
-        b = g.normal(g.uniform(-5, 5), g.uniform(0.1, 3), nb)
-        yield a.tolist(), b.tolist(), float(g.choice([0.8, 0.9, 0.95, 0.99]))
-
-
-@pytest.mark.parametrize(("a", "b", "level"), list(random_pairs()))
-def test_welch_interval_matches_scipy(a, b, level):
-    d = seed_difference(a, b, level=level)
-    ci = scipy_stats.ttest_ind(a, b, equal_var=False).confidence_interval(level)
-    assert (d.low, d.high) == pytest.approx((ci.low, ci.high), rel=1e-7, abs=1e-9)
-    assert d.difference == pytest.approx(np.mean(a) - np.mean(b), rel=1e-12, abs=1e-12)
-    assert d.method == "Welch t" and (d.n_a, d.n_b) == (len(a), len(b))
-    assert d.clear == (ci.low > 0 or ci.high < 0)
-
-
-@pytest.mark.parametrize(("a", "b", "level"), list(random_pairs()))
-def test_paired_interval_matches_scipy(a, b, level):
-    n = min(len(a), len(b))
-    a, b = a[:n], [x + 0.3 * y for x, y in zip(a[:n], b[:n], strict=True)]
-    d = seed_difference(a, b, paired=True, level=level)
-    ci = scipy_stats.ttest_rel(a, b).confidence_interval(level)
-    assert (d.low, d.high) == pytest.approx((ci.low, ci.high), rel=1e-7, abs=1e-9)
-    assert d.df == n - 1 and d.method == "paired t"
-
-
-def test_seed_difference_without_spread_is_a_point():
-    d = seed_difference([2.0, 2.0, 2.0], [1.0, 1.0])
-    assert (d.low, d.high, d.difference) == (1.0, 1.0, 1.0) and d.clear
-    assert not seed_difference([1.0, 1.0], [1.0, 1.0]).clear
-
-
-@pytest.mark.parametrize(
-    ("a", "b", "kw", "exc", "match"),
-    [
-        ([1.0], [1.0, 2.0], {}, ValueError, "at least 2"),
-        ([1.0, 2.0], [1.0, 2.0, 3.0], {"paired": True}, ValueError, "same seeds"),
-        ([1.0, 2.0], [1.0, 2.0], {"level": 1.0}, ValueError, "level"),
-        ([1.0, 2.0], [1.0, 2.0], {"paired": 1}, TypeError, "paired"),
-    ],
-)
-def test_seed_difference_rejects_bad_arguments(a, b, kw, exc, match):
-    with pytest.raises(exc, match=match):
-        seed_difference(a, b, **kw)
-
-
-def test_compare_over_seeds_prints_the_interval_and_a_verdict_only_when_clear():
-    a, b = [31.1, 30.2, 32.4], [52.1, 50.3, 54.8]
-    text = printed(compare_over_seeds, a, b, names=("DCGAN", "VAE"))
-    ci = scipy_stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
-    assert f"[{ci.low:.2f}, {ci.high:.2f}]" in text
-    assert f"DCGAN {np.mean(a):.2f} ± {np.std(a, ddof=1):.2f} (n=3)" in text
-    assert "95% Welch t-interval" in text
-    assert text.rstrip().endswith("verdict: DCGAN lower than VAE")
-    text = printed(compare_over_seeds, b, a, names=("VAE", "DCGAN"), unit="s", fmt=".1f")
-    assert "verdict: VAE higher than DCGAN" in text and f"{np.mean(b):.1f} s ±" in text
-    raw, ema = [31.1, 30.2, 32.4], [31.5, 30.0, 33.0]
-    text = printed(compare_over_seeds, raw, ema, names=("raw", "EMA"), paired=True, unit="%")
-    ci = scipy_stats.ttest_rel(raw, ema).confidence_interval(0.95)
-    assert f"95% paired t-interval [{ci.low:.2f}%, {ci.high:.2f}%]" in text
-    assert "verdict: no clear difference" in text and "lower" not in text
-
-
-def test_compare_over_seeds_returns_the_numbers_it_printed():
-    d = compare_over_seeds([1.0, 2.0, 3.0], [2.0, 3.0, 5.0], names=("a", "b"), level=0.9)
-    assert isinstance(d, SeedDifference) and d == seed_difference(
-        [1.0, 2.0, 3.0], [2.0, 3.0, 5.0], level=0.9
-    )
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        d.low = 0.0  # type: ignore[misc]
-
-
-@pytest.mark.parametrize(
-    ("kw", "exc", "match"),
-    [
-        ({"names": ("a",)}, TypeError, "names"),
-        ({"names": "ab"}, TypeError, "names"),
-        ({"names": ("a", "")}, TypeError, "names"),
-        ({"names": ("a", "b"), "unit": 3}, TypeError, "unit"),
-        ({"names": ("a", "b"), "fmt": "q"}, ValueError, "format"),
-    ],
-)
-def test_compare_over_seeds_rejects_bad_arguments_before_printing(kw, exc, match, capsys):
-    with pytest.raises(exc, match=match):
-        compare_over_seeds([1.0, 2.0], [3.0, 4.0], **kw)
-    assert capsys.readouterr().out == ""

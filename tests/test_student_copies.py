@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from pathlib import Path
 
 import nbformat
@@ -19,6 +20,13 @@ make = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(make)
 
 CHAPTERS = make.chapters(ROOT / "book")
+
+
+def toc_notebooks() -> list[Path]:
+    r"""The book's notebooks in _toc.yml order (entries ``- file: book/<name>`` with a .ipynb)."""
+    text = (ROOT / "_toc.yml").read_text(encoding="utf-8")
+    entries = re.findall(r"^\s*-\s*file:\s*(\S+)\s*$", text, re.MULTILINE)
+    return [ROOT / f"{e}.ipynb" for e in entries if (ROOT / f"{e}.ipynb").is_file()]
 
 
 def solution_blocks(nb) -> tuple[list[str], list[str]]:
@@ -38,15 +46,13 @@ def solution_blocks(nb) -> tuple[list[str], list[str]]:
 
 
 def test_every_chapter_with_exercises_is_copied():
-    assert [p.stem for p in CHAPTERS] == [
-        "applications",
-        "case_study",
-        "concepts",
-        "diffusion",
-        "gan",
-        "loss_math",
-        "vae",
-    ]
+    notebooks = toc_notebooks()
+    assert len(notebooks) >= 7, "the _toc.yml parse found too few chapters"
+    with_exercises = [p for p in notebooks if exercise_ids(nbformat.read(p, as_version=4))]
+    assert sorted(p.stem for p in with_exercises) == [p.stem for p in CHAPTERS]
+    assert {"concepts", "gan", "vae", "diffusion"} <= {p.stem for p in CHAPTERS}
+    listed = {p.name for p in notebooks}
+    assert not [p.name for p in CHAPTERS if p.name not in listed], "a chapter missing from the toc"
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
@@ -152,3 +158,22 @@ def test_nbgrader_source_has_solution_regions_and_tests_and_is_idempotent(chapte
     assert [(c.source, c.metadata.get("nbgrader")) for c in again.cells] == [
         (c.source, c.metadata.get("nbgrader")) for c in source.cells
     ]
+
+
+def test_nbgrader_tool_refuses_to_write_over_the_chapters_and_redoes_its_own_output(
+    tmp_path, capsys
+):
+    tool = _nbgrader_tool()
+    book = tmp_path / "book"
+    book.mkdir()
+    chapter = book / "concepts.ipynb"
+    chapter.write_bytes((ROOT / "book" / "concepts.ipynb").read_bytes())
+    before = chapter.read_bytes()
+    for out in (book, book / "sub"):
+        with pytest.raises(SystemExit) as info:
+            tool.main(["--out", str(out), str(chapter)])
+        assert info.value.code == 2 and "--out" in capsys.readouterr().err
+    assert chapter.read_bytes() == before and not (book / "sub").exists()
+    course = tmp_path / "course"
+    assert tool.main(["--out", str(course), str(chapter)]) == 0
+    assert tool.main(["--out", str(course), str(course / "concepts.ipynb")]) == 0

@@ -18,20 +18,34 @@ For each chapter ``book/<name>.ipynb`` this writes ``DIR/<name>.ipynb`` in which
 
 The copies are generated from the chapters and never edited by hand: regenerate them after any
 change to a chapter.
+
+Safety: ``--out`` is checked before anything is written (not empty, not the book folder or a
+folder inside it, not a regular file or under one, writable); every chapter is read and turned
+into a copy in memory first, so a damaged notebook or solution markers that do not pair up (a
+``{solution-start}`` never closed, one opened inside another block, a stray ``{solution-end}``)
+stop the run with an error naming the chapter and the cell, and nothing is written; an existing
+file in ``--out`` is replaced only when it is a student copy (never an answer key); each copy is
+written atomically (temporary file, fsync, rename), so a killed run leaves no half-written
+notebook under a chapter's name.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
 
 import nbformat
 
+from aigc_course._check import check_output_folder
 from aigc_course.grade import CHECKER_CALL, exercise_ids
+from aigc_course.runtime import atomic_write
 
 SOLUTION_START = re.compile(r"^`{3,}\{solution-start\}", re.MULTILINE)
+# Any line that opens a solution-end directive, closed or not (to find stray or broken ones).
+SOLUTION_END_MARK = re.compile(r"^`{3,}\{solution-end\}", re.MULTILINE)
 # The closing fence of the solution-end directive: its opening line, then a line of backticks.
 SOLUTION_END = re.compile(r"^`{3,}\{solution-end\}[^\n]*\n`{3,}[ \t]*$", re.MULTILINE)
 EXERCISE_START = re.compile(r"^`{3,}\{exercise-start\}", re.MULTILINE)
@@ -64,6 +78,58 @@ def _title(nb: nbformat.NotebookNode, default: str) -> str:
     return default
 
 
+def _label(source: str, start: re.Match[str]) -> str:
+    rest = source[start.end() :].split("\n", 1)[0].strip()
+    return f"{rest!r} " if rest else ""
+
+
+def _check_markers(cells: list) -> None:
+    r"""Raise ValueError unless the solution markers pair up: start, end, start, end, ...
+
+    Checked before anything is removed, so that a missing ``{solution-end}`` cannot make the
+    block run into the next exercise and silently take its stub with it.
+    """
+    open_at: tuple[int, str] | None = None
+    for index, cell in enumerate(cells):
+        if cell.cell_type != "markdown":
+            continue
+        source = cell.source
+        marks = sorted(
+            [(m.start(), "start", m) for m in SOLUTION_START.finditer(source)]
+            + [(m.start(), "end", m) for m in SOLUTION_END_MARK.finditer(source)]
+            + [(m.start(), "exercise", m) for m in EXERCISE_START.finditer(source)],
+            key=lambda item: item[0],
+        )
+        for _, kind, match in marks:
+            if kind == "start" and open_at is not None:
+                raise ValueError(
+                    f"the solution block {open_at[1]}opened in cell {open_at[0]} is not closed "
+                    f"before the next {{solution-start}} in cell {index}: add its {{solution-end}}"
+                )
+            if kind == "exercise" and open_at is not None:
+                raise ValueError(
+                    f"the solution block {open_at[1]}opened in cell {open_at[0]} is not closed "
+                    f"before the {{exercise-start}} in cell {index}: add its {{solution-end}}"
+                )
+            if kind == "end" and open_at is None:
+                raise ValueError(
+                    f"cell {index} has a {{solution-end}} with no {{solution-start}} before it"
+                )
+            if kind == "end" and not SOLUTION_END.match(source, match.start()):
+                raise ValueError(
+                    f"the {{solution-end}} in cell {index} lacks its closing line of backticks"
+                )
+            if kind == "start":
+                open_at = (index, _label(source, match))
+            elif kind == "end":
+                open_at = None
+    if open_at is not None:
+        raise ValueError(
+            f"the solution block {open_at[1]}opened in cell {open_at[0]} is never closed by "
+            "{solution-end}"
+        )
+
+
 def _marker_cell(cell, in_solution: bool, index: int):
     r"""Handle one markdown cell: return ``(cell to keep or None, in_solution after it)``."""
     source = cell.source
@@ -88,8 +154,10 @@ def remove_solutions(cells: list) -> tuple[list, set[int]]:
     r"""Drop every solution block; return the kept cells and the indices (in the result) of stubs.
 
     A stub is a code cell with a checker call (``check_*(``) between an exercise's opening
-    markdown cell and the next markdown cell. Raises ``ValueError`` when a block is not closed.
+    markdown cell and the next markdown cell. Raises ``ValueError`` naming the cell when the
+    solution markers do not pair up (see :func:`_check_markers`).
     """
+    _check_markers(cells)
     kept: list = []
     stubs: set[int] = set()
     in_solution = False
@@ -111,8 +179,6 @@ def remove_solutions(cells: list) -> tuple[list, set[int]]:
         if in_exercise and CHECKER_CALL.search(cell.source):
             stubs.add(len(kept))
         kept.append(cell)
-    if in_solution:
-        raise ValueError("a {solution-start} block is never closed by {solution-end}")
     return kept, stubs
 
 
@@ -123,9 +189,16 @@ def _with_source(cell: nbformat.NotebookNode, source: str) -> nbformat.NotebookN
 
 
 def student_copy(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
-    r"""The student copy of the chapter notebook ``nb`` (named ``name``, without ``.ipynb``)."""
+    r"""The student copy of the chapter notebook ``nb`` (named ``name``, without ``.ipynb``).
+
+    Raises ``ValueError`` naming the chapter and the cell when its solution markers do not pair
+    up, or when an exercise's checker call would not survive in the copy.
+    """
     expected = exercise_ids(nb)
-    cells, stubs = remove_solutions(list(nb.cells))
+    try:
+        cells, stubs = remove_solutions(list(nb.cells))
+    except ValueError as exc:
+        raise ValueError(f"chapter {name}: {exc}") from None
     for index in stubs:
         cell = cells[index]
         cell.outputs = []
@@ -133,8 +206,17 @@ def student_copy(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
         tags = cell.metadata.setdefault("tags", [])
         if "exercise" not in tags:
             tags.append("exercise")
+    kept = {CHECKER_CALL.search(cells[i].source).group(1) for i in stubs}
+    lost = [e for e in expected if e not in kept]
+    if lost:
+        raise ValueError(
+            f"chapter {name}: the copy would have no checker call for {lost} (each exercise "
+            "needs a code cell calling its checker after its {exercise-start}, outside the "
+            "solution block)"
+        )
     intro = nbformat.v4.new_markdown_cell(INTRO.format(title=_title(nb, name), name=name))
     intro.metadata["tags"] = ["student-copy-intro"]
+    intro.id = "student-copy-intro"  # a fixed id: regenerating a copy gives the same bytes
     out = nbformat.from_dict(dict(nb))
     out.cells = [intro, *cells]
     out.metadata = nbformat.from_dict(dict(nb.metadata))
@@ -143,29 +225,73 @@ def student_copy(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
     return out
 
 
+def read_notebook(path: Path) -> nbformat.NotebookNode:
+    r"""Read a notebook; a damaged one is a ValueError naming the file and what is wrong."""
+    try:
+        return nbformat.read(path, as_version=4)
+    except Exception as exc:  # NotJSONError, UnicodeDecodeError, ValidationError, OSError ...
+        reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
+        raise ValueError(
+            f"{path} is not a readable notebook ({type(exc).__name__}: {reason}); restore it "
+            "(git checkout) or move it out of the book folder"
+        ) from None
+
+
 def chapters(book: Path) -> list[Path]:
-    r"""The chapter notebooks of the book: every ``*.ipynb`` in ``book`` that has an exercise."""
-    found = []
-    for path in sorted(book.glob("*.ipynb")):
-        if exercise_ids(nbformat.read(path, as_version=4)):
-            found.append(path)
-    return found
+    r"""The chapter notebooks of the book: every ``*.ipynb`` in ``book`` that has an exercise.
+
+    Raises ``ValueError`` naming a notebook that cannot be read.
+    """
+    return [p for p in sorted(book.glob("*.ipynb")) if exercise_ids(read_notebook(p))]
+
+
+def _replaceable(target: Path) -> None:
+    r"""Raise ValueError unless ``target`` is absent or a student copy this tool wrote earlier."""
+    if not os.path.lexists(target):
+        return
+    if not target.is_file():
+        raise ValueError(f"{target} is in the way: it is not a file (a folder?); move it away")
+    try:
+        old = nbformat.read(target, as_version=4)
+        is_copy = "chapter" in old.metadata.get("aigc_course", {})
+        has_solution = any(
+            c.cell_type == "markdown" and SOLUTION_START.search(c.source) for c in old.cells
+        )
+    except Exception:  # a damaged or foreign file: not ours to replace
+        is_copy, has_solution = False, False
+    if not is_copy or has_solution:
+        raise ValueError(
+            f"{target} exists and is not a student copy (an answer key?): refusing to replace "
+            "it; choose an empty --out folder, or delete the file if it is an old copy"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True, type=Path, help="folder for the student copies")
-    parser.add_argument("--book", default=Path("book"), type=Path, help="the chapters' folder")
+    parser.add_argument("--out", required=True, help="folder for the student copies")
+    parser.add_argument("--book", default="book", help="the chapters' folder")
     args = parser.parse_args(argv)
-    paths = chapters(args.book)
-    if not paths:
-        parser.error(f"no chapter with an exercise in {args.book}; pass --book FOLDER")
-    args.out.mkdir(parents=True, exist_ok=True)
-    for path in paths:
-        nb = nbformat.read(path, as_version=4)
-        copy = student_copy(nb, path.stem)
-        target = args.out / path.name
-        nbformat.write(copy, target)
+    book = Path(args.book)
+    try:
+        out = check_output_folder(
+            args.out, "--out", protected=[book], why="the book folder, the answer keys"
+        )
+        paths = chapters(book)
+        if not paths:
+            parser.error(f"no chapter with an exercise in {book}; pass --book FOLDER")
+        copies = []  # every copy is made before anything is written
+        for path in paths:
+            nb = read_notebook(path)
+            copies.append((path, nb, student_copy(nb, path.stem)))
+        for path, _, _ in copies:
+            _replaceable(out / path.name)
+    except ValueError as exc:
+        parser.error(str(exc))
+    out.mkdir(parents=True, exist_ok=True)
+    for path, nb, copy in copies:
+        target = out / path.name
+        with atomic_write(target) as tmp:
+            nbformat.write(copy, tmp)
         n = len(copy.metadata["aigc_course"]["exercises"])
         print(f"{target}: {n} exercise(s), {len(nb.cells)} -> {len(copy.cells)} cells")
     return 0

@@ -17,6 +17,9 @@ format (https://nbgrader.readthedocs.io, cell metadata schema 3):
   verdict: ``nbgrader generate_assignment`` replaces the solution regions with its stub and keeps
   the tests, ``nbgrader autograde`` runs them.
 
+``--out`` may not be a chapters' folder or inside one, a file, or unwritable (checked before
+anything is written); each notebook is written atomically.
+
 Running the script on its own output changes nothing (the test cells it added are recognised by
 their metadata and rebuilt; a stub that already has solution markers is kept as it is).
 """
@@ -32,7 +35,9 @@ from pathlib import Path
 
 import nbformat
 
+from aigc_course._check import check_output_folder
 from aigc_course.grade import CHECKER_CALL
+from aigc_course.runtime import atomic_write
 
 _spec = importlib.util.spec_from_file_location(
     "make_student_copies", Path(__file__).with_name("make_student_copies.py")
@@ -182,14 +187,35 @@ def nbgrader_source(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path, help="chapters (book/*.ipynb)")
-    parser.add_argument("--out", required=True, type=Path, help="nbgrader source/<assignment>/")
+    parser.add_argument("--out", required=True, help="nbgrader source/<assignment>/")
     args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-    for path in args.notebooks:
-        result = nbgrader_source(nbformat.read(path, as_version=4))
-        nbformat.write(result, args.out / path.name)
+    try:  # checked, and every notebook converted, before anything is written
+        notebooks = [(p, make_student_copies.read_notebook(p)) for p in args.notebooks]
+        keys = {  # the folders of answer keys (solution blocks); this tool's output may be redone
+            p.parent
+            for p, nb in notebooks
+            if any(make_student_copies.SOLUTION_START.search(c.source) for c in nb.cells)
+        }
+        out = check_output_folder(
+            args.out, "--out", protected=sorted(keys), why="a chapters' folder, the answer keys"
+        )
+        results = []
+        for path, nb in notebooks:
+            try:
+                results.append((path, nbgrader_source(nb)))
+            except ValueError as exc:
+                raise ValueError(f"chapter {path.stem}: {exc}") from None
+    except ValueError as exc:
+        parser.error(str(exc))
+    out.mkdir(parents=True, exist_ok=True)
+    for path, result in results:
+        target = out / path.name
+        if target.is_dir():
+            parser.error(f"{target} is in the way: it is a folder; move it away")
+        with atomic_write(target) as tmp:
+            nbformat.write(result, tmp)
         n = sum(1 for c in result.cells if c.metadata.get(MARK))
-        print(f"{args.out / path.name}: {n} graded exercise(s)")
+        print(f"{target}: {n} graded exercise(s)")
     return 0
 
 

@@ -11,13 +11,9 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
+from aigc_course._check import check_count
+
 __all__ = ["epoch_generator", "num_batches", "iterate_batches"]
-
-
-def _check_int(value: object, name: str, minimum: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return value
 
 
 def epoch_generator(seed: int, epoch: int = 0) -> torch.Generator:
@@ -33,8 +29,8 @@ def epoch_generator(seed: int, epoch: int = 0) -> torch.Generator:
     epoch : int
         Non-negative epoch number.
     """
-    _check_int(seed, "seed", 0)
-    _check_int(epoch, "epoch", 0)
+    check_count(seed, "seed", minimum=0)
+    check_count(epoch, "epoch", minimum=0)
     state = np.random.SeedSequence([seed, epoch]).generate_state(1, dtype=np.uint64)[0]
     return torch.Generator().manual_seed(int(state))
 
@@ -44,8 +40,8 @@ def num_batches(n: int, batch_size: int, drop_last: bool = False) -> int:
 
     ``n // batch_size`` with ``drop_last``, else ``ceil(n / batch_size)``.
     """
-    _check_int(n, "n", 0)
-    _check_int(batch_size, "batch_size", 1)
+    check_count(n, "n", minimum=0)
+    check_count(batch_size, "batch_size", minimum=1)
     return n // batch_size if drop_last else -(-n // batch_size)
 
 

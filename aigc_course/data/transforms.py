@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from aigc_course._check import check_range, check_real
+from aigc_course._check import check_count, check_range, check_real
 
 __all__ = [
     "binarize",
@@ -203,8 +203,7 @@ def random_shift(
     _check_float(x, "random_shift")
     if x.ndim != 4:
         raise ValueError(f"random_shift expects shape (B, C, H, W), got {tuple(x.shape)}")
-    if not isinstance(max_shift, int) or isinstance(max_shift, bool) or max_shift < 0:
-        raise ValueError(f"random_shift: max_shift must be an int >= 0, got {max_shift!r}")
+    max_shift = check_count(max_shift, "random_shift: max_shift", minimum=0)
     if max_shift == 0:
         return x
     b, _, h, w = x.shape

@@ -8,9 +8,13 @@ message) Jupyter stores beside it.
 Every checker of a function is one declarative :class:`~aigc_course.exercises.engine.Exercise`
 (the reference, the accepted conventions, a table of known mistakes, edge cases) run by one engine,
 :func:`~aigc_course.exercises.engine.check`, on fresh random inputs at every call. ``EXERCISES``
-maps each such checker's name to its declaration; ``ANSWER_CHECKERS`` lists the two checkers of a
-typed-in prediction.
+maps each such checker's name to its declaration; ``ANSWER_CHECKERS`` lists the checkers of a
+typed-in prediction. Both are collected from ``CHECKER_MODULES``: a checker is declared once, in
+its chapter's module.
 """
+
+import inspect
+from types import ModuleType
 
 from aigc_course.exercises import (
     applications,
@@ -21,107 +25,50 @@ from aigc_course.exercises import (
     metrics,
     vae,
 )
-from aigc_course.exercises.applications import (
-    check_class_accuracy,
-    check_interpolation,
-    check_mean_pairwise_distance,
-)
-from aigc_course.exercises.concepts import (
-    check_bernoulli_log_likelihood,
-    check_bits_per_dim,
-    check_to_signed,
-)
-from aigc_course.exercises.diffusion import (
-    check_ddim_step,
-    check_flow_loss,
-    check_predict_x0,
-    check_q_sample,
-)
+from aigc_course.exercises.engine import Exercise
 from aigc_course.exercises.feedback import Feedback
-from aigc_course.exercises.gan import (
-    check_count_modes,
-    check_discriminator_loss,
-    check_gradient_prediction,
-    check_nonsaturating_loss,
-)
-from aigc_course.exercises.lossmath import (
-    check_gaussian_kl,
-    check_gaussian_nll,
-    check_js_divergence,
-    check_optimal_discriminator,
-)
-from aigc_course.exercises.metrics import (
-    check_classifier_score,
-    check_frechet_distance,
-    check_mmd2_unbiased,
-    check_precision,
-)
-from aigc_course.exercises.vae import (
-    check_beta_zero_prediction,
-    check_iw_bound,
-    check_negative_elbo,
-    check_reparameterize,
+
+# The checker modules, one per chapter. A new chapter's module is added here once; its checkers
+# register themselves: every Exercise declared in it, and every public ``check_*`` function
+# defined in it, are found by ``_register`` below.
+CHECKER_MODULES: tuple[ModuleType, ...] = (
+    concepts,
+    gan,
+    lossmath,
+    vae,
+    metrics,
+    applications,
+    diffusion,
 )
 
-EXERCISES = {
-    ex.name: ex
-    for ex in (
-        concepts.TO_SIGNED,
-        concepts.BERNOULLI,
-        concepts.BITS_PER_DIM,
-        gan.NONSATURATING,
-        gan.DISCRIMINATOR,
-        gan.COUNT_MODES,
-        lossmath.OPTIMAL_D,
-        lossmath.JS_DIVERGENCE,
-        lossmath.GAUSSIAN_KL,
-        lossmath.GAUSSIAN_NLL,
-        vae.REPARAMETERIZE,
-        vae.NEGATIVE_ELBO,
-        vae.IW_BOUND,
-        metrics.FRECHET,
-        metrics.CLASSIFIER_SCORE,
-        metrics.MMD2,
-        metrics.PRECISION,
-        applications.CLASS_ACCURACY,
-        applications.INTERPOLATION,
-        applications.MEAN_PAIRWISE,
-        diffusion.Q_SAMPLE,
-        diffusion.PREDICT_X0,
-        diffusion.DDIM_STEP,
-        diffusion.FLOW_LOSS,
-    )
-}
-ANSWER_CHECKERS = ("check_gradient_prediction", "check_beta_zero_prediction")
 
-__all__ = [
-    "ANSWER_CHECKERS",
-    "EXERCISES",
-    "check_class_accuracy",
-    "check_interpolation",
-    "check_mean_pairwise_distance",
-    "check_classifier_score",
-    "check_ddim_step",
-    "check_flow_loss",
-    "check_predict_x0",
-    "check_q_sample",
-    "check_frechet_distance",
-    "check_mmd2_unbiased",
-    "check_precision",
-    "Feedback",
-    "check_bernoulli_log_likelihood",
-    "check_beta_zero_prediction",
-    "check_bits_per_dim",
-    "check_count_modes",
-    "check_discriminator_loss",
-    "check_gaussian_kl",
-    "check_gaussian_nll",
-    "check_gradient_prediction",
-    "check_iw_bound",
-    "check_js_divergence",
-    "check_negative_elbo",
-    "check_nonsaturating_loss",
-    "check_optimal_discriminator",
-    "check_reparameterize",
-    "check_to_signed",
-]
+def _register(
+    modules: tuple[ModuleType, ...],
+) -> tuple[dict[str, Exercise], dict[str, object]]:
+    """Collect the Exercise declarations and the public check_* functions of ``modules``."""
+    exercises: dict[str, Exercise] = {}
+    checkers: dict[str, object] = {}
+    for module in modules:
+        for value in vars(module).values():
+            if isinstance(value, Exercise):
+                if value.name in exercises and exercises[value.name] is not value:
+                    raise RuntimeError(f"two exercises are named {value.name!r}")
+                exercises[value.name] = value
+        for name, fn in vars(module).items():
+            defined_here = inspect.isfunction(fn) and fn.__module__ == module.__name__
+            if name.startswith("check_") and defined_here:
+                if name in checkers:
+                    raise RuntimeError(f"two checkers are named {name!r}")
+                checkers[name] = fn
+    missing = sorted(set(exercises) - set(checkers))
+    if missing:
+        raise RuntimeError(f"exercises without a check_ function of the same name: {missing}")
+    return exercises, checkers
+
+
+EXERCISES, _CHECKERS = _register(CHECKER_MODULES)
+# Checkers of a typed-in answer (a prediction), not of a function: they have no Exercise.
+ANSWER_CHECKERS = tuple(sorted(set(_CHECKERS) - set(EXERCISES)))
+globals().update(_CHECKERS)
+
+__all__ = ["ANSWER_CHECKERS", "CHECKER_MODULES", "EXERCISES", "Feedback", *sorted(_CHECKERS)]

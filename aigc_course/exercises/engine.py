@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from aigc_course._check import is_real_number
 from aigc_course.exercises.feedback import Feedback, call_reader
 
 Args = tuple[Any, ...]
@@ -175,7 +176,7 @@ def read_answer(out: Any, exercise: Exercise) -> tuple[torch.Tensor | None, str 
             return None, f"your result cannot be read as numbers: {exc}"
     elif isinstance(out, (np.ndarray, np.generic)) and np.asarray(out).dtype.kind in "biuf":
         value = torch.from_numpy(np.asarray(out, dtype=np.float64).copy())
-    elif isinstance(out, (int, float)) and not isinstance(out, bool):
+    elif is_real_number(out):
         value = torch.tensor(float(out), dtype=torch.float64)
     elif isinstance(out, (list, tuple)) and not exercise.integer:
         try:

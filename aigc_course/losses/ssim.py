@@ -27,6 +27,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from aigc_course._check import check_count
+
 __all__ = ["gaussian_window", "ssim", "ssim_map"]
 
 
@@ -59,10 +61,9 @@ def gaussian_window(
     Wang et al. (2004), Sec. III-C ("an 11 x 11 circular-symmetric Gaussian weighting function
     with standard deviation of 1.5 samples, normalized to unit sum").
     """
-    if not isinstance(size, int) or isinstance(size, bool) or size < 1 or size % 2 == 0:
-        raise ValueError(
-            f"window size must be a positive odd int (11 in Wang et al.), got {size!r}"
-        )
+    size = check_count(size, "window size")
+    if size % 2 == 0:
+        raise ValueError(f"window size must be a positive odd int (11 in Wang et al.), got {size}")
     if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma > 0):
         raise ValueError(
             f"sigma must be a positive finite number of pixels (1.5 in Wang et al.), got {sigma!r}"

@@ -27,9 +27,8 @@ The single metrics, each on feature matrices (N, F) or probabilities (N, K):
 
 Likelihoods: ``bits_per_dim``, ``discrete_nll_from_density``.
 
-Over seeds: ``mean_std``, ``seed_difference`` (-> ``SeedDifference``, Welch or paired t-interval),
-``t_quantile``. Real-vs-generated detection: ``detection_set``, ``grey_share``,
-``threshold_detector``, ``cross_detection`` (-> ``CrossDetection``).
+Real-vs-generated detection: ``detection_set``, ``grey_share``, ``threshold_detector``,
+``cross_detection`` (-> ``CrossDetection``).
 """
 
 from aigc_course.metrics.classifier import ClassifierOutputs, classifier_features
@@ -58,7 +57,6 @@ from aigc_course.metrics.labels import LabelCoverage, classifier_score, label_co
 from aigc_course.metrics.likelihood import bits_per_dim, discrete_nll_from_density
 from aigc_course.metrics.neighbours import mean_pairwise_distance, nearest_neighbours
 from aigc_course.metrics.precision_recall import PrecisionRecall, knn_radii, precision_recall
-from aigc_course.metrics.seeds import SeedDifference, mean_std, seed_difference, t_quantile
 
 __all__ = [
     "ClassifierOutputs",
@@ -69,7 +67,6 @@ __all__ = [
     "PrecisionRecall",
     "Reference",
     "SampleMetrics",
-    "SeedDifference",
     "bits_per_dim",
     "classifier_features",
     "classifier_score",
@@ -85,14 +82,11 @@ __all__ = [
     "knn_radii",
     "label_coverage",
     "make_reference",
-    "mean_std",
     "metrics_table",
     "mmd2_unbiased",
     "mean_pairwise_distance",
     "nearest_neighbours",
     "polynomial_kernel",
     "precision_recall",
-    "seed_difference",
-    "t_quantile",
     "threshold_detector",
 ]

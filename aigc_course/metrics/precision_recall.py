@@ -41,8 +41,7 @@ def knn_radii(features: torch.Tensor, k: int = 3, chunk: int = 2048) -> torch.Te
     """
     f = check_features(features, "features")
     chunk = check_count(chunk, "chunk")
-    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-        raise ValueError(f"k must be a positive int, got {k!r}")
+    k = check_count(k, "k")
     if f.shape[0] <= k:
         raise ValueError(
             f"need more than k={k} feature vectors to find each one's k-th neighbour, got {f.shape[0]}"

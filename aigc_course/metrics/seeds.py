@@ -1,82 +1,40 @@
-r"""Numbers measured over several seeds: mean and spread, and whether two settings really differ.
+r"""Compare two settings over seeds, and say "different" only when the interval excludes zero.
 
-A chapter that trains each model with three seeds and compares two of them must read the spread
-before it calls a difference a difference. :func:`mean_std` summarises one setting;
-:func:`seed_difference` gives the difference of two settings with its Student-t confidence interval
-(Welch's for independent runs, the paired t for runs that share a seed), and calls it a difference
-only when the interval excludes zero. :func:`aigc_course.notebook.compare_over_seeds` prints it.
+A chapter that trains each setting on a few seeds must not read a difference of means as an
+ordering: with three seeds a gap of one standard deviation is noise. :func:`compare_seeds`
+computes the mean difference with a Student-t confidence interval (paired when both settings ran
+on the same seeds, Welch's otherwise) and words the verdict the same way in every chapter:
+"A lower than B" only when the whole interval lies below zero, "no clear difference" when it
+contains zero.
 
 References
 ----------
-Welch, B. L. (1947). The generalization of "Student's" problem when several different population
-variances are involved. *Biometrika* 34, 28-35.
+Student (1908), "The probable error of a mean", Biometrika 6.
+Welch (1947), "The generalization of 'Student's' problem when several different population
+variances are involved", Biometrika 34.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
-
-import torch
+from dataclasses import dataclass
 
 from aigc_course._check import check_real
 
-__all__ = ["SeedDifference", "mean_std", "seed_difference", "t_quantile"]
-
-
-def _values(values: object, name: str, *, minimum: int) -> torch.Tensor:
-    """``values`` as a finite float64 vector of at least ``minimum`` numbers."""
-    array_like = isinstance(values, (Sequence, torch.Tensor)) or hasattr(values, "__array__")
-    if isinstance(values, (str, bytes)) or not array_like:
-        raise TypeError(
-            f"{name} must be a sequence of numbers (one per seed), got {type(values).__name__}"
-        )
-    try:
-        t = torch.as_tensor(values, dtype=torch.float64)
-    except (TypeError, ValueError, RuntimeError) as err:
-        raise TypeError(f"{name} must be a sequence of numbers (one per seed): {err}") from None
-    if t.ndim != 1:
-        raise ValueError(f"{name} must be flat, one number per seed, got shape {tuple(t.shape)}")
-    if len(t) < minimum:
-        raise ValueError(f"{name} needs at least {minimum} value(s), one per seed, got {len(t)}")
-    if not bool(torch.isfinite(t).all()):
-        raise ValueError(f"{name} must be finite, got {t.tolist()}")
-    return t
-
-
-def mean_std(values: Sequence[float] | torch.Tensor) -> tuple[float, float]:
-    r"""Mean and sample standard deviation of one measurement over seeds.
-
-    .. math:: \bar x = \frac1n \sum_i x_i, \qquad
-              s = \sqrt{\frac{1}{n-1} \sum_i (x_i - \bar x)^2}
-
-    Parameters
-    ----------
-    values : sequence of float, array or tensor (n,)
-        One number per seed, n >= 1.
-
-    Returns
-    -------
-    (float, float)
-        :math:`\bar x` and :math:`s` (Bessel-corrected, ``ddof=1``), computed in float64;
-        ``s = 0.0`` for a single value.
-    """
-    t = _values(values, "values", minimum=1)
-    return float(t.mean()), float(t.std()) if len(t) > 1 else 0.0
+__all__ = ["SeedComparison", "compare_seeds", "student_t_quantile"]
 
 
 def _betacf(a: float, b: float, x: float) -> float:
-    """Continued fraction of the regularised incomplete beta function (modified Lentz)."""
-    tiny = 1e-300
-    c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
+    """Continued fraction of the regularised incomplete beta (modified Lentz)."""
+    tiny, qab, qap, qam = 1e-300, a + b, a + 1.0, a - 1.0
+    c, d = 1.0, 1.0 - qab * x / qap
     d = 1.0 / (d if abs(d) > tiny else tiny)
     h = d
-    for m in range(1, 10_000):
-        for num in (
-            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
-            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
-        ):
+    for m in range(1, 300):
+        m2 = 2 * m
+        for num in (m * (b - m) * x / ((qam + m2) * (a + m2)),
+                    -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))):  # fmt: skip
             d = 1.0 + num * d
             d = 1.0 / (d if abs(d) > tiny else tiny)
             c = 1.0 + num / c
@@ -87,8 +45,8 @@ def _betacf(a: float, b: float, x: float) -> float:
     return h
 
 
-def _incomplete_beta(a: float, b: float, x: float) -> float:
-    r"""Regularised incomplete beta :math:`I_x(a, b)` (Numerical Recipes, 3rd ed., sec. 6.4)."""
+def _betainc(a: float, b: float, x: float) -> float:
+    r"""Regularised incomplete beta :math:`I_x(a, b)` for x in [0, 1]."""
     if x <= 0.0:
         return 0.0
     if x >= 1.0:
@@ -101,162 +59,189 @@ def _incomplete_beta(a: float, b: float, x: float) -> float:
     return 1.0 - math.exp(log_front) * _betacf(b, a, 1.0 - x) / b
 
 
-def _t_cdf(t: float, df: float) -> float:
-    r"""Student-t CDF: :math:`1 - \tfrac12 I_{\nu/(\nu+t^2)}(\nu/2, 1/2)` for :math:`t \ge 0`."""
-    tail = 0.5 * _incomplete_beta(df / 2.0, 0.5, df / (df + t * t))
+def _student_t_cdf(t: float, df: float) -> float:
+    tail = 0.5 * _betainc(df / 2.0, 0.5, df / (df + t * t))
     return 1.0 - tail if t >= 0 else tail
 
 
-def t_quantile(p: float, df: float) -> float:
-    r"""Quantile of Student's t distribution with ``df`` degrees of freedom (any real ``df > 0``).
+def student_t_quantile(p: float, df: float) -> float:
+    r"""The quantile :math:`t_{p,\nu}` of Student's t distribution with ``df`` degrees of freedom.
 
     Solves :math:`F_\nu(t) = p` by bisection on the CDF
-    :math:`F_\nu(t) = 1 - \tfrac12 I_{\nu/(\nu+t^2)}(\nu/2, \tfrac12)` for :math:`t \ge 0`
-    (symmetric for :math:`t < 0`), with the regularised incomplete beta function by its continued
-    fraction; relative error below 1e-8. SciPy's ``scipy.stats.t.ppf`` gives the same numbers; the
-    package does not depend on SciPy.
+    :math:`F_\nu(t) = 1 - \tfrac12 I_{\nu/(\nu+t^2)}(\nu/2, 1/2)` for :math:`t \ge 0`.
 
     Parameters
     ----------
-    p : float in (0, 1)
-    df : float > 0
-        Non-integer for Welch's interval.
-
-    Returns
-    -------
-    float
+    p : float
+        Probability in (0, 1).
+    df : float
+        Degrees of freedom, > 0 (need not be an integer: Welch's interval uses a fractional one).
     """
     p = check_real(p, "p", low=0.0, high=1.0, low_open=True, high_open=True)
     df = check_real(df, "df", low=0.0, low_open=True)
     if p < 0.5:
-        return -t_quantile(1.0 - p, df)
-    lo, hi = 0.0, 1.0
-    while _t_cdf(hi, df) < p:
-        lo, hi = hi, 2.0 * hi
+        return -student_t_quantile(1.0 - p, df)
+    low, high = 0.0, 1.0
+    while _student_t_cdf(high, df) < p:
+        high *= 2.0
     for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        if _t_cdf(mid, df) < p:
-            lo = mid
+        mid = 0.5 * (low + high)
+        if _student_t_cdf(mid, df) < p:
+            low = mid
         else:
-            hi = mid
-        if hi - lo <= 1e-13 * max(1.0, hi):
+            high = mid
+        if high - low < 1e-12 * max(1.0, high):
             break
-    return 0.5 * (lo + hi)
+    return 0.5 * (low + high)
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class SeedDifference:
-    r"""Difference of two settings over seeds, ``mean(a) - mean(b)``, with its t-interval.
+def _mean_std(x: Sequence[float]) -> tuple[float, float]:
+    m = sum(x) / len(x)
+    return m, math.sqrt(sum((v - m) ** 2 for v in x) / (len(x) - 1))
+
+
+@dataclass(frozen=True)
+class SeedComparison:
+    r"""The result of :func:`compare_seeds`; ``str()`` gives the sentence a chapter prints.
 
     Attributes
     ----------
+    names : tuple of str
+        (A, B).
     mean_a, std_a, mean_b, std_b : float
         Mean and sample standard deviation of each setting over its seeds.
-    n_a, n_b : int
-        Number of seeds of each setting.
-    difference : float
-        ``mean(a) - mean(b)`` (paired: the mean of the per-seed differences, the same number).
+    diff : float
+        Mean of A - B (paired) or difference of the means (Welch).
     low, high : float
-        The ``level`` confidence interval of the difference.
-    df : float
-        Degrees of freedom of the t quantile (``inf`` when both settings have zero spread).
-    level : float
-        Confidence level, e.g. 0.95.
-    method : str
-        ``"Welch t"`` or ``"paired t"``.
+        The confidence interval of ``diff``.
+    interval : str
+        Which interval: ``"paired t"`` or ``"Welch t"``, with its level.
+    n : int
+        Number of seeds (pairs, or the smaller group).
+    unit : str
+        Appended to the numbers, e.g. ``" nats"``.
     """
 
+    names: tuple[str, str]
     mean_a: float
     std_a: float
-    n_a: int
     mean_b: float
     std_b: float
-    n_b: int
-    difference: float
+    diff: float
     low: float
     high: float
-    df: float
-    level: float
-    method: str
+    interval: str
+    n: int
+    unit: str = ""
 
     @property
-    def clear(self) -> bool:
-        """Whether the interval excludes zero (only then is it called a difference)."""
-        return self.low > 0.0 or self.high < 0.0
+    def verdict(self) -> str:
+        """'A lower than B', 'A higher than B', or 'no clear difference' (interval contains 0)."""
+        a, b = self.names
+        if self.high < 0:
+            return f"{a} lower than {b}"
+        if self.low > 0:
+            return f"{a} higher than {b}"
+        return "no clear difference"
+
+    def __str__(self) -> str:
+        a, b = self.names
+        u = self.unit
+        return (
+            f"{a} {self.mean_a:.2f} ± {self.std_a:.2f}{u} vs {b} {self.mean_b:.2f} ± "
+            f"{self.std_b:.2f}{u}; difference {self.diff:+.2f}{u}, {self.interval} interval "
+            f"[{self.low:+.2f}, {self.high:+.2f}] over {self.n} seeds: {self.verdict}"
+        )
 
 
-def seed_difference(
-    a: Sequence[float] | torch.Tensor,
-    b: Sequence[float] | torch.Tensor,
+def _values(x: object, name: str) -> list[float]:
+    if isinstance(x, (str, bytes)) or not hasattr(x, "__iter__"):
+        raise TypeError(f"{name} must be a sequence of numbers (one per seed), got {x!r}")
+    values = [check_real(v, f"{name}[i]") for v in x]
+    if len(values) < 2:
+        raise ValueError(f"{name} needs at least 2 seeds to have a spread, got {len(values)}")
+    return values
+
+
+def compare_seeds(
+    a: Sequence[float],
+    b: Sequence[float],
     *,
-    paired: bool = False,
+    names: tuple[str, str] = ("A", "B"),
+    paired: bool = True,
     level: float = 0.95,
-) -> SeedDifference:
-    r"""Difference of the means of two settings measured over seeds, with a Student-t interval.
+    unit: str = "",
+) -> SeedComparison:
+    r"""Mean difference of A and B over seeds, with a t-interval and a worded verdict.
 
-    Welch (independent runs, ``paired=False``):
+    Paired (A and B ran on the same seeds, listed in the same order), with
+    :math:`d_i = a_i - b_i`:
 
-    .. math:: \bar a - \bar b \pm t_{\nu,\,(1+\ell)/2}\,\sqrt{s_a^2/n_a + s_b^2/n_b}, \qquad
-              \nu = \frac{(s_a^2/n_a + s_b^2/n_b)^2}
-                        {\frac{(s_a^2/n_a)^2}{n_a-1} + \frac{(s_b^2/n_b)^2}{n_b-1}}
+    .. math::
 
-    Paired (``paired=True``, ``a[i]`` and ``b[i]`` share seed ``i``), with :math:`d_i = a_i - b_i`:
+        \bar d \pm t_{(1+\ell)/2,\,n-1}\, s_d / \sqrt n
 
-    .. math:: \bar d \pm t_{n-1,\,(1+\ell)/2}\, s_d / \sqrt n
+    Welch (independent seeds):
 
-    Pair runs only when they share something that moves both results (the same seed for data
-    order and initialisation, the same evaluation images); otherwise use Welch.
+    .. math::
+
+        \bar a - \bar b \pm t_{(1+\ell)/2,\,\nu}\sqrt{s_a^2/n_a + s_b^2/n_b}, \qquad
+        \nu = \frac{(s_a^2/n_a + s_b^2/n_b)^2}
+                   {(s_a^2/n_a)^2/(n_a-1) + (s_b^2/n_b)^2/(n_b-1)}
 
     Parameters
     ----------
-    a, b : sequence of float or tensor (n,)
-        One number per seed, at least 2 each; the same length when ``paired``.
+    a, b : sequence of float
+        One score per seed for each setting, at least 2 each (same length when ``paired``).
+    names : tuple of str
+        How the sentence names A and B.
     paired : bool
-        Paired t on the per-seed differences instead of Welch's t.
-    level : float in (0, 1)
-        Confidence level (default 0.95).
+        Seeds matched one to one (the usual case in the book: the same seeds for both settings).
+    level : float
+        Confidence level in (0, 1).
+    unit : str
+        Appended to every number, e.g. ``" nats"``.
 
     Returns
     -------
-    SeedDifference
-        ``low == high == difference`` when every spread is zero (identical runs: nothing to
-        estimate an interval from).
+    SeedComparison
+        Print it, or read ``diff``, ``low``, ``high`` and ``verdict``.
 
     References
     ----------
-    Welch (1947), *Biometrika* 34, 28-35; the intervals match ``scipy.stats.ttest_ind(a, b,
-    equal_var=False).confidence_interval(level)`` and ``scipy.stats.ttest_rel(a, b)``'s.
+    Student (1908); Welch (1947).
     """
-    ta, tb = _values(a, "a", minimum=2), _values(b, "b", minimum=2)
+    xa, xb = _values(a, "a"), _values(b, "b")
     level = check_real(level, "level", low=0.0, high=1.0, low_open=True, high_open=True)
-    if not isinstance(paired, bool):
-        raise TypeError(f"paired must be True or False, got {paired!r}")
-    (mean_a, std_a), (mean_b, std_b) = mean_std(ta), mean_std(tb)
+    q = (1.0 + level) / 2.0
+    (ma, sa), (mb, sb) = _mean_std(xa), _mean_std(xb)
     if paired:
-        if len(ta) != len(tb):
+        if len(xa) != len(xb):
             raise ValueError(
-                f"paired comparison needs one b per a (the same seeds), got {len(ta)} and {len(tb)}"
+                f"paired comparison needs one b per a (same seeds), got {len(xa)} and {len(xb)}: "
+                "pass paired=False for independent seeds"
             )
-        diff, std_d = mean_std(ta - tb)
-        se, df = std_d / math.sqrt(len(ta)), float(len(ta) - 1)
+        diff, sd = _mean_std([u - v for u, v in zip(xa, xb, strict=True)])
+        n = len(xa)
+        half = student_t_quantile(q, n - 1) * sd / math.sqrt(n)
+        how = "paired t"
     else:
-        diff = mean_a - mean_b
-        va, vb = std_a**2 / len(ta), std_b**2 / len(tb)
+        va, vb = sa**2 / len(xa), sb**2 / len(xb)
+        diff, n = ma - mb, min(len(xa), len(xb))
         se = math.sqrt(va + vb)
-        denom = va**2 / (len(ta) - 1) + vb**2 / (len(tb) - 1)
-        df = (va + vb) ** 2 / denom if denom > 0 else math.inf
-    half = 0.0 if se == 0.0 else t_quantile(0.5 + level / 2.0, df) * se
-    return SeedDifference(
-        mean_a=mean_a,
-        std_a=std_a,
-        n_a=len(ta),
-        mean_b=mean_b,
-        std_b=std_b,
-        n_b=len(tb),
-        difference=diff,
+        df = (va + vb) ** 2 / (va**2 / (len(xa) - 1) + vb**2 / (len(xb) - 1)) if se else 1.0
+        half = student_t_quantile(q, df) * se
+        how = "Welch t"
+    return SeedComparison(
+        names=(str(names[0]), str(names[1])),
+        mean_a=ma,
+        std_a=sa,
+        mean_b=mb,
+        std_b=sb,
+        diff=diff,
         low=diff - half,
         high=diff + half,
-        df=df if se > 0.0 else math.inf,
-        level=level,
-        method="paired t" if paired else "Welch t",
+        interval=f"{round(level * 100):d}% {how}",
+        n=n,
+        unit=unit,
     )

@@ -1,5 +1,6 @@
 r"""Networks: ``nn.Module`` classes built from one frozen config dataclass each."""
 
+from aigc_course.models.base import Generator, SamplingMixin, to_unit_range
 from aigc_course.models.baselines import PCAGaussian, PixelBernoulli
 from aigc_course.models.classifier import ClassifierConfig, LeNetClassifier
 from aigc_course.models.conditional import (
@@ -27,6 +28,9 @@ from aigc_course.models.unet import UNet, UNetConfig
 from aigc_course.models.vae import MLPVAE, ConvVAE, VAEConfig, VAEOutput
 
 __all__ = [
+    "Generator",
+    "SamplingMixin",
+    "to_unit_range",
     "latent_path",
     "MLPDenoiser",
     "MLPDenoiserConfig",

@@ -11,7 +11,7 @@ import math
 import torch
 from torch import nn
 
-from aigc_course._check import check_count, check_range, check_real, check_tensor
+from aigc_course._check import check_count, check_range, check_real, check_tensor, is_int
 
 
 def _flatten(x: torch.Tensor, num_pixels: int, what: str) -> torch.Tensor:
@@ -106,10 +106,15 @@ class PixelBernoulli(nn.Module):
             )
         check_range(flat, "PixelBernoulli.log_prob: x", 0.0, 1.0)
 
+    data_range = (0.0, 1.0)  # binary images
+
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        r"""Draw ``n`` binary images, shape (n, 1, H, W), values in {0, 1}."""
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, *, labels: None = None
+    ) -> torch.Tensor:
+        r"""Draw ``n`` binary images, shape (n, 1, H, W), values in {0, 1} (unconditional)."""
         n = check_count(n, "n", minimum=0)
+        _unconditional(labels, "PixelBernoulli")
         u = torch.rand(n, self.num_pixels, generator=generator)
         return (u < self.probs.cpu()).float().reshape(n, *self.image_shape)
 
@@ -177,7 +182,7 @@ class PCAGaussian(nn.Module):
             always black, which would make the density infinite).
         """
         check_tensor(x, "x", nonempty=False, shape_hint="(N, 1, H, W) or (N, D)")
-        if isinstance(k, bool) or not isinstance(k, int):
+        if not is_int(k):
             raise TypeError(f"k must be an int, 0 <= k < min(N, D), got {k!r}")
         check_real(min_variance, "min_variance", low=0.0, low_open=True)
         if x.ndim < 2 or x.shape[0] < 2:
@@ -229,9 +234,16 @@ class PCAGaussian(nn.Module):
         maha = (c**2 / self.variances).sum(1) + (sq - proj) / s2
         return -0.5 * (d * math.log(2 * math.pi) + logdet + maha)
 
+    data_range = (0.0, 1.0)  # the scale of the images it was fit on; samples may overshoot
+
     @torch.no_grad()
     def sample(
-        self, n: int, generator: torch.Generator | None = None, noise: bool = True
+        self,
+        n: int,
+        generator: torch.Generator | None = None,
+        noise: bool = True,
+        *,
+        labels: None = None,
     ) -> torch.Tensor:
         r"""Draw ``n`` samples, shape ``(n, *image_shape)``, float64.
 
@@ -241,6 +253,7 @@ class PCAGaussian(nn.Module):
         principal subspace (what PCA "believes" the image is).
         """
         n = check_count(n, "n", minimum=0)
+        _unconditional(labels, "PCAGaussian")
         d = self.mean.numel()
         z = torch.randn(n, self.k, generator=generator, dtype=torch.float64)
         x = self.mean + (z * self.variances.sqrt()) @ self.components.T
@@ -250,6 +263,14 @@ class PCAGaussian(nn.Module):
             eps = eps - (eps @ self.components) @ self.components.T
             x = x + math.sqrt(self.noise_variance) * eps
         return x.reshape(n, *self.image_shape)
+
+
+def _unconditional(labels: object, model: str) -> None:
+    if labels is not None:
+        raise ValueError(
+            f"labels: {model} is unconditional (one model of all images); pass labels=None, "
+            "or use a conditional model"
+        )
 
 
 def _check_binary(x: torch.Tensor) -> None:

@@ -18,12 +18,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from aigc_course import _check
+
 __all__ = ["ClassifierConfig", "LeNetClassifier"]
-
-
-def _positive_int(name: str, value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"ClassifierConfig.{name} must be a positive int, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -54,10 +51,10 @@ class ClassifierConfig:
                 f"ClassifierConfig.channels must be two ints, e.g. (16, 32), got {self.channels!r}"
             )
         for c in self.channels:
-            _positive_int("channels[i]", c)
-        _positive_int("feature_dim", self.feature_dim)
-        _positive_int("num_classes", self.num_classes)
-        _positive_int("image_channels", self.image_channels)
+            _check.check_count(c, "ClassifierConfig.channels[i]")
+        _check.check_count(self.feature_dim, "ClassifierConfig.feature_dim")
+        _check.check_count(self.num_classes, "ClassifierConfig.num_classes")
+        _check.check_count(self.image_channels, "ClassifierConfig.image_channels")
         if self.num_classes < 2:
             raise ValueError(
                 f"ClassifierConfig.num_classes must be at least 2, got {self.num_classes}"
@@ -112,7 +109,7 @@ class LeNetClassifier(nn.Module):
         )
         self.head = nn.Linear(cfg.feature_dim, cfg.num_classes)
 
-    def _check(self, x: torch.Tensor) -> None:
+    def _check_images(self, x: torch.Tensor, validate: bool) -> None:
         expected = "(B, " + ", ".join(str(s) for s in self.input_shape) + ")"
         if not isinstance(x, torch.Tensor) or not x.is_floating_point():
             what = type(x).__name__ if not isinstance(x, torch.Tensor) else f"a {x.dtype} tensor"
@@ -127,7 +124,7 @@ class LeNetClassifier(nn.Module):
                 else "reshape to (B, 1, 28, 28)"
             )
             raise ValueError(f"expected images of shape {expected}, got {tuple(x.shape)}: {hint}")
-        if x.numel():
+        if validate and x.numel():
             lo, hi = (float(v) for v in torch.aminmax(x.detach()))  # one pass, one sync
             if lo < -0.01:  # NaN passes: training reports it as TrainingDiverged
                 raise ValueError(
@@ -140,13 +137,18 @@ class LeNetClassifier(nn.Module):
                     "divide 0..255 pixels by 255 (aigc_course.data.to_unit does it for uint8)"
                 )
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        r"""Penultimate-layer features :math:`h(x)`, shape (B, feature_dim)."""
-        self._check(x)
+    def features(self, x: torch.Tensor, *, validate: bool = True) -> torch.Tensor:
+        r"""Penultimate-layer features :math:`h(x)`, shape (B, feature_dim).
+
+        ``validate=True`` also checks that the pixels lie in [0, 1] (one reduction, a host sync
+        on an accelerator); a training loop checks its data once and passes ``validate=False``.
+        Type and shape are always checked (free).
+        """
+        self._check_images(x, validate)
         return self.body(x)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
+    def forward(self, x: torch.Tensor, *, validate: bool = True) -> torch.Tensor:
+        return self.head(self.features(x, validate=validate))
 
     def probs(self, x: torch.Tensor) -> torch.Tensor:
         r"""Class probabilities :math:`p(y \mid x)`, shape (B, num_classes)."""

@@ -24,7 +24,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from aigc_course import _check
-from aigc_course.models.gan import SamplingMixin, check_z, mlp
+from aigc_course.models.base import Generator, SamplingMixin, to_unit_range
+from aigc_course.models.gan import check_z, mlp
 from aigc_course.models.vae import _VAE, _config
 
 __all__ = [
@@ -33,41 +34,14 @@ __all__ = [
     "ConditionalGenerator",
     "ConditionalVAE",
     "ConditionalVAEConfig",
-    "check_labels",
     "generate",
 ]
-
-
-def check_labels(
-    y: object, n_classes: int, batch: int | None = None, what: str = "labels"
-) -> torch.Tensor:
-    r"""Check class labels and return them unchanged: int64, shape (B,), values in [0, n_classes).
-
-    Parameters
-    ----------
-    y : torch.Tensor
-        (B,) int64 class indices.
-    n_classes : int
-        K, the number of classes the model was built for.
-    batch : int, optional
-        The batch size B the labels must match (the images' or the noise's first dimension).
-    what : str
-        How the error messages name ``y``.
-
-    Raises
-    ------
-    TypeError
-        ``y`` is not a tensor, or not int64.
-    ValueError
-        Wrong shape, wrong length, or a label outside [0, K).
-    """
-    return _check.labels(y, n_classes, batch, what)
 
 
 def _forward_labels(y: object, n_classes: int, batch: int) -> torch.Tensor:
     r"""Labels check inside ``forward``: the value range only on the CPU, where it costs no sync."""
     on_cpu = isinstance(y, torch.Tensor) and y.device.type == "cpu"
-    return _check.labels(y, n_classes, batch, check_range=on_cpu)
+    return _check.check_labels(y, "labels", n_classes, batch=batch, check_range=on_cpu)
 
 
 # --------------------------------------------------------------------------------------------
@@ -102,8 +76,8 @@ class ConditionalGANConfig:
     negative_slope: float = 0.2
 
     def __post_init__(self) -> None:
-        _check.positive_int("ConditionalGANConfig", "latent_dim", self.latent_dim)
-        _check.positive_int("ConditionalGANConfig", "n_classes", self.n_classes, minimum=2)
+        _check.check_count(self.latent_dim, "ConditionalGANConfig.latent_dim")
+        _check.check_count(self.n_classes, "ConditionalGANConfig.n_classes", minimum=2)
         object.__setattr__(self, "hidden", tuple(self.hidden))
         object.__setattr__(self, "image_shape", tuple(self.image_shape))
         if len(self.hidden) == 0:
@@ -111,13 +85,13 @@ class ConditionalGANConfig:
                 "ConditionalGANConfig.hidden must list at least one hidden width, e.g. (256, 512)"
             )
         for width in self.hidden:
-            _check.positive_int("ConditionalGANConfig", "hidden[i]", width)
+            _check.check_count(width, "ConditionalGANConfig.hidden[i]")
         if len(self.image_shape) != 3:
             raise ValueError(
                 f"ConditionalGANConfig.image_shape must be (C, H, W), got {self.image_shape!r}"
             )
         for size in self.image_shape:
-            _check.positive_int("ConditionalGANConfig", "image_shape[i]", size)
+            _check.check_count(size, "ConditionalGANConfig.image_shape[i]")
         if not 0.0 <= self.negative_slope < 1.0:
             raise ValueError(
                 f"ConditionalGANConfig.negative_slope must be in [0, 1), got {self.negative_slope!r}"
@@ -213,7 +187,7 @@ class ConditionalDiscriminator(nn.Module):
         self.embed = nn.Embedding(cfg.n_classes, widths[-1])
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        _check.image_batch("images", x, self.input_shape, hint="check the data")
+        _check.check_image_batch(x, "images", self.input_shape, hint="check the data")
         _forward_labels(y, self.n_classes, x.shape[0])
         h = self.features(x.flatten(1))
         return self.linear(h).view(-1) + (self.embed(y) * h).sum(dim=1)
@@ -247,8 +221,8 @@ class ConditionalVAEConfig:
 
     def __post_init__(self) -> None:
         for name in ("latent_dim", "hidden", "image_size"):
-            _check.positive_int("ConditionalVAEConfig", name, getattr(self, name))
-        _check.positive_int("ConditionalVAEConfig", "n_classes", self.n_classes, minimum=2)
+            _check.check_count(getattr(self, name), f"ConditionalVAEConfig.{name}")
+        _check.check_count(self.n_classes, "ConditionalVAEConfig.n_classes", minimum=2)
 
 
 class ConditionalVAE(_VAE):
@@ -317,8 +291,8 @@ class ConditionalVAE(_VAE):
 
 def _label_tensor(label: int | torch.Tensor, n: int, n_classes: int) -> torch.Tensor:
     if isinstance(label, torch.Tensor):
-        return check_labels(label, n_classes, n, what="label")
-    if not isinstance(label, int) or isinstance(label, bool):
+        return _check.check_labels(label, "label", n_classes, batch=n)
+    if not _check.is_int(label):
         raise TypeError(
             f"label must be an int class index or an int64 tensor of shape (n,), got {type(label).__name__}"
         )
@@ -331,7 +305,7 @@ def _label_tensor(label: int | torch.Tensor, n: int, n_classes: int) -> torch.Te
 
 @torch.no_grad()
 def generate(
-    model: ConditionalGenerator | ConditionalVAE,
+    model: Generator,
     n: int,
     label: int | torch.Tensor,
     generator: torch.Generator | None = None,
@@ -349,7 +323,9 @@ def generate(
 
     Parameters
     ----------
-    model : ConditionalGenerator or ConditionalVAE
+    model : Generator with n_classes
+        A conditional model (:class:`ConditionalGenerator`, :class:`ConditionalVAE`, ...); its
+        samples are mapped from its ``data_range`` onto [0, 1].
     n : int
         Number of images, >= 0.
     label : int or torch.Tensor
@@ -367,13 +343,13 @@ def generate(
     ----------
     Mirza & Osindero (2014); Sohn, Lee & Yan (2015).
     """
-    if not isinstance(model, (ConditionalGenerator, ConditionalVAE)):
+    if not isinstance(model, Generator) or getattr(model, "n_classes", None) is None:
         raise TypeError(
-            f"model must be a ConditionalGenerator or a ConditionalVAE, got {type(model).__name__}: "
+            "model must be a conditional generator (sample(n, labels=..., generator=...), "
+            f"data_range, n_classes), got {type(model).__name__}: "
             "for the discriminator, pass the generator instead"
         )
-    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-        raise ValueError(f"n must be an int >= 0, got {n!r}")
+    n = _check.check_count(n, "n", minimum=0)
     y = _label_tensor(label, n, model.n_classes)
     device = next(model.parameters()).device
     was_training = model.training
@@ -382,6 +358,4 @@ def generate(
         images = model.sample(n, labels=y.to(device), generator=generator)
     finally:
         model.train(was_training)
-    if isinstance(model, ConditionalGenerator):  # tanh output in [-1, 1]
-        images = ((images + 1) / 2).clamp(0, 1)
-    return images.cpu()
+    return to_unit_range(images, model.data_range).cpu()

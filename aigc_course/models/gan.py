@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from aigc_course import _check
+from aigc_course.models.base import SamplingMixin
 
 __all__ = [
     "DCGANConfig",
@@ -35,7 +36,6 @@ __all__ = [
     "check_z",
     "dcgan_init_",
     "mlp",
-    "SamplingMixin",
 ]
 
 
@@ -82,36 +82,6 @@ def mlp(
     return layers
 
 
-class SamplingMixin:
-    r"""``sample(n, *, labels=None, generator=None)`` for every GAN generator here.
-
-    Draws :math:`z \sim \mathcal N(0, I)` (n, latent_dim) from ``generator`` (CPU), moves it to
-    the model's device and returns ``G(z)`` (or ``G(z, y)``) in eval mode under ``no_grad``, in
-    the generator's own range ([-1, 1] for images), putting the model back in its mode.
-    Conditional generators take ``labels``: (n,) int64, one int for all, or ``None`` for the
-    classes in turn, ``arange(n) % n_classes``.
-    """
-
-    @torch.no_grad()
-    def sample(
-        self,
-        n: int,
-        *,
-        labels: torch.Tensor | int | None = None,
-        generator: torch.Generator | None = None,
-    ) -> torch.Tensor:
-        _check.sample_count(n)
-        device = next(self.parameters()).device
-        z = torch.randn(n, self.latent_dim, generator=generator).to(device)
-        y = _check.sample_labels(self, n, labels, device)
-        was_training = self.training
-        self.eval()
-        try:
-            return self(z) if y is None else self(z, y)
-        finally:
-            self.train(was_training)
-
-
 # --------------------------------------------------------------------------------------------
 # Fully connected GAN for MNIST
 # --------------------------------------------------------------------------------------------
@@ -143,7 +113,7 @@ class MLPGANConfig:
     batchnorm: bool = True
 
     def __post_init__(self) -> None:
-        _check.positive_int("MLPGANConfig", "latent_dim", self.latent_dim)
+        _check.check_count(self.latent_dim, "MLPGANConfig.latent_dim")
         object.__setattr__(self, "hidden", tuple(self.hidden))
         object.__setattr__(self, "image_shape", tuple(self.image_shape))
         if len(self.hidden) == 0:
@@ -151,13 +121,13 @@ class MLPGANConfig:
                 "MLPGANConfig.hidden must list at least one hidden width, e.g. (256, 512, 1024)"
             )
         for width in self.hidden:
-            _check.positive_int("MLPGANConfig", "hidden[i]", width)
+            _check.check_count(width, "MLPGANConfig.hidden[i]")
         if len(self.image_shape) != 3:
             raise ValueError(
                 f"MLPGANConfig.image_shape must be (C, H, W), got {self.image_shape!r}"
             )
         for size in self.image_shape:
-            _check.positive_int("MLPGANConfig", "image_shape[i]", size)
+            _check.check_count(size, "MLPGANConfig.image_shape[i]")
         _check_slope("MLPGANConfig", self.negative_slope)
 
 
@@ -241,7 +211,7 @@ class MLPDiscriminator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check.image_batch("images", x, self.input_shape)
+        _check.check_image_batch(x, "images", self.input_shape)
         return self.net(x.flatten(1)).view(-1)
 
 
@@ -273,9 +243,9 @@ class DCGANConfig:
     negative_slope: float = 0.2
 
     def __post_init__(self) -> None:
-        _check.positive_int("DCGANConfig", "latent_dim", self.latent_dim)
-        _check.positive_int("DCGANConfig", "base_channels", self.base_channels)
-        _check.positive_int("DCGANConfig", "image_channels", self.image_channels)
+        _check.check_count(self.latent_dim, "DCGANConfig.latent_dim")
+        _check.check_count(self.base_channels, "DCGANConfig.base_channels")
+        _check.check_count(self.image_channels, "DCGANConfig.image_channels")
         _check_slope("DCGANConfig", self.negative_slope)
 
     @property
@@ -415,7 +385,7 @@ class DCGANDiscriminator(nn.Module):
         self.apply(dcgan_init_)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check.image_batch("images", x, self.input_shape)
+        _check.check_image_batch(x, "images", self.input_shape)
         return self.net(x).view(-1)
 
 
@@ -450,7 +420,7 @@ class ToyGANConfig:
 
     def __post_init__(self) -> None:
         for name in ("latent_dim", "hidden", "data_dim", "n_layers"):
-            _check.positive_int("ToyGANConfig", name, getattr(self, name))
+            _check.check_count(getattr(self, name), f"ToyGANConfig.{name}")
         _check_slope("ToyGANConfig", self.negative_slope)
 
 
@@ -476,6 +446,8 @@ class ToyGenerator(SamplingMixin, nn.Module):
     ----------
     Goodfellow et al. (2014), "Generative Adversarial Nets".
     """
+
+    data_range = (-math.inf, math.inf)  # unbounded 2-D points
 
     def __init__(self, cfg: ToyGANConfig) -> None:
         super().__init__()
@@ -530,5 +502,5 @@ class ToyDiscriminator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check.image_batch("points", x, self.input_shape)
+        _check.check_image_batch(x, "points", self.input_shape)
         return self.net(x).view(-1)

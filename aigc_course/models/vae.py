@@ -50,7 +50,7 @@ class VAEConfig:
 
     def __post_init__(self) -> None:
         for name in ("latent_dim", "hidden", "channels", "image_size"):
-            _check.positive_int("VAEConfig", name, getattr(self, name))
+            _check.check_count(getattr(self, name), f"VAEConfig.{name}")
 
 
 class VAEOutput(NamedTuple):
@@ -80,6 +80,8 @@ class _VAE(nn.Module):
 
     n_classes: int | None = None  # set by conditional VAEs
 
+    data_range = (0.0, 1.0)  # samples are Bernoulli means
+
     def __init__(self, cfg: VAEConfig) -> None:
         super().__init__()
         self.cfg = cfg
@@ -88,9 +90,9 @@ class _VAE(nn.Module):
 
     def _check_x(self, x: torch.Tensor) -> None:
         name = type(self).__name__
-        _check.image_batch(
-            "images",
+        _check.check_image_batch(
             x,
+            "images",
             self.image_shape,
             hint=f"{name} was built for images {self.image_shape}: "
             "build the model with a config whose image_size matches the images",
@@ -172,7 +174,7 @@ class _VAE(nn.Module):
         conditional VAE takes ``labels``: (n,) int64, one int for all, or ``None`` for the classes
         in turn, ``arange(n) % n_classes``.
         """
-        _check.sample_count(n)
+        _check.check_sample_count(n)
         device = next(self.parameters()).device
         z = torch.randn(n, self.latent_dim, generator=generator).to(device)
         y = _check.sample_labels(self, n, labels, device)
