@@ -627,3 +627,84 @@ def check_output_folder(
             )
     _probe_writable(_nearest_existing(resolved), name)
     return path
+
+
+# ---- sampling2 helper: diffusion / flow-matching steps, samplers and schedules ----
+# Value-first like check_count. check_step and check_same_shape read no tensor values (safe in a
+# sampling loop); check_times reads every value (entry points only).
+
+
+def check_step(value: object, name: str, low: int, high: int) -> int:
+    r"""Return ``value`` if it is an int (not a bool) in ``[low, high]``; else raise naming it."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int in [{low}, {high}], got {_kind(value)}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be an int in [{low}, {high}], got {value}")
+    return int(value)
+
+
+def check_same_shape(value: object, name: str, ref: torch.Tensor, ref_name: str) -> torch.Tensor:
+    r"""A floating-point tensor of exactly ``ref``'s shape (no broadcasting); return it."""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(
+            f"{name} must be a torch.Tensor of the shape of {ref_name} {tuple(ref.shape)}, "
+            f"got {_kind(value)}"
+        )
+    if not value.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got {value.dtype}")
+    if value.shape != ref.shape:
+        fix = (
+            f"draw it with torch.randn_like({ref_name})"
+            if "noise" in name
+            else "one value per element, no broadcasting"
+        )
+        raise ValueError(
+            f"{name} must have the shape of {ref_name}, {tuple(ref.shape)}, got "
+            f"{tuple(value.shape)}: {fix}"
+        )
+    return value
+
+
+def check_times(value: object, name: str, batch: int) -> torch.Tensor:
+    r"""Float times of shape (batch,) in [0, 1] (reads the values: entry points only)."""
+    if not isinstance(value, torch.Tensor) or not value.is_floating_point():
+        raise TypeError(
+            f"{name} must be a float tensor of shape ({batch},) with times in [0, 1], got "
+            f"{_kind(value)}: use torch.rand({batch}) or t / T"
+        )
+    if value.shape != (batch,):
+        raise ValueError(
+            f"{name} must have shape ({batch},), one time per example, got {tuple(value.shape)}"
+        )
+    if value.numel():
+        lo, hi = (float(v) for v in torch.aminmax(value.detach()))
+        if not (lo >= 0.0 and hi <= 1.0):  # NaN fails too
+            raise ValueError(
+                f"{name} must lie in [0, 1] (data at 0, noise at 1), found values in "
+                f"[{lo:.3g}, {hi:.3g}]: for a diffusion step t pass t / T"
+            )
+    return value
+
+
+def check_model_call(model: object, name: str = "model") -> object:
+    r"""``model`` must be callable as ``model(x, time, labels)`` (three positional arguments)."""
+    import inspect
+
+    if not callable(model):
+        raise TypeError(
+            f"{name} must be callable as {name}(x, time, labels) -> tensor shaped like x, "
+            f"got {_kind(model)}"
+        )
+    target = model.forward if isinstance(model, torch.nn.Module) else model
+    try:
+        signature = inspect.signature(target)
+    except (TypeError, ValueError):  # a builtin without a signature: trust it
+        return model
+    try:
+        signature.bind(None, None, None)
+    except TypeError:
+        raise TypeError(
+            f"{name} must accept three positional arguments, {name}(x, time, labels), but its "
+            f"signature is {signature}: wrap it, e.g. lambda x, time, labels: net(x, time)"
+        ) from None
+    return model

@@ -92,18 +92,6 @@ from aigc_course.data import (
     to_unit,
     two_gaussians_1d,
 )
-from aigc_course.diffusion import (
-    ClassifierFreeGuidance,
-    GaussianEpsilon,
-    GaussianVelocity,
-    cosine_schedule,
-    ddim_sample,
-    ddpm_sample,
-    flow_sample,
-    linear_schedule,
-    q_sample,
-    score_from_epsilon,
-)
 from aigc_course.metrics import (
     EvalConfig,
     classifier_features,
@@ -127,6 +115,19 @@ from aigc_course.models import (
 )
 from aigc_course.notebook import glue
 from aigc_course.pretrained import load_pretrained
+from aigc_course.sampling import (
+    ClassifierFreeGuidance,
+    GaussianEpsilon,
+    GaussianVelocity,
+    cosine_schedule,
+    ddim_sample,
+    ddpm_sample,
+    flow_matching_sample,
+    linear_schedule,
+    q_sample,
+    sample,
+    score_from_epsilon,
+)
 from aigc_course.train import (
     ClassifierTrainConfig,
     DiffusionTrainConfig,
@@ -267,8 +268,9 @@ show_settings(cfg)
 # $\bar\alpha_t$ falls from 1 to almost 0, so $x_T$ is, for every $x_0$, a standard normal
 # sample: the forward process forgets the data. The package's `q_sample` is that one line:
 #
-# ```{literalinclude} ../aigc_course/diffusion/schedules.py
-# :pyobject: _q_sample
+# ```{literalinclude} ../aigc_course/sampling/schedules.py
+# :pyobject: q_sample
+# :start-at: ab = _gather
 # ```
 #
 # Is the closed form right? Run the chain itself, step by step, on 20,000 points of a 1-D
@@ -447,7 +449,7 @@ runs = {
     "DDIM, 50 steps": ddim_sample(
         eps_star, (20_000, 2), sched, steps=50, generator=gen
     ),
-    "flow, 50 Euler steps": flow_sample(
+    "flow, 50 Euler steps": flow_matching_sample(
         GaussianVelocity(m, s), (20_000, 2), steps=50, generator=gen
     ),
 }
@@ -527,13 +529,11 @@ def sample_toy(result, sampler, steps, seed, n=None, **kw):
     """n points from a trained 2-D model: "ddpm", "ddim" (eta = 0) or "flow" (Euler)."""
     gen = torch.Generator().manual_seed(1000 + seed)
     shape = (n or cfg.toy_eval_n, 2)
-    model = result.sampling_model
     if sampler == "flow":
-        return flow_sample(model, shape, steps=steps, generator=gen, **kw)
-    fn = ddpm_sample if sampler == "ddpm" else ddim_sample
-    return fn(
-        model, shape, result.schedule, steps=steps, generator=gen, clip_x0=TOY_BOX, **kw
-    )
+        kw = dict(method="euler", **kw)
+    else:
+        kw = dict(method=sampler, schedule=result.schedule, clip_x0=TOY_BOX, **kw)
+    return sample(result.sampling_model, shape, steps=steps, generator=gen, **kw)
 
 
 def coverage(points):
@@ -660,9 +660,9 @@ plt.show()
 # field from noise at $t = 1$ back to $t = 0$ transports the noise distribution onto the data
 # distribution. Sampling integrates $dx/dt = v_\theta(x, t)$ backwards with Euler steps:
 #
-# ```{literalinclude} ../aigc_course/diffusion/samplers.py
-# :pyobject: flow_sample
-# :start-at: times = torch.linspace
+# ```{literalinclude} ../aigc_course/sampling/diffusion.py
+# :pyobject: euler_step
+# :start-at: return x_t
 # ```
 #
 # Straight *conditional* paths do not make a straight *learned* field: where the lines of
@@ -849,18 +849,11 @@ def sample_unet(sampler, steps, n, seed, labels=None, weight=None):
                 if weight is None
                 else ClassifierFreeGuidance(flow_unet, weight)
             )
-            x = flow_sample(model, (b, 1, 28, 28), steps=steps, labels=y, generator=gen)
+            kw = dict(method="euler")
         else:
-            fn = ddpm_sample if sampler == "ddpm" else ddim_sample
-            x = fn(
-                eps_unet,
-                (b, 1, 28, 28),
-                eps_schedule,
-                steps=steps,
-                labels=y,
-                generator=gen,
-                clip_x0=1.0,
-            )
+            model = eps_unet
+            kw = dict(method=sampler, schedule=eps_schedule, clip_x0=1.0)
+        x = sample(model, (b, 1, 28, 28), steps=steps, labels=y, generator=gen, **kw)
         out.append(from_signed(x.clamp(-1, 1)).cpu())
     return torch.cat(out), (time.perf_counter() - t0) / n
 
@@ -974,7 +967,7 @@ check_ddim_step(my_ddim_step)
 #
 # The package's version also handles $\eta > 0$ (fresh noise, DDPM at $\eta = 1$) and clipping:
 #
-# ```{literalinclude} ../aigc_course/diffusion/samplers.py
+# ```{literalinclude} ../aigc_course/sampling/diffusion.py
 # :pyobject: ddim_step
 # :start-at: x0, eps = _x0_and_eps
 # ```
@@ -1016,7 +1009,7 @@ def decode(z):
 def latent_samples(n, seed):
     gen = torch.Generator().manual_seed(seed)
     t0 = time.perf_counter()
-    z = flow_sample(latent.sampling_model, (n, 20), steps=50, generator=gen)
+    z = flow_matching_sample(latent.sampling_model, (n, 20), steps=50, generator=gen)
     return decode(z * z_std + z_mean), (time.perf_counter() - t0) / n
 
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import pytest
 import torch
 
-from aigc_course.diffusion import ddim_step, linear_schedule, predict_x0, q_sample
-from aigc_course.diffusion.losses import flow_matching_loss
 from aigc_course.exercises import (
     EXERCISES,
     check_ddim_step,
@@ -15,6 +13,8 @@ from aigc_course.exercises import (
     check_predict_x0,
     check_q_sample,
 )
+from aigc_course.losses import flow_matching_loss
+from aigc_course.sampling import ddim_step, linear_schedule, predict_x0, q_sample
 
 
 def _col(a):
@@ -150,7 +150,7 @@ def test_ddim_reference_equals_the_package_step_with_eta_zero():
     x, e = torch.randn(4, 3, generator=gen), torch.randn(4, 3, generator=gen)
     a, p = float(sched.alpha_bars[80]), float(sched.alpha_bars[60])
     ref = EXERCISES["check_ddim_step"].reference(x.double(), e.double(), a, p)
-    assert torch.allclose(ref.float(), ddim_step(x, e, 80, 60, sched, eta=0.0), atol=1e-5)
+    assert torch.allclose(ref.float(), ddim_step(x, e, 80, 60, schedule=sched, eta=0.0), atol=1e-5)
 
 
 # ------------------------------------------------------------------ flow loss

@@ -1,56 +1,62 @@
-r"""Diffusion models and flow matching: schedules, losses, samplers and guidance (weight-free math).
+r"""Deprecated: the diffusion math moved to :mod:`aigc_course.sampling` and :mod:`aigc_course.losses`.
 
-Networks live in :mod:`aigc_course.models.unet` and :mod:`aigc_course.models.denoiser`, the
-training step in :mod:`aigc_course.train.diffusion`. Conventions (see each module): integer
-diffusion steps t in {0, ..., T} with x_0 the data; networks see the float time t/T in [0, 1];
-flow matching puts the data at time 0 and the noise at time 1; the guidance weight w = 0 is the
-plain conditional model.
+``from aigc_course.diffusion import X`` still works for one release and warns (FutureWarning)
+naming the new home: schedules, samplers, guidance and the Gaussian oracles are in
+:mod:`aigc_course.sampling`; ``epsilon_loss``, ``flow_matching_loss`` and
+``flow_matching_path`` in :mod:`aigc_course.losses`. ``flow_sample`` is now
+``flow_matching_sample`` and ``flow_path`` is ``flow_matching_path``.
 """
 
-from aigc_course.diffusion.analytic import GaussianEpsilon, GaussianVelocity
-from aigc_course.diffusion.guidance import ClassifierFreeGuidance, guided_prediction
-from aigc_course.diffusion.losses import epsilon_loss, flow_matching_loss, flow_path
-from aigc_course.diffusion.samplers import (
-    ddim_sample,
-    ddim_sigma,
-    ddim_step,
-    ddpm_sample,
-    ddpm_step,
-    flow_sample,
-    sampling_timesteps,
-)
-from aigc_course.diffusion.schedules import (
-    NoiseSchedule,
-    cosine_schedule,
-    linear_schedule,
-    model_time,
-    predict_x0,
-    q_posterior,
-    q_sample,
-    score_from_epsilon,
+from __future__ import annotations
+
+import importlib
+import warnings
+
+# old public name -> (new module, new name)
+_MOVED = {
+    name: ("aigc_course.sampling", name)
+    for name in (
+        "ClassifierFreeGuidance",
+        "cosine_schedule",
+        "ddim_sample",
+        "ddim_sigma",
+        "ddim_step",
+        "ddpm_sample",
+        "ddpm_step",
+        "GaussianEpsilon",
+        "GaussianVelocity",
+        "guided_prediction",
+        "linear_schedule",
+        "model_time",
+        "NoiseSchedule",
+        "predict_x0",
+        "q_posterior",
+        "q_sample",
+        "sampling_timesteps",
+        "score_from_epsilon",
+    )
+}
+_MOVED.update(
+    {
+        "epsilon_loss": ("aigc_course.losses", "epsilon_loss"),
+        "flow_matching_loss": ("aigc_course.losses", "flow_matching_loss"),
+        "flow_path": ("aigc_course.losses", "flow_matching_path"),
+        "flow_sample": ("aigc_course.sampling", "flow_matching_sample"),
+    }
 )
 
-__all__ = [
-    "ClassifierFreeGuidance",
-    "cosine_schedule",
-    "ddim_sample",
-    "ddim_sigma",
-    "ddim_step",
-    "ddpm_sample",
-    "ddpm_step",
-    "epsilon_loss",
-    "flow_matching_loss",
-    "flow_path",
-    "flow_sample",
-    "GaussianEpsilon",
-    "GaussianVelocity",
-    "guided_prediction",
-    "linear_schedule",
-    "model_time",
-    "NoiseSchedule",
-    "predict_x0",
-    "q_posterior",
-    "q_sample",
-    "sampling_timesteps",
-    "score_from_epsilon",
-]
+__all__ = sorted(_MOVED)
+
+
+def __getattr__(name: str):
+    if name not in _MOVED:
+        raise AttributeError(f"module 'aigc_course.diffusion' has no attribute {name!r}")
+    module, new = _MOVED[name]
+    warnings.warn(
+        f"aigc_course.diffusion.{name} moved to {module}.{new}; aigc_course.diffusion will be "
+        f"removed in the next release: import it from {module} (e.g. "
+        f"from aigc_course.sampling import sample)",
+        FutureWarning,
+        stacklevel=2,
+    )
+    return getattr(importlib.import_module(module), new)

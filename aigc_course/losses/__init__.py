@@ -1,5 +1,6 @@
 r"""Weight-free loss functions: pure maths on tensors, no parameters, no training loop."""
 
+from aigc_course.losses.diffusion import epsilon_loss, flow_matching_loss, flow_matching_path
 from aigc_course.losses.divergence import grid_probabilities, js_divergence_1d
 from aigc_course.losses.gan import (
     article_discriminator_loss,
@@ -23,6 +24,9 @@ __all__ = [
     "article_discriminator_loss",
     "bernoulli_nll",
     "discriminator_loss",
+    "epsilon_loss",
+    "flow_matching_loss",
+    "flow_matching_path",
     "gaussian_kl",
     "gaussian_nll",
     "gaussian_window",

@@ -28,14 +28,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from aigc_course import _check
 from aigc_course.models.unet import TimeEmbedding, check_denoiser_inputs
 
 __all__ = ["MLPDenoiser", "MLPDenoiserConfig"]
-
-
-def _positive_int(name: str, value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"MLPDenoiserConfig.{name} must be a positive int, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -64,11 +60,11 @@ class MLPDenoiserConfig:
 
     def __post_init__(self) -> None:
         for name in ("dim", "hidden", "depth", "time_dim"):
-            _positive_int(name, getattr(self, name))
+            _check.check_count(getattr(self, name), f"MLPDenoiserConfig.{name}")
         if self.time_dim % 2:
             raise ValueError(f"MLPDenoiserConfig.time_dim must be even, got {self.time_dim}")
         if self.n_classes is not None:
-            _positive_int("n_classes", self.n_classes)
+            _check.check_count(self.n_classes, "MLPDenoiserConfig.n_classes")
 
 
 class MLPDenoiser(nn.Module):

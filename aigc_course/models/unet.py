@@ -31,6 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from aigc_course import _check
+
 __all__ = [
     "ResBlock",
     "TimeEmbedding",
@@ -110,6 +112,8 @@ class TimeEmbedding(nn.Module):
 
 
 def _check_labels(name: str, n_classes: int | None, labels: object, batch: int) -> None:
+    # The labels a denoiser embeds: [0, K) and the null label K. The value range is read only
+    # when the labels live on the CPU (no accelerator sync in a forward pass).
     if labels is None:
         return
     if n_classes is None:
@@ -117,12 +121,9 @@ def _check_labels(name: str, n_classes: int | None, labels: object, batch: int) 
             f"{name} was built without classes (n_classes=None) but got labels: drop "
             "them, or build it with n_classes=K"
         )
-    if not isinstance(labels, torch.Tensor) or labels.dtype != torch.long:
-        raise TypeError(f"{name}: labels must be an int64 tensor (B,), use labels.long()")
-    if labels.shape != (batch,):
-        raise ValueError(f"{name}: labels must have shape ({batch},), got {tuple(labels.shape)}")
+    _check.check_labels(labels, f"{name} labels", n_classes + 1, batch=batch, check_range=False)
     if labels.device.type == "cpu" and labels.numel():
-        lo, hi = int(labels.min()), int(labels.max())
+        lo, hi = (int(v) for v in torch.aminmax(labels))
         if lo < 0 or hi > n_classes:
             raise ValueError(
                 f"{name}: labels must lie in [0, {n_classes}] ({n_classes} classes and the "
@@ -148,7 +149,7 @@ def check_denoiser_inputs(
         got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         raise ValueError(f"{name} expects x of shape {expected}, got {got}")
     batch = x.shape[0]
-    if isinstance(time, (int, float)) and not isinstance(time, bool):
+    if _check.is_real_number(time):
         time = torch.full((batch,), float(time), device=x.device, dtype=x.dtype)
     if not isinstance(time, torch.Tensor):
         raise TypeError(f"{name}: t must be a float tensor (B,) of times in [0, 1]")
@@ -162,15 +163,10 @@ def check_denoiser_inputs(
     if not time.is_floating_point():
         raise TypeError(
             f"{name}: t must be a float time in [0, 1], got dtype {time.dtype}: "
-            "for a diffusion step t pass t / T (aigc_course.diffusion.model_time)"
+            "for a diffusion step t pass t / T (aigc_course.sampling.model_time)"
         )
     _check_labels(name, getattr(module, "n_classes", None), labels, batch)
     return time
-
-
-def _positive_int(name: str, value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"UNetConfig.{name} must be a positive int, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -206,10 +202,10 @@ class UNetConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", tuple(self.channels))
-        _positive_int("in_channels", self.in_channels)
-        _positive_int("image_size", self.image_size)
-        _positive_int("groups", self.groups)
-        _positive_int("time_dim", self.time_dim)
+        _check.check_count(self.in_channels, "UNetConfig.in_channels")
+        _check.check_count(self.image_size, "UNetConfig.image_size")
+        _check.check_count(self.groups, "UNetConfig.groups")
+        _check.check_count(self.time_dim, "UNetConfig.time_dim")
         if self.image_size % 4:
             raise ValueError(
                 f"UNetConfig.image_size must be divisible by 4 (two 2x downsamplings), got {self.image_size}"
@@ -220,14 +216,14 @@ class UNetConfig:
             raise ValueError(
                 f"UNetConfig.channels must list 3 widths, one per resolution, got {self.channels}"
             )
-        for c in self.channels:
-            _positive_int("channels[i]", c)
+        for i, c in enumerate(self.channels):
+            _check.check_count(c, f"UNetConfig.channels[{i}]")
             if c % self.groups:
                 raise ValueError(
                     f"UNetConfig.channels {self.channels} must be divisible by groups={self.groups}"
                 )
         if self.n_classes is not None:
-            _positive_int("n_classes", self.n_classes)
+            _check.check_count(self.n_classes, "UNetConfig.n_classes")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"UNetConfig.dropout must be in [0, 1), got {self.dropout!r}")
 
