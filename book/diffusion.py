@@ -71,9 +71,10 @@ plt.rcParams.update({"figure.dpi": 90, "savefig.dpi": 90})
 #
 # What is trained where: the 2-D models, the latent model and a short demonstration run of
 # the UNet train in this notebook. The two MNIST UNets of sections 5 and 7 take longer than a
-# chapter may run, so they ship with the package: `tools/train_weights.py` trains them with
-# the same code (printed below: how long, on what, on which data), and the package checks
-# each file's SHA-256 before loading it.
+# chapter may run, so they ship with the package, and the package checks each file's SHA-256
+# before loading it. `python -m aigc_course.pretrained.train --name NAME --out FILE` (part of
+# the installed package, so it works in Colab too) retrains any of them with the same code
+# (printed below: how long, on what, on which data) and prints the line that loads your file.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 import textwrap
@@ -545,7 +546,7 @@ t0 = time.perf_counter()
 toy = {"eps": {}, "flow": {}, "gan": {}}
 for seed in cfg.seeds:
     toy["eps"][seed] = train_toy("eps", seed)
-    toy["flow"][seed] = train_toy("flow", seed)
+    toy["flow"][seed] = train_toy("flow_matching", seed)
     torch.manual_seed(seed)
     G, D = ToyGenerator(ToyGANConfig()), ToyDiscriminator(ToyGANConfig())
     toy["gan"][seed] = train_gan(G, D, ring_data, replace(cfg.toy_gan, seed=seed))
@@ -799,9 +800,8 @@ plt.show()
 # steps and batch size, so the sampler sweep below compares the two objectives on equal terms.
 
 # %% tags=["nbval-ignore-output"]
-shipped = {
-    name: load_pretrained(name) for name in ("mnist_flow_unet", "mnist_eps_unet")
-}
+unet_names = ("mnist_flow_matching_unet", "mnist_eps_unet")
+shipped = {name: load_pretrained(name) for name in unet_names}
 for name, p in shipped.items():
     meta = p.meta
     print(
@@ -809,10 +809,10 @@ for name, p in shipped.items():
         f" {meta['batch_size']} in {meta['seconds'] / 60:.0f} min on {meta['machine']},"
         f" {meta['data']}"
     )
-flow_unet = shipped["mnist_flow_unet"].model.to(device)
+flow_unet = shipped["mnist_flow_matching_unet"].model.to(device)
 eps_unet = shipped["mnist_eps_unet"].model.to(device)
 eps_schedule = shipped["mnist_eps_unet"].schedule
-glue("diff_unet_minutes", shipped["mnist_flow_unet"].meta["seconds"] / 60)
+glue("diff_unet_minutes", shipped["mnist_flow_matching_unet"].meta["seconds"] / 60)
 
 # %% [markdown]
 # The measuring instrument is the case study's: classifier features of a small LeNet trained on
@@ -1151,7 +1151,7 @@ extra["VAE + latent flow"] = {
 unet_images = {}
 for name, sampler, key in (
     (f"DDIM {cfg.compare_steps} steps", "ddim", "mnist_eps_unet"),
-    (f"flow {cfg.compare_steps} steps", "flow", "mnist_flow_unet"),
+    (f"flow {cfg.compare_steps} steps", "flow", "mnist_flow_matching_unet"),
 ):
     unet_images[name], sec = sample_unet(
         sampler, cfg.compare_steps, cfg.n_compare, seed=9
@@ -1173,7 +1173,7 @@ unet_images[name], sec = sample_unet(
 )
 compare[name] = evaluate_samples(unet_images[name], reference, judge, cfg.evaluation)
 extra[name] = {
-    "train s": f"{shipped['mnist_flow_unet'].meta['seconds']:.0f}",
+    "train s": f"{shipped['mnist_flow_matching_unet'].meta['seconds']:.0f}",
     "ms/img": f"{1000 * sec:.1f}",
 }
 print(metrics_table(compare, extra))

@@ -16,11 +16,11 @@ import torch
 
 from aigc_course import pretrained
 from aigc_course.data import ImageData, from_signed, load_mnist
-from aigc_course.diffusion import ClassifierFreeGuidance, ddim_sample, flow_sample
 from aigc_course.metrics import classifier_features, label_coverage
 from aigc_course.models import UNet, UNetConfig
 from aigc_course.pretrained import WEIGHTS, WeightsError, load_pretrained, save_pretrained
 from aigc_course.pretrained import train as train_module
+from aigc_course.sampling import ClassifierFreeGuidance, ddim_sample, flow_matching_sample
 from aigc_course.train import ClassifierTrainConfig, trained_classifier
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -231,7 +231,7 @@ def _hit_rate(judge, images, labels):
 def test_the_flow_matching_unet_draws_the_requested_digit(judge):
     model = ClassifierFreeGuidance(load_pretrained("mnist_flow_matching_unet").model, 1.0)
     labels = torch.arange(100) % 10
-    x = flow_sample(
+    x = flow_matching_sample(
         model, (100, 1, 28, 28), steps=20, labels=labels, generator=torch.Generator().manual_seed(0)
     )
     assert _hit_rate(judge, x, labels) >= 0.9

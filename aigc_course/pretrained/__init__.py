@@ -37,10 +37,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from aigc_course.diffusion.schedules import NoiseSchedule, cosine_schedule, linear_schedule
+from aigc_course._check import is_int
 from aigc_course.models.unet import UNet, UNetConfig
 from aigc_course.models.vae import MLPVAE, VAEConfig
 from aigc_course.runtime import atomic_write
+from aigc_course.sampling.schedules import NoiseSchedule, cosine_schedule, linear_schedule
 
 __all__ = [
     "FORMAT",
@@ -210,8 +211,7 @@ def _check_objective(objective: object, kind: str, schedule: object) -> object:
         isinstance(schedule, dict)
         and set(schedule) == {"name", "T"}
         and schedule["name"] in _SCHEDULES
-        and isinstance(schedule["T"], int)
-        and not isinstance(schedule["T"], bool)
+        and is_int(schedule["T"])
         and schedule["T"] >= 1
     )
     if not ok:
