@@ -70,7 +70,7 @@ plt.rcParams.update({"figure.dpi": 90, "savefig.dpi": 90})
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 import time
-from dataclasses import dataclass, fields, is_dataclass, replace
+from dataclasses import dataclass, replace
 
 import aigc_course
 import torch
@@ -80,11 +80,11 @@ from aigc_course.data import (
     load_fashion_mnist,
     load_mnist,
     to_signed,
-    to_uint8,
     to_unit,
 )
 from aigc_course.metrics import (
     classifier_features,
+    cross_detection,
     nearest_neighbours,
     precision_recall,
 )
@@ -98,7 +98,7 @@ from aigc_course.models import (
     LeNetClassifier,
 )
 from aigc_course.models.conditional import generate
-from aigc_course.notebook import glue
+from aigc_course.notebook import count_parameters, glue, mean_std, show_settings
 from aigc_course.train import GANTrainConfig, train_gan, trained_classifier
 from aigc_course.train.classifier import (
     ClassifierTrainConfig,
@@ -162,14 +162,7 @@ if aigc_course.quick_mode():
 device = str(aigc_course.get_device())
 timings = {}  # seconds of training, for the compute-cost table of section 7
 print("quick mode" if aigc_course.quick_mode() else "full mode", "on", device)
-for name, value in vars(cfg).items():
-    if is_dataclass(value):  # a nested config: only the settings that differ
-        value = ", ".join(
-            f"{f.name}={getattr(value, f.name)!r}"
-            for f in fields(value)
-            if getattr(value, f.name) != f.default
-        )
-    print(f"{name:>19}: {value}")
+show_settings(cfg, width=19, align=">", sep=": ", wrap=None)  # nested: what differs
 
 # %% [markdown]
 # The data: MNIST for digits (offline, the course falls back to 5,000 real training images, and says so) and
@@ -721,11 +714,6 @@ for seed in cfg.few_shot_seeds:
 timings["few-shot experiment (all models)"] = time.perf_counter() - t0
 
 
-def mean_std(values):
-    t = torch.tensor(values, dtype=torch.float64)
-    return float(t.mean()), float(t.std()) if len(t) > 1 else 0.0
-
-
 print(f"test accuracy on {len(x_test):,} real test images;")
 print(f"{cfg.few_shot_per_class} labelled images per class; seeds {cfg.few_shot_seeds}")
 for name, accs in few_shot.items():
@@ -782,16 +770,14 @@ glue("app_aug_judge", 100 * judge_acc)
 # come from the test split, which no generator has seen.
 
 # %% tags=["nbval-ignore-output"]
-def as_8bit(images):
-    return to_unit(to_uint8(images))
-
-
-def detector_data(fakes, start):
-    n = cfg.detector_n
-    real = x_test[start : start + n]
-    return torch.cat([real, as_8bit(fakes[:n])]), torch.cat(
-        [torch.zeros(n, dtype=torch.long), torch.ones(n, dtype=torch.long)]
-    )
+def fit_detector(images, labels, seed):
+    """A two-class LeNet initialised from seed, trained: real (0) vs generated (1)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        detector = LeNetClassifier(ClassifierConfig(num_classes=2))
+    run = replace(cfg.detector_train, seed=seed, device=device)
+    train_classifier(detector, images, labels, run)
+    return detector.cpu()
 
 
 n_fake = 2 * cfg.detector_n
@@ -806,45 +792,17 @@ for name, model, seed in (
     ]
 
 
-def grey_share(images):  # per image: pixels that are neither near-black nor near-white
-    return ((images > 0.1) & (images < 0.9)).float().mean(dim=(1, 2, 3))
-
-
-def threshold_detector(x_fit, y_fit, x_held, y_held):
-    """Held-out accuracy of the best grey-share threshold on the fit images."""
-    f_fit, f_held = grey_share(x_fit), grey_share(x_held)
-
-    def accuracy(f, y, t, sign):
-        return float(((sign * (f - t) > 0).long() == y).double().mean())
-
-    t, sign = max(
-        ((t, sign) for t in f_fit.unique() for sign in (1, -1)),
-        key=lambda ts: accuracy(f_fit, y_fit, *ts),
-    )
-    return accuracy(f_held, y_held, t, sign)
-
-
 t0 = time.perf_counter()
-detection = {pair: [] for pair in ((a, b) for a in fake_sets for b in fake_sets)}
-baseline = {}
-for trained_on in fake_sets:
-    x_det, y_det = detector_data(fake_sets[trained_on], start=0)
-    for seed in cfg.detector_seeds:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            detector = LeNetClassifier(ClassifierConfig(num_classes=2))
-        run = replace(cfg.detector_train, seed=seed, device=device)
-        train_classifier(detector, x_det, y_det, run)
-        detector.cpu()
-        for tested_on in fake_sets:
-            fakes = fake_sets[tested_on][cfg.detector_n :]  # held-out generated images
-            x_held, y_held = detector_data(fakes, start=cfg.detector_n)  # and real ones
-            acc = classifier_accuracy(detector, x_held, y_held)
-            detection[trained_on, tested_on].append(acc)
-            if seed == cfg.detector_seeds[0]:
-                baseline[trained_on, tested_on] = threshold_detector(
-                    x_det, y_det, x_held, y_held
-                )
+# fit on test images 0..n and generated images 0..n; score on images n..2n of each
+result = cross_detection(
+    fit_detector,
+    classifier_accuracy,
+    x_test,
+    fake_sets,
+    n=cfg.detector_n,
+    seeds=cfg.detector_seeds,
+)
+detection, baseline = result.accuracy, result.threshold  # baseline: grey-share rule
 timings["real-vs-generated detectors (all seeds)"] = time.perf_counter() - t0
 print("accuracy on held-out images, half real, half generated (50% = guessing);")
 print(f"LeNet detector: mean ± std over seeds {cfg.detector_seeds};")
@@ -972,17 +930,13 @@ plt.show()
 # the energy {cite:p}`strubell2019`.
 
 # %% tags=["nbval-ignore-output"]
-def n_params(*modules):
-    return sum(p.numel() for m in modules for p in m.parameters())
-
-
 print(f"{'training run':<36} {'seconds':>8}")
 for name, seconds in timings.items():
     print(f"{name:<36} {seconds:8.1f}")
-print(f"parameters: conditional VAE {n_params(cvae):,}")
-print(f"            conditional GAN {n_params(cgan_G, cgan_D):,}", end=" ")
-print(f"(generator {n_params(cgan_G):,})")
-print(f"            LeNet judge {n_params(judge):,}")
+print(f"parameters: conditional VAE {count_parameters(cvae):,}")
+print(f"            conditional GAN {count_parameters(cgan_G, cgan_D):,}", end=" ")
+print(f"(generator {count_parameters(cgan_G):,})")
+print(f"            LeNet judge {count_parameters(judge):,}")
 print(f"{torch.get_num_threads()} CPU threads; device {device}")
 
 # %% [markdown]

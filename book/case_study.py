@@ -57,7 +57,7 @@ plt.rcParams.update({"figure.dpi": 90, "savefig.dpi": 90})
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 import time
-from dataclasses import dataclass, fields, is_dataclass, replace
+from dataclasses import dataclass, replace
 
 import aigc_course
 import torch
@@ -66,6 +66,7 @@ from aigc_course.metrics import (
     EvalConfig,
     classifier_features,
     evaluate_samples,
+    grey_share,
     label_coverage,
     make_reference,
     metrics_table,
@@ -80,7 +81,7 @@ from aigc_course.models import (
     MLPGenerator,
     VAEConfig,
 )
-from aigc_course.notebook import glue
+from aigc_course.notebook import count_parameters, glue, mean_std, show_settings
 from aigc_course.postprocess import (
     contrast_stretch,
     median_filter,
@@ -138,14 +139,7 @@ if aigc_course.quick_mode():
     )
 device = str(aigc_course.get_device())
 print("quick mode" if aigc_course.quick_mode() else "full mode", "on", device)
-for name, value in vars(cfg).items():
-    if is_dataclass(value):  # a nested config: only the settings that differ
-        value = ", ".join(
-            f"{f.name}={getattr(value, f.name)!r}"
-            for f in fields(value)
-            if getattr(value, f.name) != f.default
-        )
-    print(f"{name:>12}: {value}")
+show_settings(cfg, width=12, align=">", sep=": ", wrap=None)  # nested: what differs
 
 # %% [markdown]
 # ## 1. Data
@@ -256,10 +250,6 @@ glue("cs_real_kid_std", rows["real vs real"].kid_std)
 # {cite:p}`kingma2014`.
 
 # %% tags=["nbval-ignore-output"]
-def n_params(*modules):
-    return sum(p.numel() for m in modules for p in m.parameters())
-
-
 def build(name):
     """A fresh model: (generator, discriminator) for a GAN, the VAE itself for "VAE"."""
     if name == "VAE":
@@ -272,10 +262,9 @@ def build(name):
 names = ("MLP GAN", "DCGAN", "VAE")
 for name in names[:2]:
     G, D = build(name)
-    print(
-        f"{name}: generator {n_params(G):,} + discriminator {n_params(D):,} parameters"
-    )
-print(f"VAE: {n_params(build('VAE')):,} parameters")
+    g, d = count_parameters(G), count_parameters(D)
+    print(f"{name}: generator {g:,} + discriminator {d:,} parameters")
+print(f"VAE: {count_parameters(build('VAE')):,} parameters")
 torch.manual_seed(0)
 untrained_G = DCGANGenerator(cfg.dcgan)  # never trained, for one row of the table
 
@@ -457,10 +446,6 @@ glue("cs_seed0", cfg.seeds[0])
 # every model's key numbers as mean ± standard deviation over the seeds.
 
 # %% tags=["nbval-ignore-output"]
-def grey_share(images):
-    return float(((images > 0.1) & (images < 0.9)).float().mean())
-
-
 def evaluate(images):
     return evaluate_samples(images, reference, classifier, cfg.evaluation)
 
@@ -470,15 +455,15 @@ no_ema = []  # DCGAN without EMA: SampleMetrics per seed
 for name in names:
     for model, result in runs[name]:
         images = draw(name, model, result, cfg.n_eval)
-        per_seed[name].append((evaluate(images), grey_share(images)))
+        per_seed[name].append((evaluate(images), float(grey_share(images).mean())))
         if name == "DCGAN":
             no_ema.append(evaluate(draw(name, model, result, cfg.n_eval, ema=False)))
 rows["untrained generator"] = evaluate(samples["untrained generator"])
 rows |= {name: per_seed[name][0][0] for name in names}
 extra = kid_column(rows)
-extra["real vs real"]["grey %"] = f"{100 * grey_share(real_test):.1f}"
+extra["real vs real"]["grey %"] = f"{100 * float(grey_share(real_test).mean()):.1f}"
 extra["untrained generator"]["grey %"] = (
-    f"{100 * grey_share(samples['untrained generator']):.1f}"
+    f"{100 * float(grey_share(samples['untrained generator']).mean()):.1f}"
 )
 for name in names:
     model, result = runs[name][0]
@@ -486,18 +471,13 @@ for name in names:
         "grey %": f"{100 * per_seed[name][0][1]:.1f}",
         "train s": f"{result.seconds:.0f}",
         "steps": f"{result.steps}",
-        "params": f"{n_params(model):,}",
+        "params": f"{count_parameters(model):,}",
     }
 print(f"seed {cfg.seeds[0]}:")
 print(metrics_table(rows, extra))
 print(
     "params: the generator (GANs) or the whole VAE, the network that makes the images"
 )
-
-
-def spread(values):
-    t = torch.tensor(values, dtype=torch.float64)
-    return float(t.mean()), float(t.std()) if len(t) > 1 else 0.0
 
 
 def column(name, key):
@@ -510,7 +490,7 @@ keys = ("fid", "kid", "precision", "recall", "classes_covered", "grey")
 print(f"\nmean ± std over {len(cfg.seeds)} seeds:")
 print(f"{'model':8s}" + "".join(f"{k:>16s}" for k in keys))
 for name in names:
-    cells = [spread(column(name, key)) for key in keys]
+    cells = [mean_std(column(name, key)) for key in keys]
     print(f"{name:8s}" + "".join(f"{m:9.2f} ± {s:5.2f}" for m, s in cells))
 
 # %% tags=["remove-cell"]
@@ -544,7 +524,7 @@ without = [m.fid for m in no_ema]
 print(f"{'seed':>6s} {'FID, raw weights':>17s} {'FID, EMA weights':>17s}")
 for seed, raw, avg in zip(cfg.seeds, without, with_ema, strict=True):
     print(f"{seed:6d} {raw:17.1f} {avg:17.1f}")
-ema_gain = spread([raw - avg for raw, avg in zip(without, with_ema, strict=True)])
+ema_gain = mean_std([raw - avg for raw, avg in zip(without, with_ema, strict=True)])
 print(f"raw - EMA: {ema_gain[0]:+.1f} ± {ema_gain[1]:.1f} (mean ± std over seeds)")
 glue("cs_ema_gain", ema_gain[0])
 glue("cs_ema_gain_std", ema_gain[1])
@@ -571,7 +551,7 @@ per = column  # per(name, key): one value per seed
 
 
 def ms(name, key, fmt=".2f"):
-    m, s = spread(per(name, key))
+    m, s = mean_std(per(name, key))
     return f"{name} {m:{fmt}} ± {s:{fmt}}"
 
 
@@ -606,10 +586,10 @@ verdict(
     [per(best_gan[i], "fid")[i] < per("VAE", "fid")[i] for i in seeds],
     "FID: " + ", ".join(ms(n, "fid", ".1f") for n in names),
 )
-fid_dc, fid_vae = spread(per("DCGAN", "fid")), spread(per("VAE", "fid"))
+fid_dc, fid_vae = mean_std(per("DCGAN", "fid")), mean_std(per("VAE", "fid"))
 print("\nspread of FID between seeds, relative to its mean (lower = more repeatable):")
 for name in names:
-    m, s = spread(per(name, "fid"))
+    m, s = mean_std(per(name, "fid"))
     print(f"    {name:8s} {s / m:.1%}")
 glue("cs_dcgan_fid", fid_dc[0])
 glue("cs_dcgan_fid_min", min(per("DCGAN", "fid")))
@@ -617,10 +597,10 @@ glue("cs_dcgan_fid_max", max(per("DCGAN", "fid")))
 glue("cs_vae_fid", fid_vae[0])
 glue("cs_vae_fid_min", min(per("VAE", "fid")))
 glue("cs_vae_fid_max", max(per("VAE", "fid")))
-glue("cs_mlp_fid", spread(per("MLP GAN", "fid"))[0])
-glue("cs_mlp_classes", spread(per("MLP GAN", "classes_covered"))[0])
-glue("cs_mlp_recall", spread(per("MLP GAN", "recall"))[0])
-glue("cs_vae_grey", spread(per("VAE", "grey"))[0])
+glue("cs_mlp_fid", mean_std(per("MLP GAN", "fid"))[0])
+glue("cs_mlp_classes", mean_std(per("MLP GAN", "classes_covered"))[0])
+glue("cs_mlp_recall", mean_std(per("MLP GAN", "recall"))[0])
+glue("cs_vae_grey", mean_std(per("VAE", "grey"))[0])
 glue("cs_budget", cfg.budget_s)
 
 # %% [markdown]
@@ -724,7 +704,7 @@ G0, result0 = runs["DCGAN"][0]
 redraws = [
     evaluate(draw("DCGAN", G0, result0, cfg.n_eval, seed=s)).fid for s in (2, 3, 4)
 ]
-noise = spread(redraws + [rows["DCGAN"].fid])[1]
+noise = mean_std(redraws + [rows["DCGAN"].fid])[1]
 print(f"\nFID of the DCGAN over 4 draws of samples: std {noise:.1f}")
 print(f"{'':20s} {'FID change, DCGAN':>18s} {'FID change, real':>17s}")
 for name in techniques:

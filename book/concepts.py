@@ -119,7 +119,7 @@ plt.show()
 # dataclass; in quick mode (`AIGC_QUICK=1`, used by the course's tests) the training budget shrinks.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 import aigc_course
 import torch
@@ -137,7 +137,7 @@ from aigc_course.metrics import (
     nearest_neighbours,
 )
 from aigc_course.models.baselines import PCAGaussian, PixelBernoulli
-from aigc_course.notebook import glue
+from aigc_course.notebook import count_parameters, glue, show_settings
 from aigc_course.postprocess import median_filter
 from aigc_course.train.likelihood import LikelihoodTrainConfig, train_likelihood
 from aigc_course.viz import plot_curves, show_image_rows, show_images
@@ -165,8 +165,7 @@ if aigc_course.quick_mode():
         train=replace(cfg.train, epochs=5),
     )
 generator = aigc_course.seed_everything(cfg.seed)
-for f in fields(cfg):
-    print(f"{f.name:12s} {getattr(cfg, f.name)}")
+show_settings(cfg, width=12, wrap=None, changed_only=False)
 
 # %% [markdown]
 # ## 1. Input data (输入数据)
@@ -319,7 +318,7 @@ check_to_signed(my_to_signed)
 # %%
 pixel_model = PixelBernoulli.fit(x_bin, alpha=1.0)
 pixel_samples = pixel_model.sample(cfg.n_samples, generator=generator)
-print("parameters:", sum(p.numel() for p in pixel_model.parameters()))
+print("parameters:", count_parameters(pixel_model))
 
 # %% tags=["nbval-ignore-output"]
 fig, axes = plt.subplots(1, 2, figsize=(9, 2.8), gridspec_kw={"width_ratios": [1, 3.2]})

@@ -68,9 +68,8 @@ plt.rcParams.update({"figure.dpi": 90, "savefig.dpi": 90})
 # %% tags=["hide-input", "nbval-ignore-output"]
 import copy
 import math
-import textwrap
 import time
-from dataclasses import dataclass, fields, is_dataclass, replace
+from dataclasses import dataclass, replace
 
 import aigc_course
 import torch
@@ -87,7 +86,7 @@ from aigc_course.models import (
     ToyGANConfig,
     ToyGenerator,
 )
-from aigc_course.notebook import glue
+from aigc_course.notebook import glue, show_settings
 from aigc_course.train import GANTrainConfig, train_gan
 from aigc_course.train.gan import discriminator_step, generator_step
 from aigc_course.viz import plot_curves, plot_toy_2d, show_image_rows
@@ -119,19 +118,6 @@ class GANChapterConfig:
     dcgan: GANTrainConfig = GANTrainConfig(
         steps=2500, batch_size=64, snapshot_every=500, progress=False
     )
-
-
-def show_settings(cfg):
-    """Print a config one field per line; nested configs show non-default fields."""
-    for f in fields(cfg):
-        value = getattr(cfg, f.name)
-        if is_dataclass(value):
-            value = ", ".join(
-                f"{g.name}={getattr(value, g.name)}"
-                for g in fields(value)
-                if getattr(value, g.name) != g.default
-            )
-        print(textwrap.fill(f"{f.name:15s} {value}", 80, subsequent_indent=" " * 16))
 
 
 cfg = GANChapterConfig()

@@ -62,7 +62,7 @@ plt.rcParams.update({"figure.dpi": 90, "savefig.dpi": 90})
 # %% tags=["hide-input", "nbval-ignore-output"]
 import math
 import time
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 import aigc_course
 import torch
@@ -83,7 +83,7 @@ from aigc_course.losses import (
     ssim_map,
 )
 from aigc_course.models import PCAGaussian, ToyDiscriminator, ToyGANConfig
-from aigc_course.notebook import glue
+from aigc_course.notebook import glue, show_settings
 
 
 @dataclass(frozen=True)
@@ -109,8 +109,7 @@ if aigc_course.quick_mode():
         ppca_images=2_000,
         errata_steps=150,
     )
-for f in fields(cfg):
-    print(f"{f.name:12s} {getattr(cfg, f.name)}")
+show_settings(cfg, width=12, wrap=None, changed_only=False)
 
 # %% [markdown]
 # (lossmath-dstar)=

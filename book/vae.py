@@ -67,14 +67,14 @@ plt.rcParams.update({"figure.dpi": 90, "savefig.dpi": 90})
 import copy
 import math
 import time
-from dataclasses import dataclass, fields, is_dataclass, replace
+from dataclasses import dataclass, replace
 
 import aigc_course
 import torch
 from aigc_course.data import iterate_batches, load_mnist, to_unit
 from aigc_course.losses import bernoulli_nll, negative_elbo
 from aigc_course.models import MLPVAE, ConvVAE, VAEConfig
-from aigc_course.notebook import glue
+from aigc_course.notebook import glue, mean_std, show_settings
 from aigc_course.train import VAETrainConfig, evaluate_vae, train_vae, vae_step
 from aigc_course.viz import plot_curves, show_image_rows, show_images
 
@@ -108,14 +108,7 @@ if aigc_course.quick_mode():
     )
 device = aigc_course.get_device()
 print("quick mode" if aigc_course.quick_mode() else "full mode", "on", device)
-for name, value in vars(cfg).items():
-    if is_dataclass(value):  # a nested config: only the settings that differ
-        value = ", ".join(
-            f"{f.name}={getattr(value, f.name)!r}"
-            for f in fields(value)
-            if getattr(value, f.name) != f.default
-        )
-    print(f"{name:>15}: {value}")
+show_settings(cfg, width=15, align=">", sep=": ", wrap=None)  # nested: what differs
 
 # %% [markdown]
 # The data: MNIST with pixels scaled to $[0, 1]$. A Bernoulli decoder models each pixel as a coin flip, so
@@ -460,11 +453,6 @@ plt.show()
 # ```
 
 # %% tags=["nbval-ignore-output"]
-def mean_std(values):
-    values = torch.tensor(values, dtype=torch.float64)
-    return float(values.mean()), float(values.std()) if len(values) > 1 else 0.0
-
-
 fitted = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(3))
 fitted = fitted[: cfg.eval_images]  # as many training images as test images
 x_fit, x_fit_bin = x_train[fitted], x_train_bin[fitted]

@@ -27,12 +27,22 @@ The single metrics, each on feature matrices (N, F) or probabilities (N, K):
 
 Likelihoods: ``bits_per_dim``, ``discrete_nll_from_density``, ``evaluate_vae`` (-> ``VAEEvaluation``).
 Classifiers: ``classifier_accuracy``. Toy data: ``count_modes`` (-> ``ModeCoverage``).
+
+Real-vs-generated detection: ``detection_set``, ``grey_share``, ``threshold_detector``,
+``cross_detection`` (-> ``CrossDetection``). Comparing settings over seeds: ``compare_seeds``.
 """
 
 from aigc_course.metrics.classifier import (
     ClassifierOutputs,
     classifier_accuracy,
     classifier_features,
+)
+from aigc_course.metrics.detection import (
+    CrossDetection,
+    cross_detection,
+    detection_set,
+    grey_share,
+    threshold_detector,
 )
 from aigc_course.metrics.evaluate import (
     EvalConfig,
@@ -58,28 +68,35 @@ from aigc_course.metrics.likelihood import (
 from aigc_course.metrics.modes import ModeCoverage, count_modes
 from aigc_course.metrics.neighbours import mean_pairwise_distance, nearest_neighbours
 from aigc_course.metrics.precision_recall import PrecisionRecall, knn_radii, precision_recall
+from aigc_course.metrics.seeds import SeedComparison, compare_seeds
 
 __all__ = [
     "ClassifierOutputs",
+    "CrossDetection",
     "EvalConfig",
     "KID",
     "LabelCoverage",
     "ModeCoverage",
     "PrecisionRecall",
     "Reference",
+    "SeedComparison",
     "SampleMetrics",
     "VAEEvaluation",
     "bits_per_dim",
     "classifier_accuracy",
     "classifier_features",
     "classifier_score",
+    "compare_seeds",
     "count_modes",
+    "cross_detection",
+    "detection_set",
     "discrete_nll_from_density",
     "evaluate_samples",
     "evaluate_vae",
     "feature_statistics",
     "frechet_distance",
     "gaussian_frechet_distance",
+    "grey_share",
     "kid",
     "knn_radii",
     "label_coverage",
@@ -90,4 +107,5 @@ __all__ = [
     "nearest_neighbours",
     "polynomial_kernel",
     "precision_recall",
+    "threshold_detector",
 ]
