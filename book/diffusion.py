@@ -77,9 +77,8 @@ plt.rcParams.update({"figure.dpi": 90, "savefig.dpi": 90})
 # (printed below: how long, on what, on which data) and prints the line that loads your file.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
-import textwrap
 import time
-from dataclasses import dataclass, fields, is_dataclass, replace
+from dataclasses import dataclass, replace
 
 import aigc_course
 import torch
@@ -89,13 +88,13 @@ from aigc_course.data import (
     load_mnist,
     ring_of_gaussians,
     to_signed,
-    to_uint8,
     to_unit,
     two_gaussians_1d,
 )
 from aigc_course.metrics import (
     EvalConfig,
     classifier_features,
+    cross_detection,
     evaluate_samples,
     make_reference,
     metrics_table,
@@ -114,7 +113,7 @@ from aigc_course.models import (
     UNet,
     UNetConfig,
 )
-from aigc_course.notebook import glue
+from aigc_course.notebook import count_parameters, glue, mean_std, show_settings
 from aigc_course.pretrained import load_pretrained
 from aigc_course.sampling import (
     ClassifierFreeGuidance,
@@ -225,19 +224,6 @@ if aigc_course.quick_mode():
         evaluation=replace(cfg.evaluation, kid_subsets=10),
     )
 device = aigc_course.get_device()
-
-
-def show_settings(cfg):
-    """Print a config one field per line; nested configs show non-default fields."""
-    for f in fields(cfg):
-        value = getattr(cfg, f.name)
-        if is_dataclass(value):
-            value = ", ".join(
-                f"{g.name}={getattr(value, g.name)}"
-                for g in fields(value)
-                if getattr(value, g.name) != g.default
-            )
-        print(textwrap.fill(f"{f.name:15s} {value}", 80, subsequent_indent=" " * 16))
 
 
 print("quick mode" if aigc_course.quick_mode() else "full mode", "on", device, "\n")
@@ -558,11 +544,6 @@ print("training seconds per model:", {k: round(v, 1) for k, v in toy_seconds.ite
 
 
 # %% tags=["nbval-ignore-output"]
-def mean_std(values):
-    t = torch.tensor(values, dtype=torch.float64)
-    return float(t.mean()), float(t.std()) if len(values) > 1 else 0.0
-
-
 ring_rows = {}
 for seed in cfg.seeds:
     gan_last = toy["gan"][seed].snapshots[-4:]  # as in the GAN chapter
@@ -779,7 +760,7 @@ test = load_mnist("test")
 glue("diff_demo_steps", f"{cfg.unet_demo.steps:,}")
 torch.manual_seed(0)
 demo_unet = UNet(UNetConfig(n_classes=10))
-n_unet_params = sum(p.numel() for p in demo_unet.parameters())
+n_unet_params = count_parameters(demo_unet)
 demo = train_diffusion(
     demo_unet,
     to_signed(train.images),
@@ -1227,39 +1208,21 @@ assert compare[flow_name].fid < 300, compare[flow_name].fid
 # family catches the other.
 
 # %% tags=["nbval-ignore-output"]
-def as_8bit(images):
-    return to_unit(to_uint8(images))
+def fit_detector(images, labels, seed):
+    torch.manual_seed(seed)  # the detector's initial weights
+    det = LeNetClassifier(ClassifierConfig(num_classes=2))
+    run = replace(cfg.detector_train, seed=seed, device=str(device))
+    train_classifier(det, images, labels, run)
+    return det.cpu()
 
 
 half = cfg.n_compare // 2
 fakes = {"DCGAN": gan_images[cfg.seeds[best_gan_seed]], "flow": unet_images[flow_name]}
 real_det = to_unit(test.images[spare[: 2 * half]])
-
-
-def det_set(fake, part):
-    sl = slice(0, half) if part == 0 else slice(half, 2 * half)
-    x = torch.cat([real_det[sl], as_8bit(fake[sl])])
-    return x, torch.cat(
-        [torch.zeros(half, dtype=torch.long), torch.ones(half, dtype=torch.long)]
-    )
-
-
-detection = {}
-for trained_on in fakes:
-    x_fit, y_fit = det_set(fakes[trained_on], 0)
-    for seed in cfg.seeds:
-        torch.manual_seed(seed)
-        det = LeNetClassifier(ClassifierConfig(num_classes=2))
-        train_classifier(
-            det,
-            x_fit,
-            y_fit,
-            replace(cfg.detector_train, seed=seed, device=str(device)),
-        )
-        det.cpu()
-        for tested_on in fakes:
-            acc = classifier_accuracy(det, *det_set(fakes[tested_on], 1))
-            detection.setdefault((trained_on, tested_on), []).append(acc)
+# fit on images 0..half of each set, score on images half..2 * half
+detection = cross_detection(
+    fit_detector, classifier_accuracy, real_det, fakes, n=half, seeds=cfg.seeds
+).accuracy
 print(
     f"held-out accuracy, half real, half generated (50% = guessing);"
     f" mean ± std over seeds {cfg.seeds}\n"
