@@ -554,13 +554,13 @@ glue("cs_n_seeds", len(cfg.seeds))
 
 # %% tags=["nbval-ignore-output"]
 def verdict(claim, holds, evidence, a, b, names):
-    """Seeds in which the claim held, and the paired interval of a - b over the seeds."""
+    """Seeds in which the claim held, and the paired interval of a - b over seeds."""
     n = sum(holds)
     cmp = compare_seeds(a, b, names=names)
     print(f"holds in {n} of {len(holds)} seeds: {claim}")
     print(f"    {evidence}")
-    print(f"    {cmp.interval} interval of the difference [{cmp.low:+.3g}, {cmp.high:+.3g}]:")
-    print(f"    {cmp.verdict}")
+    print(f"    {cmp.interval} interval of the difference", end=" ")
+    print(f"[{cmp.low:+.3g}, {cmp.high:+.3g}]: {cmp.verdict}")
 
 
 per = column  # per(name, key): one value per seed
