@@ -83,7 +83,6 @@ from dataclasses import dataclass, replace
 import aigc_course
 import torch
 from aigc_course.data import (
-    count_modes,
     from_signed,
     load_mnist,
     ring_of_gaussians,
@@ -93,6 +92,7 @@ from aigc_course.data import (
 )
 from aigc_course.metrics import (
     EvalConfig,
+    count_modes,
     classifier_features,
     cross_detection,
     evaluate_samples,

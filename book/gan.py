@@ -73,8 +73,9 @@ from dataclasses import dataclass, replace
 
 import aigc_course
 import torch
-from aigc_course.data import count_modes, load_mnist, ring_of_gaussians, to_signed
+from aigc_course.data import load_mnist, ring_of_gaussians, to_signed
 from aigc_course.losses import generator_loss_nonsaturating, generator_loss_saturating
+from aigc_course.metrics import count_modes
 from aigc_course.models import (
     DCGANConfig,
     DCGANDiscriminator,

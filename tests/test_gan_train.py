@@ -7,8 +7,9 @@ import pytest
 import torch
 from torch import nn
 
-from aigc_course.data.toy import count_modes, ring_of_gaussians
+from aigc_course.data.toy import ring_of_gaussians
 from aigc_course.losses.gan import discriminator_loss
+from aigc_course.metrics.modes import count_modes
 from aigc_course.models.gan import (
     DCGANConfig,
     DCGANDiscriminator,

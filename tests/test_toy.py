@@ -5,7 +5,8 @@ import math
 import pytest
 import torch
 
-from aigc_course.data.toy import ModeCoverage, count_modes, ring_of_gaussians, two_gaussians_1d
+from aigc_course.data.toy import ring_of_gaussians, two_gaussians_1d
+from aigc_course.metrics.modes import ModeCoverage, count_modes
 
 
 def gen(seed=0):

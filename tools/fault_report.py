@@ -159,8 +159,8 @@ CASES: tuple[Case, ...] = (
         (Arg("n", "count0"), Arg("batch_size", COUNT)),
     ),
     Case(
-        "data.count_modes",
-        data.count_modes,
+        "metrics.count_modes",
+        metrics.count_modes,
         lambda: dict(
             zip(("samples", "centers"), data.ring_of_gaussians(64, generator=_g()), strict=True),
             std=0.02,

@@ -25,7 +25,7 @@ from aigc_course.data.mnist import (
     load_mnist,
 )
 from aigc_course.data.sources import CACHE_DIR_ENV, DATA_DIR_ENV, DownloadError, cache_dir
-from aigc_course.data.toy import ModeCoverage, count_modes, ring_of_gaussians, two_gaussians_1d
+from aigc_course.data.toy import ring_of_gaussians, two_gaussians_1d
 from aigc_course.data.transforms import (
     binarize,
     dequantize,
@@ -44,10 +44,8 @@ __all__ = [
     "FASHION_MNIST_CLASSES",
     "ImageData",
     "MNIST_CLASSES",
-    "ModeCoverage",
     "binarize",
     "cache_dir",
-    "count_modes",
     "dequantize",
     "epoch_generator",
     "from_signed",

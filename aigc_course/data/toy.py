@@ -20,9 +20,8 @@ from aigc_course._check import check_count, check_real
 
 # The mode counter lives in aigc_course.metrics.modes; re-exported here because the GAN and
 # diffusion chapters import it from aigc_course.data.
-from aigc_course.metrics.modes import ModeCoverage, count_modes
 
-__all__ = ["ModeCoverage", "count_modes", "ring_of_gaussians", "two_gaussians_1d"]
+__all__ = ["ring_of_gaussians", "two_gaussians_1d"]
 
 
 def ring_of_gaussians(

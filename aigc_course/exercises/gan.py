@@ -8,9 +8,9 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from aigc_course.data.toy import count_modes
 from aigc_course.exercises.engine import Args, Convention, Edge, Exercise, Mistake, check, rand_int
 from aigc_course.exercises.feedback import Feedback
+from aigc_course.metrics.modes import count_modes
 
 _FROM_LOGITS = "compute it from logits with F.softplus or F.binary_cross_entropy_with_logits"
 
