@@ -1,19 +1,27 @@
-r"""Argument checks shared by the package's entry points (private: import from here, not from users).
+r"""The one validation layer: argument checks shared by the package's entry points (private).
 
-One place for the checks that configs, models and training loops used to copy: whole numbers,
-finite numbers, probabilities, choices, tensors (type, shape, dtype), finite values, the [0, 1]
-range of images and class labels. Every message names the argument and says how to fix it.
+One dialect: the value first, then the name the message uses (``check_count(cfg.steps,
+"GANTrainConfig.steps")``), returning the value. Whole numbers (:func:`check_count`,
+:func:`is_int`), finite numbers in an interval (:func:`check_real`), choices, booleans, tensors
+(type, rank, dtype: :func:`check_tensor`, :func:`check_image_batch`), value ranges
+(:func:`check_range`, :func:`check_finite`), class labels (:func:`check_labels`, the one label
+checker), output paths of the instructor tools, and the sampling math's steps, times and model
+contract. Every message names the argument and says how to fix it; no other module writes its own
+``isinstance(..., bool)`` test (``tests/test_check_guard.py``).
 
-Checks that read tensor *values* (:func:`finite`, :func:`unit_range`, the range part of
-:func:`labels`) move data to the host; call them once at an entry point (the start of training,
-a public function), never once per step.
+Checks that read tensor *values* (:func:`check_range`, :func:`check_finite`, the range part of
+:func:`check_labels`) move data to the host; call them once at an entry point (the start of
+training, a public function), never once per step. Type and shape checks cost nothing.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+import os
+import tempfile
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import torch
 
@@ -31,18 +39,7 @@ __all__ = [
     "check_range",
     "check_unit_images",
     "check_module",
-    "finite",
-    "finite_number",
-    "image_batch",
-    "labels",
-    "one_of",
-    "optional_int",
-    "positive_int",
-    "probability",
-    "sample_count",
     "sample_labels",
-    "tensor",
-    "unit_range",
 ]
 
 
@@ -54,167 +51,6 @@ def is_int(value: object) -> bool:
 def is_real_number(value: object) -> bool:
     r"""True for a real number (int, float, NumPy scalar), False for a ``bool``."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def positive_int(owner: str, name: str, value: object, minimum: int = 1) -> int:
-    r"""Return ``value`` if it is an ``int`` (not a ``bool``) of at least ``minimum``; else raise.
-
-    ``owner`` and ``name`` make the message, e.g. ``"GANTrainConfig.steps must be an int >= 0"``;
-    pass ``owner=""`` for a plain argument.
-    """
-    if not is_int(value) or value < minimum:
-        where = f"{owner}.{name}" if owner else name
-        raise ValueError(f"{where} must be an int >= {minimum}, got {value!r}")
-    return value
-
-
-def optional_int(owner: str, name: str, value: object, minimum: int = 1) -> int | None:
-    r""":func:`positive_int`, except that ``None`` (the setting is off) passes."""
-    return None if value is None else positive_int(owner, name, value, minimum)
-
-
-def finite_number(owner: str, name: str, value: object, *, positive: bool = True) -> float:
-    r"""Return ``value`` as a float if it is a finite real number, > 0 (``positive``) or >= 0."""
-    ok = (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and (value > 0 if positive else value >= 0)
-    )
-    if not ok:
-        where = f"{owner}.{name}" if owner else name
-        what = "a positive finite number" if positive else "a finite number >= 0"
-        raise ValueError(f"{where} must be {what}, got {value!r}")
-    return float(value)
-
-
-def probability(
-    owner: str, name: str, value: object, *, low_open: bool = False, high_open: bool = False
-) -> float:
-    r"""Return ``value`` if it is a number in [0, 1]; ``low_open``/``high_open`` exclude 0 or 1."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        ok = (value > 0 if low_open else value >= 0) and (value < 1 if high_open else value <= 1)
-    if not ok:
-        where = f"{owner}.{name}" if owner else name
-        interval = f"{'(' if low_open else '['}0, 1{')' if high_open else ']'}"
-        raise ValueError(f"{where} must be a number in {interval}, got {value!r}")
-    return float(value)
-
-
-def one_of(owner: str, name: str, value: object, choices: Sequence[object]) -> object:
-    r"""Return ``value`` if it is one of ``choices``; else name them."""
-    if value not in choices:
-        where = f"{owner}.{name}" if owner else name
-        raise ValueError(f"{where} must be one of {tuple(choices)}, got {value!r}")
-    return value
-
-
-def tensor(
-    name: str,
-    value: object,
-    *,
-    ndim: int | Iterable[int] | None = None,
-    floating: bool | None = None,
-    hint: str = "",
-) -> torch.Tensor:
-    r"""Check type, number of axes and float-ness of a tensor (no values read: no host sync).
-
-    Parameters
-    ----------
-    name : str
-        How the message names the argument.
-    value : object
-    ndim : int or iterable of int, optional
-        Allowed numbers of axes.
-    floating : bool, optional
-        ``True``: must be floating point; ``False``: must be an integer type.
-    hint : str
-        The fix, appended to the message.
-    """
-    fix = f": {hint}" if hint else ""
-    if not isinstance(value, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}{fix}")
-    if ndim is not None:
-        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
-        if value.ndim not in allowed:
-            raise ValueError(
-                f"{name} must have {' or '.join(map(str, allowed))} axes, "
-                f"got shape {tuple(value.shape)}{fix}"
-            )
-    if floating is True and not value.is_floating_point():
-        raise TypeError(f"{name} must be floating point, got dtype {value.dtype}{fix}")
-    if floating is False and (value.is_floating_point() or value.is_complex()):
-        raise TypeError(f"{name} must hold integers, got dtype {value.dtype}{fix}")
-    return value
-
-
-def image_batch(name: str, value: object, shape: tuple[int, ...], hint: str = "") -> torch.Tensor:
-    r"""Check that ``value`` is a tensor of shape (B, *shape); a cheap guard for ``forward``."""
-    expected = "(B, " + ", ".join(str(s) for s in shape) + ")"
-    if not isinstance(value, torch.Tensor):
-        raise TypeError(
-            f"{name} must be a torch.Tensor of shape {expected}, got {type(value).__name__}"
-        )
-    if tuple(value.shape[1:]) != tuple(shape) or value.ndim != len(shape) + 1:
-        fix = (
-            "add the channel axis with x.unsqueeze(1)"
-            if tuple(value.shape[1:]) == tuple(shape[1:])
-            else hint or "reshape the batch or build the model with a matching config"
-        )
-        raise ValueError(f"expected {name} of shape {expected}, got {tuple(value.shape)}: {fix}")
-    return value
-
-
-def finite(name: str, value: torch.Tensor, hint: str = "clean or re-normalise it first") -> None:
-    r"""Raise if ``value`` holds NaN or Inf (reads every value: entry points only)."""
-    if value.numel() and not bool(torch.isfinite(value).all()):
-        raise ValueError(f"{name} contains NaN or Inf values: {hint}")
-
-
-def unit_range(name: str, value: torch.Tensor, hint: str | None = None) -> None:
-    r"""Raise if ``value`` has values outside [0, 1] (reads every value: entry points only).
-
-    Images in [0, 255] or [-1, 1] where [0, 1] is required get a message that says how to scale
-    them; ``hint`` is added to it.
-    """
-    if not value.numel():
-        return
-    low, high = (float(v) for v in torch.aminmax(value.detach()))
-    if low < 0 or high > 1:
-        if high > 1.5:
-            scale = "they look like [0, 255] pixels: divide by 255 or use aigc_course.data.to_unit"
-        elif low < -0.5:
-            scale = "they look like [-1, 1] images: map them with aigc_course.data.from_signed"
-        else:
-            scale = "clip or rescale them to [0, 1]"
-        extra = f" ({hint})" if hint else ""
-        raise ValueError(
-            f"{name} must lie in [0, 1], got values in [{low:g}, {high:g}]: {scale}{extra}"
-        )
-
-
-def labels(
-    y: object,
-    n_classes: int,
-    batch: int | None = None,
-    what: str = "labels",
-    *,
-    check_range: bool = True,
-    var: str = "y",
-) -> torch.Tensor:
-    r"""Deprecated argument order: use :func:`check_labels` (removed once no caller is left)."""
-    return check_labels(y, what, n_classes, batch=batch, check_range=check_range, var=var)
-
-
-def sample_count(n: object) -> int:
-    r"""The ``n`` of ``model.sample(n, *, labels=None, generator=None)``: an int >= 0."""
-    if isinstance(n, torch.Tensor):
-        raise TypeError(
-            "sample(n, *, labels=None, generator=None) takes the number of samples first: "
-            "for given labels y call model.sample(len(y), labels=y)"
-        )
-    return check_sample_count(n)
 
 
 def sample_labels(
@@ -390,6 +226,13 @@ def check_module(value: object, name: str, *methods: str) -> torch.nn.Module:
     return value
 
 
+def check_bool(value: object, name: str, *, hint: str = "") -> bool:
+    r"""Return ``value`` if it is ``True`` or ``False`` (not 0, 1, None or a string); else raise."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {_kind(value)}{hint and ': ' + hint}")
+    return value
+
+
 def check_choice(value: object, name: str, choices: Sequence[object]) -> object:
     r"""Return ``value`` if it is one of ``choices`` (same type and value); else name them."""
     if not any(type(value) is type(c) and value == c for c in choices):
@@ -509,13 +352,9 @@ def check_sample_count(n: object) -> int:
     return check_count(n, "n", minimum=0)
 
 
-# ---- grading helper: output paths of the instructor tools (the grader's CSV, student copies) ----
+# ---- output paths of the instructor tools (the grader's CSV, student copies) ----
 # Checked before any work is done, so that a typo costs a usage error, never a class's grades or
 # an answer key. Path problems are ValueErrors (a command-line tool turns them into usage errors).
-# The imports stay in this block so that the block can be merged on its own.
-import os  # noqa: E402
-import tempfile  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 
 def _nearest_existing(path: Path) -> Path:
@@ -629,7 +468,7 @@ def check_output_folder(
     return path
 
 
-# ---- sampling2 helper: diffusion / flow-matching steps, samplers and schedules ----
+# ---- the sampling math: diffusion steps, flow-matching times, the model contract ----
 # Value-first like check_count. check_step and check_same_shape read no tensor values (safe in a
 # sampling loop); check_times reads every value (entry points only).
 
@@ -674,7 +513,8 @@ def check_times(value: object, name: str, batch: int) -> torch.Tensor:
         )
     if value.shape != (batch,):
         raise ValueError(
-            f"{name} must have shape ({batch},), one time per example, got {tuple(value.shape)}"
+            f"{name} must have shape ({batch},), one time per example of x0 (its first axis: "
+            f"x0 and {name} must agree on the batch size), got {tuple(value.shape)}"
         )
     if value.numel():
         lo, hi = (float(v) for v in torch.aminmax(value.detach()))

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from aigc_course._check import (
+    check_bool,
     check_choice,
     check_count,
     check_finite,
@@ -221,10 +222,7 @@ def evaluate_vae(
     check_vae_data(data, labels, likelihood)
     if likelihood == "gaussian":
         sigma = check_real(sigma, "sigma", low=0.0, low_open=True)
-    if not isinstance(binarized, bool):
-        raise TypeError(
-            f"binarized must be True or False, got {binarized!r}: say whether the data are binary"
-        )
+    check_bool(binarized, "binarized", hint="say whether the data are binary")
     is_binary = bool(((data == 0) | (data == 1)).all())
     if binarized and not is_binary:
         raise ValueError(

@@ -153,7 +153,7 @@ def _check_shape(shape: object, x_init: object, model: object) -> tuple[int, ...
     ):
         raise ValueError(
             f"shape must be a tuple (n, ...) of positive ints, e.g. (64, 1, 28, 28) or (500, 2), "
-            f"got {shape!r}"
+            f"or x_init a starting tensor that sets it; got shape={shape!r} and x_init=None"
         )
     return tuple(shape)
 

@@ -132,7 +132,7 @@ class DiffusionGenerator:
         Conditional networks take ``labels``: (n,) int64, one int for all, or None for the
         classes in turn, ``arange(n) % n_classes`` (as every generator here).
         """
-        n = _check.sample_count(n)
+        n = _check.check_sample_count(n)
         device = next(self.denoiser.parameters()).device
         y = _check.sample_labels(self.denoiser, n, labels, device)
         if n == 0:

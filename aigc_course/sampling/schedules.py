@@ -274,7 +274,8 @@ def check_timesteps(t: object, schedule: NoiseSchedule, batch: int, *, low: int 
         raise TypeError(f"t must be int64 timesteps, got dtype {t.dtype}: use t.long(){hint}")
     if t.shape != (batch,):
         raise ValueError(
-            f"t must have shape ({batch},), one timestep per example, got {tuple(t.shape)}"
+            f"t must have shape ({batch},), one timestep per example of x0 (its first axis: "
+            f"x0 and t must agree on the batch size), got {tuple(t.shape)}"
         )
     if t.numel() and (int(t.min()) < low or int(t.max()) > schedule.T):
         bad = int(t.min()) if int(t.min()) < low else int(t.max())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from aigc_course._check import check_count, check_real
+from aigc_course._check import check_bool, check_count, check_real
 
 __all__ = ["RunConfig", "TrainResult"]
 
@@ -75,10 +75,7 @@ class RunConfig:
                 raise ValueError(
                     f"{owner}.checkpoint_every is set but checkpoint_path is None: set a path"
                 )
-        if not isinstance(self.progress, bool):
-            raise TypeError(
-                f"{owner}.progress must be True or False, got {self.progress!r}"
-            )
+        check_bool(self.progress, f"{owner}.progress")
 
 
 @dataclass(frozen=True, kw_only=True)

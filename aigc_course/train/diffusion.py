@@ -301,7 +301,7 @@ def _check_data(model: nn.Module, data: object, labels: object, cfg) -> int | No
             "build it with n_classes=K, or drop labels="
         )
     # [0, K): the null label K is added by label dropout, not by the data.
-    _check.labels(labels, n_classes, batch=data.shape[0])
+    _check.check_labels(labels, "labels", n_classes, batch=data.shape[0])
     return n_classes
 
 

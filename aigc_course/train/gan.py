@@ -32,12 +32,14 @@ from torch import nn
 
 from aigc_course import _check
 from aigc_course._check import (
+    check_bool,
     check_choice,
     check_count,
     check_finite,
     check_module,
     check_real,
     check_tensor,
+    is_int,
 )
 from aigc_course.losses.gan import (
     article_discriminator_loss,
@@ -175,10 +177,7 @@ class GANTrainConfig(RunConfig):
             raise ValueError(
                 f"{owner}.real_label only applies to d_loss='standard'; set 1.0"
             )
-        if not isinstance(self.ema_warmup, bool):
-            raise TypeError(
-                f"{owner}.ema_warmup must be True or False, got {self.ema_warmup!r}"
-            )
+        check_bool(self.ema_warmup, f"{owner}.ema_warmup")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -536,13 +535,13 @@ def _check_inputs(
     if labels is None:
         return None
     n_classes = getattr(generator, "n_classes", None)
-    if not isinstance(n_classes, int) or isinstance(n_classes, bool) or n_classes < 1:
+    if not is_int(n_classes) or n_classes < 1:
         raise ValueError(
             f"labels were given but {type(generator).__name__} has no int attribute n_classes: "
             "pass labels only with a conditional generator G(z, y), e.g. "
             "aigc_course.models.ConditionalGenerator"
         )
-    _check.labels(labels, n_classes, check_range=False, var="labels")
+    _check.check_labels(labels, "labels", n_classes, check_range=False, var="labels")
     if labels.shape != (data.shape[0],):
         raise ValueError(
             f"labels must have shape (N,) = ({data.shape[0]},), one per training example, "

@@ -22,7 +22,13 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from aigc_course._check import check_choice, check_count, check_module, check_real
+from aigc_course._check import (
+    check_choice,
+    check_count,
+    check_module,
+    check_real,
+    is_int,
+)
 from aigc_course.data.batching import num_batches
 from aigc_course.data.transforms import random_shift
 from aigc_course.losses.vae import negative_elbo
@@ -239,11 +245,7 @@ def train_vae(
 
 def _latent_dim(model: nn.Module) -> int:
     latent_dim = getattr(model, "latent_dim", None)
-    if (
-        not isinstance(latent_dim, int)
-        or isinstance(latent_dim, bool)
-        or latent_dim < 1
-    ):
+    if not is_int(latent_dim) or latent_dim < 1:
         raise TypeError(
             f"{type(model).__name__} has no int attribute latent_dim, so train_vae cannot draw "
             "the reparameterisation noise: set model.latent_dim = d (the size of z)"
