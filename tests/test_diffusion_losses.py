@@ -8,13 +8,7 @@ import torch
 from aigc_course.losses import epsilon_loss, flow_matching_loss, flow_matching_path
 from aigc_course.sampling import GaussianEpsilon, GaussianVelocity, linear_schedule, q_sample
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def gen(seed=0):

@@ -33,13 +33,7 @@ STD = torch.tensor([0.5, 0.8])
 N = 10000
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Many small ops: on a busy 2-core machine extra threads only contend (20x slower).
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def gen(seed=0):

@@ -9,13 +9,7 @@ from aigc_course.models.unet import UNet, UNetConfig
 from aigc_course.sampling import ddim_sample, flow_matching_sample, linear_schedule
 from aigc_course.train.diffusion import diffusion_step
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def gen(seed=0):

@@ -14,13 +14,7 @@ from aigc_course.train.diffusion import (
 from aigc_course.train.ema import warmed_up_decay as ema_decay
 from aigc_course.train.errors import TrainingDiverged
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def _data(n=256):

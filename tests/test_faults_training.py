@@ -38,13 +38,7 @@ from aigc_course.train import (
 from aigc_course.train.config import RunConfig, TrainResult
 from aigc_course.train.diffusion import make_schedule
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def _ring(n=64):
@@ -364,3 +358,17 @@ def test_new_run_settings_leave_the_classifier_cache_key_alone():
             classifier_cache_key(x, y, ClassifierConfig(), dataclasses.replace(base, **change))
             == key
         )
+
+
+def test_train_gan_refuses_images_outside_the_generators_declared_range():
+    from aigc_course.models import DCGANConfig, DCGANDiscriminator, DCGANGenerator
+
+    torch.manual_seed(0)
+    x = torch.rand(64, 1, 28, 28) * 2 - 1
+    cfg = GANTrainConfig(steps=1, batch_size=32, progress=False)
+    G, D = DCGANGenerator(DCGANConfig()), DCGANDiscriminator(DCGANConfig())
+    with pytest.raises(ValueError, match=r"data must have values in \[-1, 1\].*to_signed"):
+        train_gan(G, D, x * 1e20, cfg)  # finite, but nothing a tanh generator can make
+    with pytest.raises(ValueError, match=r"0..255 pixels"):
+        train_gan(G, D, (x + 1) * 127.5, cfg)
+    assert train_gan(G, D, x, cfg).steps == 1

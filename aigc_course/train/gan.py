@@ -24,6 +24,7 @@ Yazici et al. (2019), "The Unusual Effectiveness of Averaging in GAN Training" (
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -37,6 +38,7 @@ from aigc_course._check import (
     check_count,
     check_finite,
     check_module,
+    check_range,
     check_real,
     check_tensor,
     is_int,
@@ -526,6 +528,9 @@ def _check_inputs(
             "lower the batch size or use more data"
         )
     check_finite(data, "data", "clean or re-normalise it before training")
+    low, high = getattr(generator, "data_range", (-math.inf, math.inf))
+    if math.isfinite(low) and math.isfinite(high):  # the generator's declared output range
+        check_range(data, "data", low, high)
     shape = getattr(generator, "output_shape", None)
     if shape is not None and tuple(shape) != tuple(data.shape[1:]):
         raise ValueError(
