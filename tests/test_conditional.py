@@ -330,7 +330,8 @@ def test_bad_inputs_besides_labels():
 
 
 def test_train_gan_with_labels_pairs_real_images_with_their_labels():
-    # Each image is filled with its label's value, so D can check every real pair it is shown.
+    # Each image is filled with its label's value minus 1 (in [-1, 1], the generator's range),
+    # so D can check every real pair it is shown.
     class Spy(nn.Module):
         def __init__(self):
             super().__init__()
@@ -341,7 +342,7 @@ def test_train_gan_with_labels_pairs_real_images_with_their_labels():
         def forward(self, x, y):
             flat = x.flatten(1)
             if (flat.std(dim=1) == 0).all():  # a real batch: constant images
-                assert torch.equal(flat[:, 0].long(), y), (
+                assert torch.equal(flat[:, 0].long() + 1, y), (
                     "a real image came with another image's label"
                 )
                 self.seen_real += 1
@@ -350,7 +351,7 @@ def test_train_gan_with_labels_pairs_real_images_with_their_labels():
             return self.lin(flat).view(-1)
 
     y = torch.arange(40) % 3
-    x = y.float().view(-1, 1, 1, 1).expand(-1, 1, 28, 28).contiguous()
+    x = (y.float() - 1).view(-1, 1, 1, 1).expand(-1, 1, 28, 28).contiguous()
     G, _ = gan_pair()
     D = Spy()
     result = train_gan(G, D, x, dataclasses.replace(CFG, steps=5, d_steps=2), labels=y)
