@@ -92,8 +92,8 @@ from aigc_course.data import (
 )
 from aigc_course.metrics import (
     EvalConfig,
-    count_modes,
     classifier_features,
+    count_modes,
     cross_detection,
     evaluate_samples,
     make_reference,

@@ -73,7 +73,6 @@ import aigc_course
 import torch
 from aigc_course.data import iterate_batches, load_mnist, to_unit
 from aigc_course.losses import bernoulli_nll, negative_elbo
-from aigc_course.metrics.seeds import compare_seeds
 from aigc_course.models import MLPVAE, ConvVAE, VAEConfig
 from aigc_course.notebook import glue, mean_std, show_settings
 from aigc_course.train import VAETrainConfig, evaluate_vae, train_vae, vae_step
@@ -849,26 +848,14 @@ for beta, rows in sweep.items():
     )
 ranked = sorted(neg_elbo_by_beta, key=lambda b: neg_elbo_by_beta[b][0])
 best, second = ranked[0], ranked[1]
-totals = {beta: [r[0] + r[1] for r in rows] for beta, rows in sweep.items()}
-beta_cmp = compare_seeds(
-    totals[best],
-    totals[second],
-    names=(f"beta = {best:g}", f"beta = {second:g}"),
-    unit=" nats",
-)
-print(f"\nlowest mean recon + KL: beta = {best:g}; the runner-up, paired over seeds:")
-print(f"    {beta_cmp}")
+margin = neg_elbo_by_beta[second][0] - neg_elbo_by_beta[best][0]
+spread = max(neg_elbo_by_beta[best][1], neg_elbo_by_beta[second][1])
+print(f"\nlowest mean recon + KL: beta = {best:g}, {margin:.1f} nats below {second:g}")
+print(f"(the larger of their two seed standard deviations: {spread:.1f} nats)")
 glue("vae_beta_best", f"{best:g}")
 glue("vae_beta_second", f"{second:g}")
-glue("vae_beta_margin", -beta_cmp.diff)
-glue("vae_beta_margin_low", -beta_cmp.high)
-glue("vae_beta_margin_high", -beta_cmp.low)
-glue(
-    "vae_beta_reading",
-    "the interval excludes zero, so this run does order the two"
-    if beta_cmp.verdict != "no clear difference"
-    else "the interval contains zero: no clear difference in this run",
-)
+glue("vae_beta_margin", margin)
+glue("vae_beta_spread", spread)
 
 # %% tags=["remove-cell"]
 # Test: the trade-off has the predicted direction at the ends of the sweep, in every
@@ -894,11 +881,9 @@ plt.show()
 # Which $\beta$ gives the lowest held-out negative ELBO? Theory says $\beta = 1$ maximises the bound *at the
 # optimum of the training objective*; on held-out data, after a short training of a model that overfits, a
 # neighbour of 1 can do as well. In this sweep $\beta =$ {glue:text}`vae_beta_best` had the lowest mean,
-# {glue:text}`vae_beta_margin:.1f` nats below $\beta =$ {glue:text}`vae_beta_second`. Both ran on the same
-# seeds, so the fair reading is the paired one: the 95 % t-interval of that margin over the seeds is
-# [{glue:text}`vae_beta_margin_low:.1f`, {glue:text}`vae_beta_margin_high:.1f`] nats, and
-# {glue:text}`vae_beta_reading`. (With three seeds the t-interval is wide: a margin must be about two and a
-# half times the spread of the paired differences to exclude zero.)
+# {glue:text}`vae_beta_margin:.1f` nats below $\beta =$ {glue:text}`vae_beta_second`, against a seed-to-seed
+# standard deviation of up to {glue:text}`vae_beta_spread:.1f` nats: a margin of about one standard deviation
+# or less is not an ordering.
 #
 # Now look at the samples: a $\beta$ above 1 (4 here) often gives the most digit-like samples, although its
 # likelihood is worse. The reason is the **aggregate posterior** $q(z) = \E_x\, q_\phi(z\mid x)$, the cloud of
