@@ -41,7 +41,7 @@ What the grader guarantees
 
 How a record proves that a checker made it in this run
 ------------------------------------------------------
-For each submission the grader draws a 256-bit secret (:func:`secrets.token_bytes`). Right after
+For each submission the grader draws a 256-bit secret (``secrets.token_bytes``). Right after
 the kernel starts, before the first cell, it sends one *silent* request that keeps no history
 (``silent=True, store_history=False``: nothing lands in ``In``, ``_ih`` or the history database)
 and that imports the real :mod:`aigc_course.exercises.feedback` (the submission's folder is taken
@@ -64,7 +64,7 @@ readable by every cell (``os.environ`` before the module reads it, ``/proc/self/
 after), and a variable is inherited by every subprocess.
 
 What it does **not** protect against: code in the same kernel that reaches into the package,
-i.e. reads the closures (``__closure__``, :mod:`gc`), calls the private signing function,
+i.e. reads the closures (``__closure__``, the ``gc`` module), calls the private signing function,
 replaces an exercise's declaration or the engine before calling a checker, or passes the
 package's own reference function to a checker. A sandbox that re-runs the checkers on the
 students' functions in a separate process would be needed for that; this grader makes forging

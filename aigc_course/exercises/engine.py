@@ -70,7 +70,7 @@ class Edge:
 
 @dataclass(frozen=True)
 class Exercise:
-    r"""The declaration of one exercise; see the module docstring for how :func:`check` uses it.
+    r"""The declaration of one exercise; see the module docstring for how :func:`~aigc_course.exercises.engine.check` uses it.
 
     ``draw(generator, case)`` returns the arguments of random case ``case`` (0 or 1). ``what``
     describes the answer ("one KL per example"); ``hint`` is the message when no mistake matches;

@@ -3,7 +3,7 @@ r"""What every generative model in the package offers: the ``Generator`` protoco
 A generator draws ``n`` samples with ``sample(n, *, labels=None, generator=None)`` and declares
 the range its samples live in, ``data_range = (low, high)``: (-1, 1) for the GANs' tanh images,
 (0, 1) for Bernoulli means and binary images, ``(-inf, inf)`` for unbounded 2-D toy data. Code
-that needs images in [0, 1] (metrics, plots, :func:`aigc_course.models.generate`) maps
+that needs images in [0, 1] (metrics, plots, :func:`aigc_course.models.conditional.generate`) maps
 :math:`x \mapsto (x - \text{low}) / (\text{high} - \text{low})` from the declared range, so it
 needs no ``isinstance`` branch per family, and a new family only declares its range.
 

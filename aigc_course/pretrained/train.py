@@ -159,7 +159,7 @@ def train_weights(
     Parameters
     ----------
     name : str
-        One of :data:`~aigc_course.pretrained.WEIGHTS`.
+        One of the names in ``aigc_course.pretrained.WEIGHTS``.
     out : str or Path
         The ``.pt`` file to write (atomically, by :func:`~aigc_course.pretrained.save_pretrained`).
     cfg : WeightsConfig, optional

@@ -677,7 +677,7 @@ def sample(
         Also return the ``(S + 1, *shape)`` stack of every visited point, start first.
     device : torch.device, optional
         Default: ``x_init``'s device, else the model's, else CPU ("meta" is refused).
-    **opts
+    \*\*opts
         The step's options: ``variance``, ``clip_x0`` for "ddpm"; ``eta``, ``clip_x0`` for
         "ddim"; none for "euler" and "heun".
 

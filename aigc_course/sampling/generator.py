@@ -64,7 +64,7 @@ class DiffusionGenerator:
         (-1, 1) for images (``aigc_course.data.to_signed``); (-inf, inf) for no clamp.
     sample_shape : tuple of int, optional
         One sample's shape; default from the network's config, (C, H, W) or (D,).
-    **opts
+    \*\*opts
         The step's options (``eta``, ``clip_x0``, ``variance``), as in ``sample``.
 
     Attributes
@@ -127,7 +127,7 @@ class DiffusionGenerator:
         labels: torch.Tensor | int | None = None,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
-        r"""``n`` samples in ``data_range``, shape (n, *sample_shape), on the network's device.
+        r"""``n`` samples in ``data_range``, shape ``(n, *sample_shape)``, on the network's device.
 
         Conditional networks take ``labels``: (n,) int64, one int for all, or None for the
         classes in turn, ``arange(n) % n_classes`` (as every generator here).

@@ -320,7 +320,7 @@ def train_diffusion(
     Each step takes the next mini-batch (seeded order, epoch after epoch), then
     :func:`diffusion_step` with ``cfg.objective``; with ``cfg.ema_decay`` the average
     :math:`\bar\theta \leftarrow \lambda_n \bar\theta + (1 - \lambda_n)\theta` follows
-    every step, :math:`\lambda_n` = :func:`~aigc_course.train.diffusion.ema_decay` ``(cfg.ema_decay, n)``.
+    every step, :math:`\lambda_n` = :func:`~aigc_course.train.ema.warmed_up_decay` ``(cfg.ema_decay, n)``.
 
     Parameters
     ----------
