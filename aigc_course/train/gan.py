@@ -528,8 +528,9 @@ def _check_inputs(
             "lower the batch size or use more data"
         )
     check_finite(data, "data", "clean or re-normalise it before training")
+    # the generator's declared output range, where it has one
     low, high = getattr(generator, "data_range", (-math.inf, math.inf))
-    if math.isfinite(low) and math.isfinite(high):  # the generator's declared output range
+    if math.isfinite(low) and math.isfinite(high):
         check_range(data, "data", low, high)
     shape = getattr(generator, "output_shape", None)
     if shape is not None and tuple(shape) != tuple(data.shape[1:]):
