@@ -244,9 +244,9 @@ def check_tokens(
         )
     if value.dtype != torch.long:
         raise TypeError(f"{name} must hold int64 token ids, got {value.dtype}: use .long()")
-    if value.ndim != 2 or value.shape[1] == 0:
+    if value.ndim != 2 or 0 in value.shape:
         raise ValueError(
-            f"{name} must have shape (B, T) with T >= 1, got {tuple(value.shape)}: "
+            f"{name} must have shape (B, T) with B >= 1 and T >= 1, got {tuple(value.shape)}: "
             "add the batch axis with x.unsqueeze(0)"
         )
     if max_length is not None and value.shape[1] > max_length:
