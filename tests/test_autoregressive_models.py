@@ -122,3 +122,19 @@ def test_masked_linear_refuses_a_mask_of_the_wrong_shape():
     layer = MaskedLinear(4, 3)
     with pytest.raises(ValueError, match=r"mask must have the weight's shape \(3, 4\)"):
         layer.set_mask(torch.ones(4, 3))
+
+
+def test_evaluate_autoregressive_matches_the_summed_terms():
+    from aigc_course.metrics.likelihood import evaluate_autoregressive
+
+    model = _made().train()
+    x = _all_images(9)[::7]
+    ev = evaluate_autoregressive(model, x, batch_size=5)
+    with torch.no_grad():
+        nll = -model.log_prob(x.clone()).double()
+    assert ev.n == len(x) and ev.dims == 9 and model.training
+    assert ev.nats_per_example == pytest.approx(float(nll.mean()), rel=1e-6)
+    assert ev.nats_per_dim == pytest.approx(float(nll.mean()) / 9, rel=1e-6)
+    assert ev.bits_per_dim == pytest.approx(float(nll.mean()) / (9 * math.log(2)), rel=1e-6)
+    with pytest.raises(ValueError, match="binary"):
+        evaluate_autoregressive(model, torch.rand(4, *SHAPE))

@@ -751,6 +751,12 @@ AR_CASES: tuple[Case, ...] = (
         ),
     ),
     Case(
+        "metrics.evaluate_autoregressive",
+        metrics.evaluate_autoregressive,
+        lambda: {"model": _MADE, "data": _bin4(), "batch_size": 2},
+        (Arg("model", "module"), Arg("data", BINARY), Arg("batch_size", COUNT)),
+    ),
+    Case(
         "data.token_windows",
         data.token_windows,
         lambda: {"sequences": [[1, 2, 3, 4], [1, 5, 2]], "length": 3},
