@@ -13,7 +13,12 @@ from aigc_course.models.autoregressive import (
     PixelCNNConfig,
     pixelcnn_mask,
 )
-from aigc_course.models.transformer import CausalTransformer, KVCache, TransformerConfig
+from aigc_course.models.transformer import (
+    CausalTransformer,
+    KVCache,
+    PixelTransformer,
+    TransformerConfig,
+)
 from aigc_course.train import AutoregressiveTrainConfig, TrainingDiverged, train_autoregressive
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
@@ -53,6 +58,15 @@ def _made():
             "mask must have the weight's shape",
         ),
         (lambda: MaskedLinear(3, 2).set_mask(torch.ones(6)), "mask"),
+        (lambda: PixelTransformer(GPT, (1, 2, 2)), "vocab_size=3"),
+        (
+            lambda: PixelTransformer(dataclasses.replace(GPT, vocab_size=3), (1, 3, 3)),
+            r"block_size >= 9",
+        ),
+        (
+            lambda: PixelTransformer(dataclasses.replace(GPT, vocab_size=3), (2, 2, 1)),
+            "image_shape",
+        ),
         (lambda: AutoregressiveTrainConfig(steps=0), "steps"),
         (lambda: AutoregressiveTrainConfig(grad_clip=0.0), "grad_clip"),
         (lambda: AutoregressiveTrainConfig(lr_schedule="linear"), "lr_schedule"),
@@ -78,7 +92,13 @@ def test_a_cache_run_past_the_context_is_refused():
 
 @pytest.mark.parametrize(
     ("kwargs", "name"),
-    [({"temperature": 0}, "temperature"), ({"top_k": 0}, "top_k"), ({"top_p": 1.5}, "top_p")],
+    [
+        ({"temperature": 0}, "temperature"),
+        ({"top_k": 0}, "top_k"),
+        ({"top_p": 1.5}, "top_p"),
+        ({"vocab_limit": 0}, "vocab_limit"),
+        ({"use_cache": 1}, "use_cache"),
+    ],
 )
 def test_bad_sampling_options_fail_before_any_work(kwargs, name):
     with pytest.raises(ValueError, match=name):

@@ -40,7 +40,7 @@ from types import MappingProxyType
 
 import torch
 
-from aigc_course._check import check_count, check_real
+from aigc_course._check import check_bool, check_count, check_real
 from aigc_course.data import sources
 from aigc_course.data.errors import DataError
 from aigc_course.data.sources import DownloadError
@@ -380,8 +380,6 @@ def load_tang_poems(
         A file is damaged, truncated or not the release's (names the file and the fix), or
         the files cannot be found or downloaded (says where to put them).
     """
-    from aigc_course._check import check_bool
-
     check_bool(download, "download")
     check_bool(verbose, "verbose")
     corpus = _load(root, download)

@@ -39,6 +39,7 @@ from aigc_course.models.transformer import (
     CausalSelfAttention,
     CausalTransformer,
     KVCache,
+    PixelTransformer,
     TransformerConfig,
 )
 from aigc_course.models.unet import UNet, UNetConfig
@@ -55,6 +56,7 @@ __all__ = [
     "NGramModel",
     "PixelCNN",
     "PixelCNNConfig",
+    "PixelTransformer",
     "TransformerConfig",
     "made_masks",
     "pixelcnn_mask",

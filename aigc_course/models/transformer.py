@@ -26,14 +26,23 @@ from torch import nn
 from torch.nn import functional as F
 
 from aigc_course._check import (
+    check_binary,
     check_bool,
     check_count,
+    check_image_batch,
     check_real,
+    check_sample_count,
     check_tokens,
 )
 from aigc_course.sampling.autoregressive import sample_next_token
 
-__all__ = ["CausalSelfAttention", "CausalTransformer", "KVCache", "TransformerConfig"]
+__all__ = [
+    "CausalSelfAttention",
+    "CausalTransformer",
+    "KVCache",
+    "PixelTransformer",
+    "TransformerConfig",
+]
 
 
 @dataclass(frozen=True)
@@ -231,6 +240,7 @@ class CausalTransformer(nn.Module):
         top_p: float | None = None,
         generator: torch.Generator | None = None,
         use_cache: bool = True,
+        vocab_limit: int | None = None,
     ) -> torch.Tensor:
         r"""Ancestral sampling: append ``n_new`` tokens, each :math:`x_t \sim p(\cdot \mid x_{<t})`.
 
@@ -251,6 +261,9 @@ class CausalTransformer(nn.Module):
             See :func:`~aigc_course.sampling.autoregressive.filter_logits`.
         generator : torch.Generator, optional
         use_cache : bool
+        vocab_limit : int, optional
+            Draw only tokens ``< vocab_limit`` (the others' logits are dropped before the
+            filters), e.g. pixels but not the start token.
 
         Returns
         -------
@@ -259,16 +272,18 @@ class CausalTransformer(nn.Module):
         check_tokens(prompt, "prompt", self.cfg.vocab_size, max_length=self.cfg.block_size)
         n_new = check_count(n_new, "n_new", minimum=0)
         check_bool(use_cache, "use_cache")
+        if vocab_limit is not None:
+            vocab_limit = check_count(vocab_limit, "vocab_limit")
         options = {"temperature": temperature, "top_k": top_k, "top_p": top_p}
         sample_next_token(prompt.new_zeros(1, 1).float(), **options)  # checks the options
         was_training = self.training
         self.eval()
         try:
-            return self._generate(prompt, n_new, options, generator, use_cache)
+            return self._generate(prompt, n_new, options, generator, use_cache, vocab_limit)
         finally:
             self.train(was_training)
 
-    def _generate(self, prompt, n_new, options, generator, use_cache):
+    def _generate(self, prompt, n_new, options, generator, use_cache, vocab_limit):
         device = next(self.parameters()).device
         tokens = prompt.to(device)
         cache, fed = None, 0  # fed: tokens the cache holds
@@ -281,6 +296,94 @@ class CausalTransformer(nn.Module):
                 logits, fed = self(context, cache), tokens.shape[1]
             else:
                 logits, fed = self(tokens[:, fed:], cache), tokens.shape[1]
-            nxt = sample_next_token(logits[:, -1], generator=generator, **options)
+            last = logits[:, -1, :vocab_limit]
+            nxt = sample_next_token(last, generator=generator, **options)
             tokens = torch.cat([tokens, nxt[:, None]], dim=1)
         return tokens
+
+
+class PixelTransformer(nn.Module):
+    r"""The causal transformer on binary images: an image GPT in miniature (Chen et al., 2020).
+
+    An image (1, H, W) in {0, 1} is read in raster order as the tokens
+    :math:`(s, x_1, \dots, x_D)` with the start token :math:`s = 2`
+    (:meth:`tokens`), so the same :class:`CausalTransformer` (``vocab_size=3``,
+    ``block_size >= D``) gives the D chain-rule terms of the image, and MADE, PixelCNN and this
+    model are trained and scored alike (:func:`~aigc_course.train.train_autoregressive`,
+    :func:`~aigc_course.metrics.likelihood.evaluate_autoregressive`). It follows the
+    ``Generator`` protocol: ``sample(n, generator=...)`` returns (n, 1, H, W) binary images.
+
+    Parameters
+    ----------
+    cfg : TransformerConfig
+        With ``vocab_size == 3`` and ``block_size >= H * W``.
+    image_shape : tuple of int
+        (1, H, W).
+    """
+
+    START = 2
+    data_range = (0.0, 1.0)
+
+    def __init__(self, cfg: TransformerConfig, image_shape: tuple[int, int, int] = (1, 28, 28)):
+        super().__init__()
+        if len(image_shape) != 3 or image_shape[0] != 1:
+            raise ValueError(f"image_shape must be (1, H, W), got {image_shape!r}")
+        self.image_shape = tuple(check_count(v, "image_shape") for v in image_shape)
+        D = math.prod(self.image_shape)
+        if cfg.vocab_size != 3 or cfg.block_size < D:
+            raise ValueError(
+                f"a PixelTransformer needs TransformerConfig(vocab_size=3, block_size >= {D}) "
+                f"(pixels 0, 1 and the start token 2), got vocab_size={cfg.vocab_size}, "
+                f"block_size={cfg.block_size}"
+            )
+        self.transformer = CausalTransformer(cfg)
+
+    def tokens(self, x: torch.Tensor) -> torch.Tensor:
+        r"""(B, 1, H, W) binary images -> (B, 1 + D) int64 tokens, the start token first."""
+        flat = x.flatten(1).long()
+        start = torch.full((flat.shape[0], 1), self.START, dtype=torch.long, device=x.device)
+        return torch.cat([start, flat], dim=1)
+
+    def conditional_log_probs(self, x: torch.Tensor, *, validate: bool = True) -> torch.Tensor:
+        r""":math:`\log p(x_d \mid x_{<d})` in nats, (B, D), raster order.
+
+        A softmax over the pixel values {0, 1} only (the start token's logit is dropped), so
+        the probabilities of the :math:`2^D` images sum to 1.
+        """
+        check_image_batch(x, "PixelTransformer: x", self.image_shape)
+        if validate:
+            check_binary(x, "PixelTransformer: x", shape_hint="(B, 1, H, W)")
+        tokens = self.tokens(x)
+        logits = self.transformer(tokens[:, :-1])[..., : self.START]  # pixels only: 0 or 1
+        return -F.cross_entropy(logits.transpose(1, 2), tokens[:, 1:], reduction="none")
+
+    def log_prob(self, x: torch.Tensor, *, validate: bool = True) -> torch.Tensor:
+        r"""Exact :math:`\log p(x)` in nats, (B,)."""
+        return self.conditional_log_probs(x, validate=validate).sum(dim=1)
+
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int,
+        *,
+        labels: None = None,
+        generator: torch.Generator | None = None,
+        use_cache: bool = True,
+        temperature: float = 1.0,
+    ) -> torch.Tensor:
+        r"""``n`` binary images (n, 1, H, W), drawn pixel by pixel (:meth:`CausalTransformer.generate`)."""
+        n = check_sample_count(n)
+        if labels is not None:
+            raise TypeError("PixelTransformer is not conditional: it takes no labels")
+        device = next(self.parameters()).device
+        start = torch.full((max(n, 1), 1), self.START, dtype=torch.long, device=device)
+        D = math.prod(self.image_shape)
+        out = self.transformer.generate(
+            start,
+            D,
+            generator=generator,
+            use_cache=use_cache,
+            temperature=temperature,
+            vocab_limit=self.START,  # never draw the start token as a pixel
+        )[:n, 1:]
+        return out.float().view(n, *self.image_shape)
