@@ -144,3 +144,14 @@ def test_a_diverging_run_names_the_step():
         model.layers[-1].bias.fill_(float("nan"))
     with pytest.raises(TrainingDiverged, match="negative log-likelihood"):
         train_autoregressive(model, torch.zeros(8, 1, 3, 3), dataclasses.replace(CFG, log_every=1))
+
+
+def test_a_bad_example_after_the_first_batch_is_found_before_training():
+    data = torch.zeros(12, 1, 3, 3)
+    data[10, 0, 1, 1] = 0.5
+    with pytest.raises(ValueError, match="data must be binary"):
+        train_autoregressive(_made(), data, CFG)
+    tokens = torch.zeros(12, 5, dtype=torch.long)
+    tokens[11, 2] = 6
+    with pytest.raises(ValueError, match=r"token ids in \[0, 5\]"):
+        train_autoregressive(_gpt(), tokens, CFG)

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from aigc_course._check import (
+    check_binary,
     check_bool,
     check_choice,
     check_count,
@@ -30,6 +31,7 @@ from aigc_course._check import (
     check_range,
     check_real,
     check_tensor,
+    check_tokens,
 )
 from aigc_course.runtime import get_device
 from aigc_course.train.config import RunConfig, TrainResult
@@ -136,8 +138,9 @@ def train_autoregressive(
         :class:`~aigc_course.models.transformer.CausalTransformer`.
     data : tensor
         (N, 1, H, W) binary images (grey images in [0, 1] with ``dynamic_binarization``), or
-        (N, T) int64 token windows (:func:`~aigc_course.data.poems.token_windows`). All of it
-        is checked once, through the model, before the first step.
+        (N, T) int64 token windows (:func:`~aigc_course.data.poems.token_windows`). Checked
+        once before the first step: one batch through the model's own checks, the values of
+        all of it by one reduction (binary pixels, token ids below ``model.cfg.vocab_size``).
     cfg : AutoregressiveTrainConfig
     history : dict, optional
         A dict to append the per-step records to (lists keyed by :data:`AR_HISTORY_KEYS`).
@@ -206,8 +209,10 @@ def train_autoregressive(
 
 
 def _check_data(model: nn.Module, data: object, cfg: AutoregressiveTrainConfig) -> None:
-    r"""Check all of ``data`` once, through the model's own validation (no checks per step)."""
+    r"""Check ``data`` once: one batch through the model's own checks (shapes, dtypes), then the
+    values of all of it with one reduction each (no forward pass over the whole data)."""
     check_tensor(data, "data", shape_hint="(N, 1, H, W) images or (N, T) int64 tokens")
+    device = next(model.parameters()).device
     if cfg.dynamic_binarization:
         check_tensor(
             data, "data", ndim=4, floating=True, shape_hint="(N, 1, H, W) grey images"
@@ -215,11 +220,15 @@ def _check_data(model: nn.Module, data: object, cfg: AutoregressiveTrainConfig) 
         check_range(
             data, "data (dynamic_binarization draws pixels from grey values)", 0.0, 1.0
         )
-        probe = torch.zeros_like(data[: cfg.batch_size])
+        first = torch.zeros_like(data[: cfg.batch_size])
     else:
-        probe = data
+        first = data[: cfg.batch_size]
     with torch.no_grad():
-        for chunk in probe.split(cfg.batch_size):
-            model.conditional_log_probs(
-                chunk.to(next(model.parameters()).device), validate=True
-            )
+        model.conditional_log_probs(first.to(device), validate=True)
+    if cfg.dynamic_binarization:
+        return
+    if data.is_floating_point():
+        check_binary(data, "data", shape_hint="(N, 1, H, W) binary images")
+    vocab_size = getattr(getattr(model, "cfg", None), "vocab_size", None)
+    if data.dtype == torch.long and vocab_size is not None:
+        check_tokens(data, "data", vocab_size)
