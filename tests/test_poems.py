@@ -214,10 +214,17 @@ def test_tokenizer_vocabulary_comes_from_the_training_texts_only():
     assert tok.encode(TEXTS[0], bos=False, eos=False) == tok.encode(TEXTS[0])[1:-1]
 
 
+def test_rare_characters_can_map_to_the_unknown_token():
+    tok = CharTokenizer(TEXTS, min_count=2)  # 明 月 頭 appear twice
+    assert tok.chars == tuple(sorted("明月頭")) and tok.vocab_size == 6
+    assert tok.decode(tok.encode("明月光")) == "明月□"
+
+
 @pytest.mark.parametrize(
     ("call", "match"),
     [
         (lambda: CharTokenizer([]), "texts is empty"),
+        (lambda: CharTokenizer(["a"], min_count=0), "min_count"),
         (lambda: CharTokenizer("abc"), "list of strings"),
         (lambda: CharTokenizer(["a", 3]), r"texts\[1\] must be a str"),
         (lambda: CharTokenizer(["a", ""]), r"texts\[1\] is an empty string"),

@@ -33,6 +33,7 @@ import json
 import os
 import tarfile
 import zlib
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -446,6 +447,10 @@ class CharTokenizer:
     ----------
     texts : list of str
         The training texts (never the held-out ones).
+    min_count : int
+        Keep the characters seen at least this often in ``texts``; rarer ones map to
+        ``<unk>`` (a smaller vocabulary: a cheaper output layer, at the price of the rare
+        characters).
     """
 
     UNK, BOS, EOS = 0, 1, 2
@@ -453,9 +458,11 @@ class CharTokenizer:
     UNK_CHAR = "\N{WHITE SQUARE}"
     r"""How :meth:`decode` shows the unknown token."""
 
-    def __init__(self, texts: Iterable[str]) -> None:
+    def __init__(self, texts: Iterable[str], *, min_count: int = 1) -> None:
         texts = _check_texts(texts, "texts")
-        chars = sorted(set().union(*map(set, texts)))
+        min_count = check_count(min_count, "min_count")
+        counts = Counter("".join(texts))
+        chars = sorted(c for c, n in counts.items() if n >= min_count)
         self.chars = tuple(chars)
         self.index = {c: i + len(self.SPECIALS) for i, c in enumerate(chars)}
 
