@@ -17,6 +17,7 @@ from aigc_course.models.denoiser import MLPDenoiser, MLPDenoiserConfig
 from aigc_course.models.gan import ToyDiscriminator, ToyGANConfig, ToyGenerator
 from aigc_course.models.vae import MLPVAE, VAEConfig
 from aigc_course.train import (
+    AutoregressiveTrainConfig,
     ClassifierTrainConfig,
     DiffusionTrainConfig,
     GANTrainConfig,
@@ -75,6 +76,7 @@ DIFF = DiffusionTrainConfig(steps=3, batch_size=16, T=50, device="cpu", progress
         DiffusionTrainConfig,
         ClassifierTrainConfig,
         LikelihoodTrainConfig,
+        AutoregressiveTrainConfig,
     ],
 )
 def test_every_train_config_is_a_frozen_keyword_only_run_config(config):
