@@ -42,6 +42,7 @@ def make_model(args: argparse.Namespace) -> CausalTransformer:
         n_layer=args.layers,
         n_head=args.heads,
         n_embd=args.embd,
+        fused_attention=args.fused,
     )
     return CausalTransformer(cfg).to(args.device)
 
@@ -109,9 +110,15 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--fused", action="store_true", help="attention by F.scaled_dot_product_attention"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"device {args.device}, {args.threads} thread(s), torch {torch.__version__}")
+    print(
+        f"device {args.device}, {args.threads} thread(s), torch {torch.__version__}, "
+        f"{'fused' if args.fused else 'written-out'} attention"
+    )
 
     model = make_model(args).eval()
     time_generate(model, args, True)  # warm-up

@@ -1,5 +1,6 @@
 """The causal transformer against independent oracles: torch's attention, autograd, enumeration."""
 
+import dataclasses
 import itertools
 
 import pytest
@@ -35,9 +36,10 @@ def test_attention_matches_torch_scaled_dot_product_attention():
     torch.testing.assert_close(attn(x), expected, rtol=1e-5, atol=1e-6)
 
 
-def test_causal_mask_by_autograd_jacobian():
+@pytest.mark.parametrize("fused", [False, True])
+def test_causal_mask_by_autograd_jacobian(fused):
     """Output i does not depend on embedded input j > i, and does on some j <= i."""
-    model = _model()
+    model = _model(dataclasses.replace(CFG, fused_attention=fused))
     T = CFG.block_size
     emb = torch.randn(1, T, CFG.n_embd, requires_grad=True)
     handle = model.tok_emb.register_forward_hook(lambda module, inputs, output: emb)
@@ -53,8 +55,9 @@ def test_causal_mask_by_autograd_jacobian():
         handle.remove()
 
 
-def test_kv_cached_logits_equal_uncached_ones():
-    model = _model()
+@pytest.mark.parametrize("fused", [False, True])
+def test_kv_cached_logits_equal_uncached_ones(fused):
+    model = _model(dataclasses.replace(CFG, fused_attention=fused))
     tokens = torch.randint(
         0, CFG.vocab_size, (2, CFG.block_size), generator=torch.Generator().manual_seed(1)
     )
@@ -160,3 +163,13 @@ def test_pixel_transformer_trains_with_dynamic_binarisation():
     )
     result = train_autoregressive(_pixel_gpt(), grey, cfg)
     assert result.steps == 4 and all(v > 0 for v in result.history["nll"])
+
+
+def test_fused_attention_gives_the_written_out_logits():
+    tokens = torch.randint(
+        0, CFG.vocab_size, (3, CFG.block_size), generator=torch.Generator().manual_seed(4)
+    )
+    plain = _model()
+    fused = _model(dataclasses.replace(CFG, fused_attention=True))
+    fused.load_state_dict(plain.state_dict())
+    torch.testing.assert_close(fused(tokens), plain(tokens), rtol=1e-5, atol=1e-5)
