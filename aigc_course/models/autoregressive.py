@@ -7,8 +7,8 @@ Both factorise an image of D binary pixels in raster order (row by row, left to 
 
 and get all D logits from **one** pass of a network whose weights are masked so that logit
 :math:`\ell_d` cannot see pixels :math:`\ge d`. Training therefore costs one pass per image;
-sampling costs D passes (:meth:`MADE.sample`, :meth:`PixelCNN.sample`). The exact
-log-likelihood is the sum of the D Bernoulli terms (:meth:`conditional_log_probs`).
+sampling costs D passes (``sample``). The exact
+log-likelihood is the sum of the D Bernoulli terms (``conditional_log_probs``).
 
 Shapes: images (B, 1, H, W) float with values in {0, 1}; ``log_prob`` (B,) in nats;
 ``conditional_log_probs`` (B, D), D = H * W, in raster order.

@@ -320,7 +320,7 @@ class PixelTransformer(nn.Module):
     :math:`(s, x_1, \dots, x_D)` with the start token :math:`s = 2`
     (:meth:`tokens`), so the same :class:`CausalTransformer` (``vocab_size=3``,
     ``block_size >= D``) gives the D chain-rule terms of the image, and MADE, PixelCNN and this
-    model are trained and scored alike (:func:`~aigc_course.train.train_autoregressive`,
+    model are trained and scored alike (:func:`~aigc_course.train.autoregressive.train_autoregressive`,
     :func:`~aigc_course.metrics.likelihood.evaluate_autoregressive`). It follows the
     ``Generator`` protocol: ``sample(n, generator=...)`` returns (n, 1, H, W) binary images.
 

@@ -55,7 +55,7 @@ _LR_SCHEDULES = ("constant", "cosine")
 
 @dataclass(frozen=True, kw_only=True)
 class AutoregressiveTrainConfig(RunConfig):
-    r"""Settings of :func:`train_autoregressive`; the run settings are :class:`RunConfig`'s.
+    r"""Settings of :func:`train_autoregressive`; the run settings are :class:`~aigc_course.train.config.RunConfig`'s.
 
     Attributes
     ----------
@@ -97,7 +97,7 @@ class AutoregressiveTrainConfig(RunConfig):
 
 @dataclass(frozen=True, kw_only=True)
 class AutoregressiveResult(TrainResult):
-    r"""What :func:`train_autoregressive` returns: :class:`TrainResult` and ``model`` (trained in
+    r"""What :func:`train_autoregressive` returns: :class:`~aigc_course.train.config.TrainResult` and ``model`` (trained in
     place)."""
 
     model: nn.Module
