@@ -29,6 +29,7 @@ from aigc_course.train.diffusion import (
 from aigc_course.train.ema import ema_copy, ema_update_, warmed_up_decay
 from aigc_course.train.errors import CheckpointError
 from aigc_course.train.gan import (
+    DCGAN_RECIPE,
     HISTORY_KEYS,
     GANResult,
     GANTrainConfig,
@@ -86,6 +87,7 @@ __all__ = [
     "train_classifier",
     "evaluate_vae",
     "GANResult",
+    "DCGAN_RECIPE",
     "GANTrainConfig",
     "HISTORY_KEYS",
     "LikelihoodTrainConfig",
