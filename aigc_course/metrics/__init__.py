@@ -25,7 +25,7 @@ The single metrics, each on feature matrices (N, F) or probabilities (N, K):
 ``precision_recall`` (-> ``PrecisionRecall``), ``nearest_neighbours`` (pixel or feature space),
 ``mean_pairwise_distance`` (sample variety).
 
-Likelihoods: ``bits_per_dim``, ``discrete_nll_from_density``, ``evaluate_vae`` (-> ``VAEEvaluation``).
+Likelihoods: ``bits_per_dim``, ``discrete_nll_from_density``, ``dequantized_bits_per_dim``, ``evaluate_vae`` (-> ``VAEEvaluation``).
 Classifiers: ``classifier_accuracy``. Toy data: ``count_modes`` (-> ``ModeCoverage``).
 
 Real-vs-generated detection: ``detection_set``, ``grey_share``, ``threshold_detector``,
@@ -62,6 +62,7 @@ from aigc_course.metrics.labels import LabelCoverage, classifier_score, label_co
 from aigc_course.metrics.likelihood import (
     VAEEvaluation,
     bits_per_dim,
+    dequantized_bits_per_dim,
     discrete_nll_from_density,
     evaluate_vae,
 )
@@ -90,6 +91,7 @@ __all__ = [
     "count_modes",
     "cross_detection",
     "detection_set",
+    "dequantized_bits_per_dim",
     "discrete_nll_from_density",
     "evaluate_samples",
     "evaluate_vae",

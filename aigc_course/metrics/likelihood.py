@@ -35,6 +35,7 @@ __all__ = [
     "VAEEvaluation",
     "bits_per_dim",
     "check_vae_data",
+    "dequantized_bits_per_dim",
     "discrete_nll_from_density",
     "evaluate_vae",
 ]
@@ -97,6 +98,45 @@ def discrete_nll_from_density(
     levels = check_count(levels, "levels", minimum=2)
     num_dims = check_count(num_dims, "num_dims")
     return -log_density + num_dims * math.log(levels)
+
+
+def dequantized_bits_per_dim(
+    log_density: torch.Tensor, num_dims: int, levels: int = 256
+) -> torch.Tensor:
+    r"""Bits per dimension of ``levels``-valued images from a density on dequantised data in [0, 1).
+
+    The discrete bound of :func:`discrete_nll_from_density` divided by :math:`D \ln 2`:
+
+    .. math::
+
+        \text{bpd} = \frac{-\log p(y) + D \log L}{D \ln 2}
+                    = \frac{-\log p(y)}{D \ln 2} + \log_2 L ,
+
+    so with the data scaled to [0, 1] every 8-bit image pays an offset of exactly 8 bits per
+    dimension: a uniform density on :math:`[0, 1]^D` (:math:`\log p = 0`) scores 8, as it
+    should (256 equally likely levels). Averaged over :math:`u`, :math:`\log p(y)` gives an upper
+    bound on the discrete NLL; this is how RealNVP and Glow report bits/dim.
+
+    Parameters
+    ----------
+    log_density : tensor (B,)
+        :math:`\log p(y)` in nats for dequantised images :math:`y = (k + u) / L \in [0, 1)^D`
+        (e.g. :func:`aigc_course.data.dequantize_unit` then ``model.log_prob``).
+    num_dims : int
+        D, the number of pixels (784 for MNIST).
+    levels : int
+        L (256 for 8-bit images).
+
+    Returns
+    -------
+    tensor (B,)
+        Bits per dimension.
+
+    References
+    ----------
+    Theis, van den Oord & Bethge, ICLR 2016, sec. 3.1; Dinh et al., ICLR 2017, sec. 4.1.
+    """
+    return bits_per_dim(discrete_nll_from_density(log_density, num_dims, levels), num_dims)
 
 
 # ------------------------------------------------------------------------------ VAEs
