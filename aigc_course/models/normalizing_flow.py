@@ -505,7 +505,9 @@ class NormalizingFlow(nn.Module):
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         r"""``n`` samples (n, *data_shape) in one pass: :math:`z \sim \mathcal N(0, I)` from
-        ``generator`` (CPU), moved to the model's device, then :meth:`inverse` in eval mode."""
+        ``generator`` (CPU), moved to the model's device, then :meth:`inverse` in eval mode
+        (clamped to ``data_range`` = [0, 1] for a model with a logit layer, whose inverse
+        reaches slightly beyond)."""
         n = _check.check_sample_count(n)
         device = next(self.parameters()).device
         _check.sample_labels(self, n, labels, device)  # refuses labels: unconditional
@@ -513,7 +515,9 @@ class NormalizingFlow(nn.Module):
         was_training = self.training
         self.eval()
         try:
-            return self.inverse(z)
+            x = self.inverse(z)
+            # the logit layer's inverse reaches alpha / (1 - 2 alpha) beyond [0, 1]
+            return x.clamp(*self.data_range) if self.config.logit_alpha else x
         finally:
             self.train(was_training)
 
