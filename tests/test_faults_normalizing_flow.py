@@ -164,3 +164,18 @@ def test_a_mismatched_checkpoint_is_refused_before_anything_is_loaded(tmp_path):
             dataclasses.replace(cfg, epochs=2, batch_size=4),
             resume=True,
         )
+
+
+def test_log_prob_checks_its_input_unless_told_not_to():
+    toy = NormalizingFlow(NormalizingFlowConfig(hidden=4))
+    with pytest.raises(ValueError, match="x contains NaN or Inf"):
+        toy.log_prob(torch.tensor([[0.0, float("nan")]]))
+    with pytest.raises(TypeError, match="x must be a floating-point"):
+        toy.log_prob(torch.zeros(2, 2, dtype=torch.long))
+    assert toy.log_prob(torch.zeros(0, 2)).shape == (0,)
+    images = NormalizingFlow(
+        NormalizingFlowConfig(data_shape=(1, 2, 2), n_couplings=1, hidden=4, logit_alpha=0.05)
+    )
+    with pytest.raises(ValueError, match=r"x must have values in \[0, 1\].*0..255"):
+        images.log_prob(torch.full((1, 1, 2, 2), 200.0))
+    assert torch.isnan(images.log_prob(torch.full((1, 1, 2, 2), 200.0), validate=False)).all()

@@ -233,17 +233,17 @@ class ActNorm(nn.Module):
     def _initialize(self, x: torch.Tensor) -> None:
         dims = [0, *range(2, x.ndim)]
         self.bias.copy_(-x.mean(dim=dims))
-        self.log_scale.copy_(-torch.log(x.std(dim=dims) + 1e-6))
+        self.log_scale.copy_(-torch.log(x.std(dim=dims, correction=0) + 1e-6))
         self.initialized.fill_(True)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         r"""``(y, log_det)``; initialises from ``x`` on the first call in training mode."""
-        if self.training and not self._checked:
+        if self.training and not self._checked and x.shape[0]:
             if not bool(self.initialized):
                 self._initialize(x)
             self._checked = True
         y = (x + self._view(self.bias, x)) * torch.exp(self._view(self.log_scale, x))
-        spatial = x[0, 0].numel()
+        spatial = math.prod(x.shape[2:])
         log_det = spatial * self.log_scale.sum()
         return y, log_det.expand(x.shape[0])
 
@@ -491,8 +491,24 @@ class NormalizingFlow(nn.Module):
             z = layer.inverse(z)
         return z
 
-    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        r"""Exact :math:`\log p(x)` in nats per example, shape (B,)."""
+    def log_prob(self, x: torch.Tensor, *, validate: bool = True) -> torch.Tensor:
+        r"""Exact :math:`\log p(x)` in nats per example, shape (B,).
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            (B, *data_shape) floats; in [0, 1] for a model with a logit layer (dequantised
+            images, :func:`aigc_course.data.dequantize_unit`).
+        validate : bool
+            Check dtype, NaN/Inf and the [0, 1] range first (reads every value: one host
+            sync); the training step calls ``forward`` and skips it.
+        """
+        if validate:
+            _check.check_tensor(x, "x", floating=True, nonempty=False)
+            if self.config.logit_alpha is None:
+                _check.check_finite(x, "x")
+            else:
+                _check.check_range(x, "x", 0.0, 1.0, atol=0.0)
         z, log_det = self(x)
         return standard_normal_log_prob(z) + log_det
 
