@@ -299,6 +299,17 @@ CASES: tuple[Case, ...] = (
         lambda: {"x": _imgs()},
         (Arg("x", UNIT, frozenset({"empty"})),),
     ),
+    Case(
+        "metrics.evaluate_normalizing_flow",
+        metrics.evaluate_normalizing_flow,
+        lambda: {"model": _NF, "data": _grid_imgs(3), "levels": 256, "draws": 1},
+        (
+            Arg("model", "module"),
+            Arg("data", UNIT),
+            Arg("levels", COUNT),
+            Arg("draws", COUNT),
+        ),
+    ),
     Case("models.NormalizingFlow.sample", _NF.sample, lambda: {"n": 3}, (Arg("n", "count0"),)),
     Case(
         "metrics.nearest_neighbours",
