@@ -133,8 +133,8 @@ class AffineCoupling(nn.Module):
         (C, 1, 1) for images (:func:`checkerboard_mask`, :func:`channel_mask`); values 0 or 1,
         with at least one of each.
     hidden : int
-        Width of the conditioner: an MLP (vectors) or a three-layer CNN with 3x3 kernels
-        (images).
+        Width of the conditioner: an MLP with two hidden layers (vectors), or a CNN with
+        3x3, 1x1 and 3x3 kernels as in Glow (images).
     channels : int, optional
         C, for image masks (required there).
 
@@ -525,9 +525,10 @@ class NormalizingFlow(nn.Module):
         (clamped to ``data_range`` = [0, 1] for a model with a logit layer, whose inverse
         reaches slightly beyond)."""
         n = _check.check_sample_count(n)
-        device = next(self.parameters()).device
-        _check.sample_labels(self, n, labels, device)  # refuses labels: unconditional
-        z = torch.randn(n, *self.latent_shape, generator=generator).to(device)
+        param = next(self.parameters())
+        _check.sample_labels(self, n, labels, param.device)  # refuses labels: unconditional
+        z = torch.randn(n, *self.latent_shape, generator=generator, dtype=param.dtype)
+        z = z.to(param.device)
         was_training = self.training
         self.eval()
         try:
