@@ -21,6 +21,7 @@ from aigc_course.train import (
     DiffusionTrainConfig,
     GANTrainConfig,
     LikelihoodTrainConfig,
+    NormalizingFlowTrainConfig,
     TrainingDiverged,
     VAETrainConfig,
     ema_copy,
@@ -75,6 +76,7 @@ DIFF = DiffusionTrainConfig(steps=3, batch_size=16, T=50, device="cpu", progress
         DiffusionTrainConfig,
         ClassifierTrainConfig,
         LikelihoodTrainConfig,
+        NormalizingFlowTrainConfig,
     ],
 )
 def test_every_train_config_is_a_frozen_keyword_only_run_config(config):

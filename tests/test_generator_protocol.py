@@ -20,6 +20,8 @@ from aigc_course.models import (
     Generator,
     MLPGANConfig,
     MLPGenerator,
+    NormalizingFlow,
+    NormalizingFlowConfig,
     PCAGaussian,
     PixelBernoulli,
     ToyGANConfig,
@@ -43,6 +45,10 @@ MODELS = {
     "ConditionalVAE": lambda: ConditionalVAE(ConditionalVAEConfig()),
     "PixelBernoulli": lambda: PixelBernoulli.fit(_images()),
     "PCAGaussian": lambda: PCAGaussian.fit(torch.rand(32, 1, 28, 28), k=3),
+    "NormalizingFlow": lambda: NormalizingFlow(
+        NormalizingFlowConfig(data_shape=(1, 28, 28), n_couplings=1, hidden=4, logit_alpha=0.05)
+    ),
+    "NormalizingFlow2D": lambda: NormalizingFlow(),
 }
 
 

@@ -25,7 +25,8 @@ The single metrics, each on feature matrices (N, F) or probabilities (N, K):
 ``precision_recall`` (-> ``PrecisionRecall``), ``nearest_neighbours`` (pixel or feature space),
 ``mean_pairwise_distance`` (sample variety).
 
-Likelihoods: ``bits_per_dim``, ``discrete_nll_from_density``, ``evaluate_vae`` (-> ``VAEEvaluation``).
+Likelihoods: ``bits_per_dim``, ``discrete_nll_from_density``, ``dequantized_bits_per_dim``,
+``evaluate_normalizing_flow`` (-> ``NormalizingFlowEvaluation``), ``evaluate_vae`` (-> ``VAEEvaluation``).
 Classifiers: ``classifier_accuracy``. Toy data: ``count_modes`` (-> ``ModeCoverage``).
 
 Real-vs-generated detection: ``detection_set``, ``grey_share``, ``threshold_detector``,
@@ -60,9 +61,12 @@ from aigc_course.metrics.frechet import (
 from aigc_course.metrics.kid import KID, kid, mmd2_unbiased, polynomial_kernel
 from aigc_course.metrics.labels import LabelCoverage, classifier_score, label_coverage
 from aigc_course.metrics.likelihood import (
+    NormalizingFlowEvaluation,
     VAEEvaluation,
     bits_per_dim,
+    dequantized_bits_per_dim,
     discrete_nll_from_density,
+    evaluate_normalizing_flow,
     evaluate_vae,
 )
 from aigc_course.metrics.modes import ModeCoverage, count_modes
@@ -90,7 +94,10 @@ __all__ = [
     "count_modes",
     "cross_detection",
     "detection_set",
+    "dequantized_bits_per_dim",
     "discrete_nll_from_density",
+    "evaluate_normalizing_flow",
+    "NormalizingFlowEvaluation",
     "evaluate_samples",
     "evaluate_vae",
     "feature_statistics",

@@ -24,6 +24,19 @@ from aigc_course.models.gan import (
     dcgan_init_,
 )
 from aigc_course.models.latent import latent_path
+from aigc_course.models.normalizing_flow import (
+    ActNorm,
+    AffineCoupling,
+    InvertibleConv1x1,
+    LogitTransform,
+    NormalizingFlow,
+    NormalizingFlowConfig,
+    Squeeze,
+    alternating_mask,
+    channel_mask,
+    checkerboard_mask,
+    standard_normal_log_prob,
+)
 from aigc_course.models.unet import UNet, UNetConfig
 from aigc_course.models.vae import MLPVAE, ConvVAE, VAEConfig, VAEOutput
 
@@ -59,4 +72,15 @@ __all__ = [
     "ToyGenerator",
     "VAEConfig",
     "VAEOutput",
+    "ActNorm",
+    "AffineCoupling",
+    "InvertibleConv1x1",
+    "LogitTransform",
+    "NormalizingFlow",
+    "NormalizingFlowConfig",
+    "Squeeze",
+    "alternating_mask",
+    "channel_mask",
+    "checkerboard_mask",
+    "standard_normal_log_prob",
 ]

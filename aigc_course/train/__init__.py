@@ -48,6 +48,13 @@ from aigc_course.train.likelihood import (
     likelihood_step,
     train_likelihood,
 )
+from aigc_course.train.normalizing_flow import (
+    NORMALIZING_FLOW_HISTORY_KEYS,
+    NormalizingFlowResult,
+    NormalizingFlowTrainConfig,
+    normalizing_flow_step,
+    train_normalizing_flow,
+)
 from aigc_course.train.schedules import cosine_factor
 from aigc_course.train.vae import (
     VAE_HISTORY_KEYS,
@@ -103,4 +110,9 @@ __all__ = [
     "VAEEvaluation",
     "VAEResult",
     "VAETrainConfig",
+    "NORMALIZING_FLOW_HISTORY_KEYS",
+    "NormalizingFlowResult",
+    "NormalizingFlowTrainConfig",
+    "normalizing_flow_step",
+    "train_normalizing_flow",
 ]
