@@ -109,6 +109,7 @@ def test_asset_file_written_atomically_with_matching_checksum(book):
     assert "c &lt;b&gt;" in fig.html
     bundle = fig._repr_mimebundle_()
     assert base64.b64decode(bundle["image/png"]) == PNG and bundle["text/html"] == fig.html
+    assert bundle["text/plain"] == repr(fig) and len(repr(fig)) < 200
 
 
 def test_inline_outside_a_book(tmp_path):

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import functools
 import http.server
+import importlib.util
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -218,6 +221,7 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture
 def server(tmp_path):
+    (tmp_path / "favicon.ico").write_bytes(b"")  # the browser asks for it; a 404 logs an error
     handler = functools.partial(_Quiet, directory=str(tmp_path))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -324,3 +328,68 @@ def test_frame_player_slider_and_play(driver, shots, tmp_path):
     assert readout.text.startswith("step 11")
     driver.save_screenshot(str(shots / "frame_player.png"))
     assert _errors(driver) == []
+
+
+def _mini_book(tmp_path: Path, vae) -> Path:
+    """A one-chapter Jupyter Book whose stored outputs are two figures; built, as the book is."""
+    nbformat = pytest.importorskip("nbformat")
+    if importlib.util.find_spec("jupyter_book") is None:
+        pytest.skip("jupyter-book is not installed: the built-book test needs it")
+    root = tmp_path / "mini"
+    (root / "book").mkdir(parents=True)
+    (root / "_static").mkdir()
+    (root / "_config.yml").write_text("title: t\nexecute:\n  execute_notebooks: 'off'\n")
+    (root / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n- file: book/vae\n")
+    (root / "intro.md").write_text("# Intro\n")
+    figures = [
+        latent_explorer(
+            vae,
+            torch.randn(300, 2),
+            torch.arange(300) % 10,
+            name="book-explorer",
+            caption="explorer",
+            page_dir=root / "book",
+        ),
+        frame_player(
+            torch.rand(5, 1, 8, 8),
+            [f"step {k}" for k in range(5)],
+            name="book-player",
+            caption="player",
+            page_dir=root / "book",
+        ),
+    ]
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [nbformat.v4.new_markdown_cell("# VAE")]
+    for k, fig in enumerate(figures):
+        cell = nbformat.v4.new_code_cell("figure", execution_count=k + 1)
+        cell.outputs = [
+            nbformat.v4.new_output("execute_result", fig._repr_mimebundle_(), execution_count=k + 1)
+        ]
+        nb.cells.append(cell)
+    nbformat.write(nb, root / "book" / "vae.ipynb")
+    jb = Path(sys.executable).with_name("jupyter-book")
+    subprocess.run(
+        [str(jb), "build", str(root), "-q"], check=True, capture_output=True, timeout=300
+    )
+    return root / "_build" / "html"
+
+
+def test_in_a_built_jupyter_book(driver, shots, tmp_path, server, vae):
+    html = _mini_book(tmp_path, vae)
+    assert (html / "_static" / "interactive" / "book-explorer.mjs").is_file()
+    assert "interactive/" not in (html / "intro.html").read_text()  # not loaded on every page
+    driver.get((html / "intro.html").as_uri())
+    theme_errors = {e["message"].split(" ", 1)[1] for e in _errors(driver)}  # the theme's own
+    for url in ((html / "book" / "vae.html").as_uri(), f"{server}/mini/_build/html/book/vae.html"):
+        driver.get(url)
+        _ready(driver, "book-explorer")
+        _ready(driver, "book-player")
+        _check_decode(driver, vae, "book-explorer", [-0.4, 1.1])
+        new = [e for e in _errors(driver) if e["message"].split(" ", 1)[1] not in theme_errors]
+        assert new == []
+    driver.save_screenshot(str(shots / "built_book.png"))

@@ -143,8 +143,16 @@ class InteractiveFigure:
     asset: Path | None
     n_bytes: int
 
+    def __repr__(self) -> str:  # also the text/plain output: short, not the HTML
+        where = "inline" if self.asset is None else (ASSET_FOLDER / self.asset.name).as_posix()
+        return f"InteractiveFigure({self.name!r}, data: {where}, {self.n_bytes:,} bytes)"
+
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
-        return {"text/html": self.html, "image/png": base64.b64encode(self.png).decode("ascii")}
+        return {
+            "text/plain": repr(self),
+            "text/html": self.html,
+            "image/png": base64.b64encode(self.png).decode("ascii"),
+        }
 
 
 def _budget(name: str, n_bytes: int) -> None:

@@ -114,7 +114,7 @@ def _png(fig) -> bytes:
 
     FigureCanvasAgg(fig)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    fig.savefig(buffer, format="png", dpi=72, bbox_inches="tight")
     return buffer.getvalue()
 
 
