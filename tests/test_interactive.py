@@ -6,6 +6,8 @@ import base64
 import io
 import json
 import re
+import sys
+import types
 from importlib import resources
 
 import numpy as np
@@ -41,7 +43,8 @@ def _fresh_page():
 
 
 @pytest.fixture
-def book(tmp_path):
+def book(tmp_path, monkeypatch):
+    monkeypatch.delenv("VSCODE_PID", raising=False)  # a terminal of VS Code: still a book here
     (tmp_path / "_config.yml").write_text("title: t\n")
     (tmp_path / "_toc.yml").write_text("root: intro\n")
     (tmp_path / "book").mkdir()
@@ -118,6 +121,12 @@ def test_inline_outside_a_book(tmp_path):
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(InteractiveFigureError, match="'demo'.*needs a Jupyter Book root"):
         make_figure("demo", "frame_player", {}, PNG, caption="c", inline=False, page_dir=tmp_path)
+
+
+def test_inline_in_colab_even_inside_a_book(book, monkeypatch):
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    fig = make_figure("demo", "frame_player", {"a": 1}, PNG, caption="c", page_dir=book / "book")
+    assert fig.asset is None and "inline" in _spec(fig.html)
 
 
 def test_unwritable_folder_names_the_figure(book):

@@ -82,7 +82,8 @@ def shots() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_page():
+def _fresh_page(monkeypatch):
+    monkeypatch.delenv("VSCODE_PID", raising=False)  # the data-file tests need file mode
     reset_page()
     yield
     reset_page()

@@ -13,7 +13,8 @@ Where the payload goes:
   script that stores the payload string in ``window.AIGC_ASSETS``. Sphinx copies ``_static``
   into the built HTML; a ``<script>`` tag (unlike ``fetch``) also loads from ``file://``. The
   extension is ``.mjs`` because Jupyter Book 1.x adds every ``_static/**/*.js`` to every page.
-* **Elsewhere** (Colab, a copied notebook) or with ``inline=True``: inside the HTML output.
+* **Elsewhere** (a copied notebook), **in Colab or VS Code** (their outputs cannot read the
+  kernel's files) or with ``inline=True``: inside the HTML output.
 
 The HTML carries the payload's length and 32-bit FNV-1a hash; the browser checks both before
 use, and a missing or damaged file shows a message in the figure's place above the static PNG.
@@ -32,6 +33,7 @@ import io
 import json
 import os
 import re
+import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +109,11 @@ def find_book_root(start: str | os.PathLike | None = None) -> Path | None:
         if (candidate / "_config.yml").is_file() and (candidate / "_toc.yml").is_file():
             return candidate
     return None
+
+
+def _files_unreachable() -> bool:
+    r"""Whether the notebook front end cannot load files beside the notebook (Colab, VS Code)."""
+    return "google.colab" in sys.modules or "VSCODE_PID" in os.environ
 
 
 def page_bytes() -> int:
@@ -237,7 +244,8 @@ def make_figure(
         Alternative text of the static image (default: the caption).
     inline : bool or None
         ``True``: data inside the HTML; ``False``: in a data file of the book; ``None``: a
-        data file when a book root is found, else inline.
+        data file when a book root is found (and the front end is not Colab or VS Code),
+        else inline.
     book_root, page_dir : path-like or None
         The book's root folder (default: :func:`find_book_root`) and the folder of the page's
         notebook (default: the working directory, where Jupyter runs a notebook).
@@ -261,7 +269,8 @@ def make_figure(
             f"interactive figure {name!r}: inline=False needs a Jupyter Book root "
             "(_config.yml and _toc.yml) at or above the working directory, or book_root=..."
         )
-    use_file = root is not None if inline is None else not inline
+    reachable = root is not None and not _files_unreachable()
+    use_file = reachable if inline is None else not inline
     png_b64 = base64.b64encode(png).decode("ascii")
     n_bytes = len(text) + len(png_b64)
     _budget(name, n_bytes)
