@@ -19,6 +19,7 @@ from aigc_course.interactive import (
     PAGE_LIMIT_BYTES,
     InteractiveFigureError,
     decoder_layers,
+    figure_frame,
     frame_player,
     latent_explorer,
     make_figure,
@@ -256,3 +257,12 @@ def test_frame_player_payload(tmp_path):
         frame_player(torch.rand(3, 2, 6, 5), list("abc"), name="pl", caption="c", page_dir=tmp_path)
     with pytest.raises(TypeError, match="loop must be True or False"):
         frame_player(frames, list("abc"), name="pl", caption="c", loop=1, page_dir=tmp_path)
+
+
+def test_figure_frame_renders_rgb():
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(2, 1), facecolor=(1.0, 0.0, 0.0))
+    frame = figure_frame(fig, dpi=50)
+    assert frame.shape == (50, 100, 3) and frame.dtype == np.uint8
+    assert (frame == np.array([255, 0, 0], dtype=np.uint8)).all()

@@ -15,13 +15,19 @@ from aigc_course.interactive.assets import (
     page_bytes,
     reset_page,
 )
-from aigc_course.interactive.figures import decoder_layers, frame_player, latent_explorer
+from aigc_course.interactive.figures import (
+    decoder_layers,
+    figure_frame,
+    frame_player,
+    latent_explorer,
+)
 
 __all__ = [
     "PAGE_LIMIT_BYTES",
     "InteractiveFigure",
     "InteractiveFigureError",
     "decoder_layers",
+    "figure_frame",
     "frame_player",
     "latent_explorer",
     "make_figure",

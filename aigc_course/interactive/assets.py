@@ -128,7 +128,7 @@ def reset_page() -> None:
 
 @dataclass(frozen=True)
 class InteractiveFigure:
-    r"""What :func:`make_figure` returns; Jupyter displays its MIME bundle.
+    r"""What :func:`~aigc_course.interactive.assets.make_figure` returns; Jupyter displays its MIME bundle.
 
     Attributes
     ----------
@@ -247,13 +247,15 @@ def make_figure(
         data file when a book root is found (and the front end is not Colab or VS Code),
         else inline.
     book_root, page_dir : path-like or None
-        The book's root folder (default: :func:`find_book_root`) and the folder of the page's
+        The book's root folder (default:
+        :func:`~aigc_course.interactive.assets.find_book_root`) and the folder of the page's
         notebook (default: the working directory, where Jupyter runs a notebook).
 
     Raises
     ------
     InteractiveFigureError
-        If the page's data would exceed :data:`PAGE_LIMIT_BYTES`, or the data file cannot be
+        If the page's data would exceed
+        :data:`~aigc_course.interactive.assets.PAGE_LIMIT_BYTES`, or the data file cannot be
         written; the message names the figure.
     """
     if not isinstance(name, str) or not _NAME.match(name):

@@ -31,7 +31,7 @@ from aigc_course.interactive.assets import (
     png_base64,
 )
 
-__all__ = ["decoder_layers", "frame_player", "latent_explorer"]
+__all__ = ["decoder_layers", "figure_frame", "frame_player", "latent_explorer"]
 
 _ACTS = {nn.ReLU: "relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.LeakyReLU: "leaky_relu"}
 _OUTPUTS = ("sigmoid", "identity")
@@ -251,6 +251,22 @@ def _frames_uint8(frames: object) -> np.ndarray:
     if array.dtype != np.uint8:
         array = np.clip(np.rint(array.astype(np.float64) * 255.0), 0, 255).astype(np.uint8)
     return array
+
+
+def figure_frame(fig, *, dpi: int = 72) -> np.ndarray:
+    r"""A matplotlib figure as an RGB image (H, W, 3) uint8: one frame for :func:`frame_player`.
+
+    Render each snapshot (e.g. the generator's samples over the discriminator's heat map) to
+    a small figure, convert it with this, and stack the frames; close the figure afterwards.
+    All frames of one player must have the same size (same ``figsize`` and ``dpi``, no
+    ``bbox_inches="tight"``).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    fig.set_dpi(_check.check_count(dpi, "dpi"))
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
 def _strip_png(frames: np.ndarray, captions: Sequence[str]) -> bytes:
