@@ -46,6 +46,7 @@ def _fresh_page():
 @pytest.fixture
 def book(tmp_path, monkeypatch):
     monkeypatch.delenv("VSCODE_PID", raising=False)  # a terminal of VS Code: still a book here
+    monkeypatch.delenv("AIGC_QUICK", raising=False)
     (tmp_path / "_config.yml").write_text("title: t\n")
     (tmp_path / "_toc.yml").write_text("root: intro\n")
     (tmp_path / "book").mkdir()
@@ -102,12 +103,12 @@ def test_asset_file_written_atomically_with_matching_checksum(book):
     fig = make_figure(
         "demo-fig", "frame_player", payload, PNG, caption="c <b>", page_dir=book / "book"
     )
-    assert fig.asset == book / "_static" / "interactive" / "demo-fig.mjs"
-    assert [p.name for p in fig.asset.parent.iterdir()] == ["demo-fig.mjs"]  # no temp files
     text = _stored_text(fig.asset)
+    assert fig.asset == book / "_static" / "interactive" / f"demo-fig-{fnv1a32(text):08x}.mjs"
+    assert [p.name for p in fig.asset.parent.iterdir()] == [fig.asset.name]  # no temp files
     assert json.loads(text) == payload
     spec = _spec(fig.html)
-    assert spec["src"] == "../_static/interactive/demo-fig.mjs"
+    assert spec["src"] == f"../_static/interactive/{fig.asset.name}"
     assert spec["length"] == len(text) and spec["hash"] == fnv1a32(text)
     assert "inline" not in spec and "</script>" not in fig.html.split("<script>")[1][:-10]
     assert "c &lt;b&gt;" in fig.html
@@ -122,6 +123,24 @@ def test_inline_outside_a_book(tmp_path):
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(InteractiveFigureError, match="'demo'.*needs a Jupyter Book root"):
         make_figure("demo", "frame_player", {}, PNG, caption="c", inline=False, page_dir=tmp_path)
+
+
+def test_new_data_replaces_the_older_file_of_the_same_figure(book):
+    first = make_figure("f", "frame_player", {"v": 1}, PNG, caption="c", page_dir=book / "book")
+    other = make_figure("f-2", "frame_player", {"v": 1}, PNG, caption="c", page_dir=book / "book")
+    again = make_figure("f", "frame_player", {"v": 1}, PNG, caption="c", page_dir=book / "book")
+    assert again.asset == first.asset and first.asset.is_file()
+    second = make_figure("f", "frame_player", {"v": 2}, PNG, caption="c", page_dir=book / "book")
+    assert second.asset != first.asset and not first.asset.exists()
+    assert sorted(p.name for p in book.joinpath("_static", "interactive").iterdir()) == sorted(
+        [second.asset.name, other.asset.name]
+    )
+
+
+def test_quick_mode_leaves_the_book_alone(book, monkeypatch):
+    monkeypatch.setenv("AIGC_QUICK", "1")
+    fig = make_figure("demo", "frame_player", {"a": 1}, PNG, caption="c", page_dir=book / "book")
+    assert fig.asset is None and not (book / "_static").exists()
 
 
 def test_inline_in_colab_even_inside_a_book(book, monkeypatch):
@@ -148,7 +167,7 @@ def test_failed_write_keeps_the_old_file(book, monkeypatch):
         make_figure("keep", "frame_player", {"v": 2}, PNG, caption="c", page_dir=book / "book")
     monkeypatch.undo()
     assert fig.asset.read_text() == before
-    assert [p.name for p in fig.asset.parent.iterdir()] == ["keep.mjs"]
+    assert [p.name for p in fig.asset.parent.iterdir()] == [fig.asset.name]
 
 
 def test_page_limit(tmp_path):

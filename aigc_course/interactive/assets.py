@@ -9,12 +9,15 @@ PNG with a note.
 Where the payload goes:
 
 * **Inside a Jupyter Book** (a folder above the working directory holds ``_config.yml`` and
-  ``_toc.yml``): written atomically to ``<book>/_static/interactive/<name>.mjs``, a classic
-  script that stores the payload string in ``window.AIGC_ASSETS``. Sphinx copies ``_static``
+  ``_toc.yml``): written atomically to ``<book>/_static/interactive/<name>-<hash>.mjs``, a
+  classic script that stores the payload string in ``window.AIGC_ASSETS``; the file names
+  the hash of its data, so a stored output always finds its own data, and the older files
+  of the same figure are removed (commit the folder with the notebook). Sphinx copies ``_static``
   into the built HTML; a ``<script>`` tag (unlike ``fetch``) also loads from ``file://``. The
   extension is ``.mjs`` because Jupyter Book 1.x adds every ``_static/**/*.js`` to every page.
 * **Elsewhere** (a copied notebook), **in Colab or VS Code** (their outputs cannot read the
-  kernel's files) or with ``inline=True``: inside the HTML output.
+  kernel's files), **in quick mode** (``AIGC_QUICK=1``: the CI's notebook run, whose outputs
+  are never stored, leaves the book's files alone) or with ``inline=True``: inside the HTML.
 
 The HTML carries the payload's length and 32-bit FNV-1a hash; the browser checks both before
 use, and a missing or damaged file shows a message in the figure's place above the static PNG.
@@ -40,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aigc_course.runtime import atomic_write
+from aigc_course.runtime import atomic_write, quick_mode
 
 __all__ = [
     "ASSET_FOLDER",
@@ -111,9 +114,9 @@ def find_book_root(start: str | os.PathLike | None = None) -> Path | None:
     return None
 
 
-def _files_unreachable() -> bool:
-    r"""Whether the notebook front end cannot load files beside the notebook (Colab, VS Code)."""
-    return "google.colab" in sys.modules or "VSCODE_PID" in os.environ
+def _keep_inline() -> bool:
+    r"""Colab or VS Code (outputs cannot load the kernel's files), or quick mode (not stored)."""
+    return "google.colab" in sys.modules or "VSCODE_PID" in os.environ or quick_mode()
 
 
 def page_bytes() -> int:
@@ -189,6 +192,13 @@ def _write_asset(name: str, path: Path, text: str) -> None:
         ) from exc
 
 
+def _remove_older(name: str, keep: Path) -> None:
+    pattern = re.compile(rf"^{re.escape(name)}-[0-9a-f]{{8}}\.mjs$")
+    for old in keep.parent.iterdir():
+        if old != keep and pattern.match(old.name):
+            old.unlink(missing_ok=True)
+
+
 def _asset_url(path: Path, page_dir: Path) -> str:
     return Path(os.path.relpath(path, page_dir)).as_posix()
 
@@ -244,8 +254,8 @@ def make_figure(
         Alternative text of the static image (default: the caption).
     inline : bool or None
         ``True``: data inside the HTML; ``False``: in a data file of the book; ``None``: a
-        data file when a book root is found (and the front end is not Colab or VS Code),
-        else inline.
+        data file when a book root is found (and neither Colab, VS Code nor quick mode is
+        on), else inline.
     book_root, page_dir : path-like or None
         The book's root folder (default:
         :func:`~aigc_course.interactive.assets.find_book_root`) and the folder of the page's
@@ -271,7 +281,7 @@ def make_figure(
             f"interactive figure {name!r}: inline=False needs a Jupyter Book root "
             "(_config.yml and _toc.yml) at or above the working directory, or book_root=..."
         )
-    reachable = root is not None and not _files_unreachable()
+    reachable = root is not None and not _keep_inline()
     use_file = reachable if inline is None else not inline
     png_b64 = base64.b64encode(png).decode("ascii")
     n_bytes = len(text) + len(png_b64)
@@ -279,8 +289,9 @@ def make_figure(
     spec = {"name": name, "kind": kind, "length": len(text), "hash": fnv1a32(text)}
     asset = None
     if use_file:
-        asset = root / ASSET_FOLDER / f"{name}.mjs"
+        asset = root / ASSET_FOLDER / f"{name}-{spec['hash']:08x}.mjs"
         _write_asset(name, asset, text)
+        _remove_older(name, asset)
         spec["src"] = _asset_url(asset, Path(page_dir) if page_dir is not None else Path.cwd())
     else:
         spec["inline"] = text
