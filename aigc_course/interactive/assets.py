@@ -37,7 +37,6 @@ import json
 import os
 import re
 import sys
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +66,7 @@ KINDS = ("latent_explorer", "frame_player")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _RUNTIME = Path(__file__).with_name("figures.js")
 _page: dict[str, int] = {}  # figure name -> bytes it adds to this kernel's page
+_shown: dict[str, int] = {}  # figure name -> how often this kernel made it (element ids)
 
 
 class InteractiveFigureError(RuntimeError):
@@ -295,7 +295,8 @@ def make_figure(
         spec["src"] = _asset_url(asset, Path(page_dir) if page_dir is not None else Path.cwd())
     else:
         spec["inline"] = text
-    uid = f"aigc-{name}-{uuid.uuid4().hex[:8]}"
+    _shown[name] = _shown.get(name, 0) + 1  # the same data twice on a page: distinct ids
+    uid = f"aigc-{name}-{spec['hash']:08x}-{_shown[name]}"
     page = _page_html(uid, spec, caption, png_b64, alt or caption)
     _page[name] = n_bytes
     return InteractiveFigure(name, page, png, asset, n_bytes)
