@@ -233,7 +233,9 @@ def test_latent_explorer_payload(tmp_path):
     vae = MLPVAE(VAEConfig(latent_dim=4, hidden=16)).eval()
     codes, labels = torch.randn(40, 4), torch.arange(40) % 10
     base = torch.tensor([0.1, 0.2, 0.3, 0.4])
-    fig = latent_explorer(vae, codes, labels, name="ex", dims=(2, 0), base=base, page_dir=tmp_path)
+    fig = latent_explorer(
+        vae, codes.numpy(), labels.numpy(), name="ex", dims=(2, 0), base=base, page_dir=tmp_path
+    )
     data = json.loads(_spec(fig.html)["inline"])
     assert data["dims"] == [2, 0] and data["base"] == pytest.approx(base.tolist())
     assert data["start"] == pytest.approx([0.3, 0.1]) and data["n_codes"] == 40
@@ -250,6 +252,8 @@ def test_latent_explorer_bad_input(tmp_path):
     vae = MLPVAE(VAEConfig(latent_dim=2, hidden=8))
     with pytest.raises(ValueError, match=r"codes must be \(N, 2\)"):
         latent_explorer(vae, torch.randn(5, 3), page_dir=tmp_path)
+    with pytest.raises(ValueError, match="labels must be"):
+        latent_explorer(vae, torch.randn(5, 2), torch.arange(4), page_dir=tmp_path)
     with pytest.raises(ValueError, match="two different coordinates"):
         latent_explorer(vae, torch.randn(5, 2), dims=(1, 1), page_dir=tmp_path)
     with pytest.raises(ValueError, match="output must be one of"):

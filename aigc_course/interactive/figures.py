@@ -160,11 +160,11 @@ def latent_explorer(
     ----------
     decoder : nn.Module
         A VAE with a fully connected ``.decoder`` (``MLPVAE``) or such an ``nn.Sequential``.
-    codes : tensor (N, d)
+    codes : tensor or array (N, d)
         Codes to plot, e.g. the means :math:`\mu_\phi(x)` of test images; the first
         ``max_points`` are used.
-    labels : tensor (N,) int or None
-        Classes 0-9 colouring the points.
+    labels : tensor or array (N,) int, or None
+        Classes colouring the points (ten colours, repeated after 9).
     name, caption : str
         The figure's name and its one-line caption.
     dims : (int, int)
@@ -186,6 +186,7 @@ def latent_explorer(
         Display it (the last expression of a cell) to show the figure.
     """
     net, shape = _unwrap(decoder, image_shape)
+    codes = torch.as_tensor(codes)  # a NumPy array works too
     layers = decoder_layers(net)
     d = layers[0]["cols"]
     _check.check_tensor(codes, "codes", ndim=2)
@@ -203,7 +204,10 @@ def latent_explorer(
     n = _check.check_count(max_points, "max_points")
     z0 = torch.zeros(d) if base is None else base.detach().cpu().float().reshape(d)
     points = codes[:n].detach().cpu().float()[:, [i, j]].numpy()
-    lab = None if labels is None else labels[:n].detach().cpu().numpy().astype(np.uint8)
+    lab = None if labels is None else np.asarray(torch.as_tensor(labels)[:n].cpu())
+    if lab is not None and (lab.shape != (len(points),) or lab.min() < 0 or lab.max() > 255):
+        raise ValueError(f"labels must be (N,) class numbers 0-255 beside codes (N, {d})")
+    lab = None if lab is None else lab.astype(np.uint8)
     names = [f"z{i + 1}", f"z{j + 1}"]
     start = [float(z0[i]), float(z0[j])]
     with torch.no_grad():
