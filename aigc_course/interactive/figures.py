@@ -258,7 +258,7 @@ def _frames_uint8(frames: object) -> np.ndarray:
 
 
 def figure_frame(fig, *, dpi: int = 72) -> np.ndarray:
-    r"""A matplotlib figure as an RGB image (H, W, 3) uint8: one frame for :func:`frame_player`.
+    r"""A matplotlib figure as an RGB image (H, W, 3) uint8: a frame for :func:`~aigc_course.interactive.figures.frame_player`.
 
     Render each snapshot (e.g. the generator's samples over the discriminator's heat map) to
     a small figure, convert it with this, and stack the frames; close the figure afterwards.
