@@ -199,13 +199,15 @@ check_spread_prediction(steps="?", guidance="?")  # "smaller", "same" or "larger
 # :class: dropdown
 # `````
 #
-# Both shrink. One deterministic step from $x_T$ returns $\hat x_0 = \E[x_0 \mid x_T]$,
-# the average of every image that could have produced $x_T$: almost the data's mean, for
-# every sample. (Section 3 shows the same on the ring: one step puts every sample near
-# its middle.) Guidance with $w > 0$ follows the score of
-# $q(x \mid y)^{1+w} / q(x)^{w}$, which rewards the places where class $y$ is much more
-# likely than the data as a whole: the class's typical core, a narrower set than the
-# class itself.
+# Both shrink. One deterministic step from $x_T$ returns
+# $\hat x_0 = \E[x_0 \mid x_T]$, the average of every image that could have produced
+# $x_T$: almost the data's mean, for every sample. (Section 3 shows the same on the
+# ring: one step puts every sample near its middle.) Guidance replaces the class's score
+# by $(1+w)\nabla\log q_t(x \mid y) - w\nabla\log q_t(x)$. While the noisy class is
+# narrower than the noisy data as a whole, this pulls harder towards the class's centre
+# than the class's own score: for two Gaussians about one centre, of variances
+# $v_y < v$, the pull per unit of distance is $(1+w)/v_y - w/v > 1/v_y$. The samples
+# gather nearer the centre: fewer unusual samples, less variety.
 
 # %%
 check_spread_prediction(steps="smaller", guidance="smaller")

@@ -682,9 +682,9 @@ _SPREAD_HINTS = {
         "an average over every image that could have produced x_T"
     ),
     "guidance": (
-        "your prediction for w = 4 instead of w = 0 does not match the run. Think about what "
-        "the guided noise (1 + w) eps(x, y) - w eps(x) rewards: x where class y is much more "
-        "likely than the classes as a whole"
+        "your prediction for w = 4 instead of w = 0 does not match the run. Think about the "
+        "guided score, (1 + w) grad log q_t(x | y) - w grad log q_t(x), where the noisy data "
+        "as a whole (q_t(x)) is broader than the noisy class y"
     ),
 }
 
