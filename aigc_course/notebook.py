@@ -58,12 +58,14 @@ def settings_lines(
     sep: str = " ",
     wrap: int | None = 80,
     changed_only: bool = True,
+    unchanged: str = "",
 ) -> list[str]:
     r"""The lines :func:`show_settings` prints: one per field of the dataclass ``cfg``.
 
     Each line is ``f"{name:{align}{width}}{sep}{value}"``. A field that is itself a dataclass (a
     nested training config) shows only its fields that differ from their defaults, as
-    ``name=value, ...`` (with ``changed_only=False``, its full ``repr``). With ``wrap``, a line
+    ``name=value, ...``, or ``unchanged`` when none differs (with ``changed_only=False``, its
+    full ``repr``). With ``wrap``, a line
     longer than ``wrap`` columns continues on lines indented by ``width + len(sep)``.
 
     Parameters
@@ -79,6 +81,9 @@ def settings_lines(
         Wrap long lines at this many columns; ``None`` leaves them whole.
     changed_only : bool
         Nested dataclasses: only the fields that differ from their defaults.
+    unchanged : str
+        What a nested dataclass with no changed field shows; ``{name}`` is its class name, e.g.
+        ``"{name}() (all defaults)"``. Default: nothing.
 
     Returns
     -------
@@ -99,7 +104,7 @@ def settings_lines(
                 f"{g.name}={getattr(value, g.name)}"
                 for g in dataclasses.fields(value)
                 if getattr(value, g.name) != g.default
-            )
+            ) or unchanged.format(name=type(value).__name__)
         line = f"{f.name:{align}{width}}{sep}{value}"
         if wrap is None:
             lines.append(line)
@@ -117,17 +122,24 @@ def show_settings(
     sep: str = " ",
     wrap: int | None = 80,
     changed_only: bool = True,
+    unchanged: str = "",
 ) -> None:
     r"""Print a chapter's config, one field per line; nested configs show their non-default fields.
 
     Parameters
     ----------
     cfg : dataclass instance
-    width, align, sep, wrap, changed_only
+    width, align, sep, wrap, changed_only, unchanged
         The layout, as in :func:`settings_lines` (whose lines this prints).
     """
     lines = settings_lines(
-        cfg, width=width, align=align, sep=sep, wrap=wrap, changed_only=changed_only
+        cfg,
+        width=width,
+        align=align,
+        sep=sep,
+        wrap=wrap,
+        changed_only=changed_only,
+        unchanged=unchanged,
     )
     for line in lines:
         print(line)

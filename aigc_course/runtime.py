@@ -48,6 +48,30 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+@contextlib.contextmanager
+def eval_mode(module: torch.nn.Module) -> Iterator[torch.nn.Module]:
+    r"""Put ``module`` in evaluation mode for a block, then restore its previous mode.
+
+    Sampling from a network must not use dropout or update batch-norm statistics, and must
+    not leave a network that was training in evaluation mode (or the reverse).
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+
+    Yields
+    ------
+    torch.nn.Module
+        ``module`` itself, in evaluation mode.
+    """
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
+
+
 def get_device(prefer: str | None = None) -> torch.device:
     r"""Pick the best available device: CUDA, then Apple MPS, then CPU.
 

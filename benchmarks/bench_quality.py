@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from dataclasses import replace
 
 import torch
 import torch.nn.functional as F
@@ -50,7 +51,7 @@ from aigc_course.models import (
     VAEConfig,
 )
 from aigc_course.train import (
-    GANTrainConfig,
+    DCGAN_RECIPE,
     VAETrainConfig,
     evaluate_vae,
     train_gan,
@@ -128,18 +129,7 @@ def train_package(data: torch.Tensor, seconds: float, seed: int) -> tuple[nn.Mod
     torch.manual_seed(seed)
     cfg = DCGANConfig(base_channels=32)
     G, D = DCGANGenerator(cfg), DCGANDiscriminator(cfg)
-    run = GANTrainConfig(
-        steps=10**9,
-        batch_size=32,
-        lr_d=2.4e-3,
-        lr_g=2.4e-3,
-        betas=(0.0, 0.99),
-        n_fixed=0,
-        ema_decay=0.995,
-        max_seconds=seconds,
-        seed=seed,
-        progress=False,
-    )
+    run = replace(DCGAN_RECIPE, max_seconds=seconds, seed=seed)
     result = train_gan(G, D, data, run)
     return result.ema_generator, result.steps
 

@@ -214,3 +214,28 @@ def test_old_package_path_warns_and_names_the_new_home():
             cosine_schedule,
             linear_schedule,
         )
+
+
+@pytest.mark.parametrize("make", [linear_schedule, cosine_schedule])
+def test_log_snr_is_log_of_signal_over_noise_variance(make):
+    from aigc_course.sampling import log_snr
+
+    sched = make(200)
+    lam = log_snr(sched)
+    assert lam.shape == (201,) and lam.dtype == torch.float64
+    assert math.isinf(float(lam[0])) and float(lam[0]) > 0
+    # oracle: the variances of x_t = sqrt(ab) x0 + sqrt(1 - ab) eps, by Monte Carlo on x0 = 1
+    gen = torch.Generator().manual_seed(0)
+    for t in (20, 100, 180):
+        ab = float(sched.alpha_bars[t])
+        signal = ab  # (sqrt(ab) * 1) ** 2
+        noise = (1 - ab) ** 0.5 * torch.randn(200_000, generator=gen, dtype=torch.float64)
+        assert float(lam[t]) == pytest.approx(math.log(signal / float(noise.var())), abs=0.02)
+    assert bool((lam[1:].diff() < 0).all())  # decreasing: more noise at every step
+
+
+def test_log_snr_refuses_what_is_not_a_schedule():
+    from aigc_course.sampling import log_snr
+
+    with pytest.raises((TypeError, ValueError), match="schedule"):
+        log_snr(torch.ones(3))

@@ -22,6 +22,7 @@ from aigc_course.train import (
     DiffusionTrainConfig,
     GANTrainConfig,
     LikelihoodTrainConfig,
+    NormalizingFlowTrainConfig,
     TrainingDiverged,
     VAETrainConfig,
     ema_copy,
@@ -77,6 +78,7 @@ DIFF = DiffusionTrainConfig(steps=3, batch_size=16, T=50, device="cpu", progress
         ClassifierTrainConfig,
         LikelihoodTrainConfig,
         AutoregressiveTrainConfig,
+        NormalizingFlowTrainConfig,
     ],
 )
 def test_every_train_config_is_a_frozen_keyword_only_run_config(config):

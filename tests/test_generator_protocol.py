@@ -22,6 +22,8 @@ from aigc_course.models import (
     MADEConfig,
     MLPGANConfig,
     MLPGenerator,
+    NormalizingFlow,
+    NormalizingFlowConfig,
     PCAGaussian,
     PixelBernoulli,
     PixelCNN,
@@ -55,6 +57,10 @@ MODELS = {
     "PixelTransformer": lambda: PixelTransformer(
         TransformerConfig(vocab_size=3, block_size=36, n_layer=1, n_head=2, n_embd=8), (1, 6, 6)
     ),
+    "NormalizingFlow": lambda: NormalizingFlow(
+        NormalizingFlowConfig(data_shape=(1, 28, 28), n_couplings=1, hidden=4, logit_alpha=0.05)
+    ),
+    "NormalizingFlow2D": lambda: NormalizingFlow(),
 }
 
 

@@ -251,3 +251,20 @@ def test_quantize_8bit_is_a_png_round_trip_and_the_old_helper():
     assert torch.equal(quantize_8bit(q), q)  # idempotent
     real = to_unit(torch.randint(0, 256, (50, 28, 28), dtype=torch.uint8, generator=g))
     assert torch.equal(quantize_8bit(real), real)  # images from files pass unchanged
+
+
+def test_settings_lines_names_a_nested_config_left_at_its_defaults():
+    from dataclasses import dataclass, field
+
+    @dataclass(frozen=True)
+    class Inner:
+        a: int = 1
+
+    @dataclass(frozen=True)
+    class Outer:
+        inner: Inner = field(default_factory=Inner)
+        changed: Inner = field(default_factory=lambda: Inner(a=2))
+
+    assert settings_lines(Outer(), width=8, wrap=None) == ["inner    ", "changed  a=2"]
+    lines = settings_lines(Outer(), width=8, wrap=None, unchanged="{name}() (all defaults)")
+    assert lines == ["inner    Inner() (all defaults)", "changed  a=2"]

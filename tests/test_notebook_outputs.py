@@ -42,6 +42,16 @@ def _as_text(value: object) -> str:
     return str(value)
 
 
+# What an HTML output does not show as text: its scripts (the interactive figures' runtime and
+# data) and base64 data URLs (their static images), whose "/" characters look like paths.
+_SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL | re.IGNORECASE)
+_DATA_URL = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]*")
+
+
+def _shown_html(text: str) -> str:
+    return _DATA_URL.sub("", _SCRIPT.sub("", text))
+
+
 def output_texts(output: dict) -> list[str]:
     """Every piece of text a stored output shows: stream text, text MIME types, errors."""
     kind = output.get("output_type")
@@ -55,7 +65,7 @@ def output_texts(output: dict) -> list[str]:
         ]
     data = output.get("data", {})
     return [
-        _as_text(value)
+        _shown_html(_as_text(value)) if mime == "text/html" else _as_text(value)
         for mime, value in data.items()
         if mime.startswith("text/") or mime.endswith("/text/plain")
     ]
@@ -120,6 +130,16 @@ def test_leaks_name_notebook_cell_and_path(tmp_path: Path) -> None:
                         "data": {"text/plain": ["'/home/bob/x/y'"], "image/png": "iVBOR/x/y"},
                     },
                     {
+                        "output_type": "display_data",
+                        "data": {
+                            "text/html": [
+                                '<img src="data:image/png;base64,iVB+/x/y/z=">',
+                                "<script>var u = '/files/' + '/a/b';</script>",
+                                "<p>saved to /srv/out/x</p>",
+                            ]
+                        },
+                    },
+                    {
                         "output_type": "error",
                         "ename": "E",
                         "evalue": "",
@@ -133,6 +153,7 @@ def test_leaks_name_notebook_cell_and_path(tmp_path: Path) -> None:
     path.write_text(json.dumps(nb), encoding="utf-8")
     assert path_leaks(path) == [
         "demo.ipynb cell 1 (id c1): /home/bob/x/y",
+        "demo.ipynb cell 1 (id c1): /srv/out/x",
         "demo.ipynb cell 1 (id c1): /opt/a/b.py",
     ]
 

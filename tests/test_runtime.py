@@ -229,3 +229,20 @@ def test_atomic_write_gives_the_file_the_usual_permissions(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "f.bin").stat().st_mode) == 0o644
+
+
+def test_eval_mode_restores_the_previous_mode_even_after_an_error():
+    import pytest
+    import torch
+
+    from aigc_course.runtime import eval_mode
+
+    net = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.5))
+    for start in (True, False):
+        net.train(start)
+        with eval_mode(net) as inside:
+            assert inside is net and not net.training and not net[1].training
+        assert net.training is start and net[1].training is start
+        with pytest.raises(RuntimeError), eval_mode(net):
+            raise RuntimeError("sampling failed")
+        assert net.training is start

@@ -120,3 +120,27 @@ def test_count_modes_bad_arguments(samples, centers, kwargs, match):
     kwargs = {"std": 0.02, **kwargs}
     with pytest.raises(ValueError, match=match):
         count_modes(samples, centers, **kwargs)
+
+
+def test_count_modes_within_std_matches_the_truncated_gaussian():
+    """Oracle: for 2-D N(mu, s^2 I), r^2/s^2 ~ chi2(2); E[r^2 | r < 3s] from scipy."""
+    from scipy import integrate, stats
+
+    from aigc_course.metrics import count_modes
+
+    s = 0.05
+    centers = torch.tensor([[0.0, 0.0], [5.0, 5.0]], dtype=torch.float64)
+    gen = torch.Generator().manual_seed(0)
+    x = centers[torch.arange(200_000) % 2] + s * torch.randn(
+        200_000, 2, generator=gen, dtype=torch.float64
+    )
+    chi2 = stats.chi2(2)
+    num, _ = integrate.quad(lambda u: u * chi2.pdf(u), 0, 9.0)
+    expected = s * (num / chi2.cdf(9.0) / 2) ** 0.5
+    got = count_modes(x, centers, s).within_std
+    assert got == pytest.approx(expected, rel=5e-3)
+    # a sampler that halves the spread scores half
+    shrunk = centers[torch.arange(1000) % 2] + 0.5 * (x[:1000] - centers[torch.arange(1000) % 2])
+    assert count_modes(shrunk, centers, s).within_std == pytest.approx(expected / 2, rel=0.1)
+    # no high-quality sample: NaN, not 0
+    assert math.isnan(count_modes(centers + 10.0, centers, s).within_std)

@@ -59,6 +59,8 @@ from aigc_course.models import (  # noqa: E402
     CausalTransformer,
     LeNetClassifier,
     MADEConfig,
+    NormalizingFlow,
+    NormalizingFlowConfig,
     PCAGaussian,
     PixelBernoulli,
     PixelCNN,
@@ -113,6 +115,14 @@ _CLF = LeNetClassifier(ClassifierConfig()).eval()
 _VAE = MLPVAE().eval()
 _PB = PixelBernoulli.fit((_imgs(20) > 0.5).float())
 _PCA = PCAGaussian.fit(torch.rand(12, 6, generator=_g(1)), k=2)
+_NF = NormalizingFlow(
+    NormalizingFlowConfig(data_shape=(1, 28, 28), n_couplings=1, hidden=4, logit_alpha=0.05)
+).eval()
+
+
+def _grid_imgs(n: int = 6) -> torch.Tensor:
+    r"""8-bit images as floats in [0, 1], on the grid k / 255."""
+    return torch.round(_imgs(n) * 255) / 255
 
 
 def _grid() -> dict[str, object]:
@@ -277,6 +287,36 @@ CASES: tuple[Case, ...] = (
         lambda: {"log_density": torch.randn(3), "num_dims": 784, "levels": 256},
         (Arg("num_dims", COUNT), Arg("levels", COUNT)),
     ),
+    Case(
+        "metrics.dequantized_bits_per_dim",
+        metrics.dequantized_bits_per_dim,
+        lambda: {"log_density": torch.randn(3), "num_dims": 784, "levels": 256},
+        (Arg("num_dims", COUNT), Arg("levels", COUNT)),
+    ),
+    Case(
+        "data.dequantize_unit",
+        data.dequantize_unit,
+        lambda: {"x01": _grid_imgs(), "levels": 256},
+        (Arg("x01", UNIT, ANY_SHAPE), Arg("levels", COUNT)),
+    ),
+    Case(
+        "models.NormalizingFlow.log_prob",
+        _NF.log_prob,
+        lambda: {"x": _imgs()},
+        (Arg("x", UNIT, frozenset({"empty"})),),
+    ),
+    Case(
+        "metrics.evaluate_normalizing_flow",
+        metrics.evaluate_normalizing_flow,
+        lambda: {"model": _NF, "data": _grid_imgs(3), "levels": 256, "draws": 1},
+        (
+            Arg("model", "module"),
+            Arg("data", UNIT),
+            Arg("levels", COUNT),
+            Arg("draws", COUNT),
+        ),
+    ),
+    Case("models.NormalizingFlow.sample", _NF.sample, lambda: {"n": 3}, (Arg("n", "count0"),)),
     Case(
         "metrics.nearest_neighbours",
         metrics.nearest_neighbours,

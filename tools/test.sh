@@ -16,8 +16,13 @@ echo "== style (ruff lint and format; seconds, before minutes of tests)"
 ruff check .
 ruff format --check .
 
-echo "== unit tests"
+echo "== unit tests (with the interactive figures' browser tests, where Chromium is installed)"
 python -m pytest tests -q --cov=aigc_course --cov-report=term --cov-fail-under=90
+if ! command -v chromedriver >/dev/null 2>&1 || ! python -c "import selenium" 2>/dev/null \
+  || ! command -v chromium chromium-browser google-chrome google-chrome-stable >/dev/null 2>&1; then
+  echo "NOTE: the browser tests (tests/test_interactive_browser.py) were SKIPPED: no Chromium,"
+  echo "      chromedriver or selenium here (apt-get install chromium chromium-driver; .ci/run installs them)"
+fi
 
 echo "== notebooks (pytest --nbval, quick mode)"
 AIGC_QUICK=1 python -m pytest --nbval book -q -p no:cacheprovider \

@@ -38,6 +38,7 @@ from aigc_course.data.toy import ring_of_gaussians, two_gaussians_1d
 from aigc_course.data.transforms import (
     binarize,
     dequantize,
+    dequantize_unit,
     from_signed,
     random_shift,
     to_signed,
@@ -62,6 +63,7 @@ __all__ = [
     "binarize",
     "cache_dir",
     "dequantize",
+    "dequantize_unit",
     "epoch_generator",
     "from_signed",
     "iterate_batches",

@@ -13,6 +13,7 @@ from aigc_course._check import check_count, check_range, check_real
 __all__ = [
     "binarize",
     "dequantize",
+    "dequantize_unit",
     "from_signed",
     "random_shift",
     "to_signed",
@@ -169,7 +170,96 @@ def dequantize(images: torch.Tensor, generator: torch.Generator | None = None) -
     _check_uint8(images, "dequantize")
     x = images.unsqueeze(1).to(torch.float32)
     noise = torch.rand(x.shape, generator=generator, device=x.device, dtype=torch.float32)
-    return ((x + noise) / 256.0).clamp_(max=_BELOW_ONE)
+    return _into_bins(x, noise, 256)
+
+
+def _into_bins(k: torch.Tensor, noise: torch.Tensor, levels: int) -> torch.Tensor:
+    r"""The one formula of uniform dequantization: :math:`y = (k + u) / L`, kept below 1."""
+    return ((k + noise) / levels).clamp_(max=_BELOW_ONE)
+
+
+def dequantize_unit(
+    x01: torch.Tensor,
+    *,
+    levels: int = 256,
+    generator: torch.Generator | None = None,
+    noise: torch.Tensor | None = None,
+    validate: bool = True,
+) -> torch.Tensor:
+    r"""Uniform dequantization of images stored as floats in [0, 1] on the grid :math:`k / (L - 1)`.
+
+    .. math::
+
+        k = \operatorname{round}\bigl((L - 1)\,x\bigr) \in \{0, \dots, L - 1\},
+        \qquad y = \frac{k + u}{L}, \quad u \sim \mathcal U[0, 1)^D
+
+    so level :math:`k` fills the bin :math:`[k/L, (k+1)/L)` of :math:`[0, 1)`. A density
+    :math:`p` fitted to :math:`y` gives the discrete image the probability
+    :math:`P(k) = \int_{\text{bin}(k)} p(y)\,dy`, bounded by Jensen's inequality,
+    :math:`-\log P(k) \le \mathbb E_u[-\log p(y)] + D \log L` (nats; the offset
+    :math:`D \log L` is :func:`aigc_course.metrics.likelihood.discrete_nll_from_density`). The
+    same as :func:`dequantize` for images from :func:`to_unit` (``levels=256``).
+
+    Parameters
+    ----------
+    x01 : torch.Tensor
+        Floating point, any shape (e.g. (N, 1, H, W) from :func:`to_unit`), values in [0, 1]
+        on the grid :math:`k / (L - 1)` (8-bit images: multiples of 1/255).
+    levels : int
+        L >= 2, the number of intensity levels (256 for 8-bit images).
+    generator : torch.Generator, optional
+        Source of the noise (on ``x01``'s device) when ``noise`` is not given.
+    noise : torch.Tensor, optional
+        The :math:`u`, same shape as ``x01``, values in [0, 1) (e.g. drawn on the CPU from a
+        seeded generator and moved to the device, as the training loop does).
+    validate : bool
+        Check ``x01`` (NaN, range, grid: reads every value, one host sync). A training step
+        passes ``False`` after checking the data once.
+
+    Returns
+    -------
+    torch.Tensor
+        Same shape and dtype as ``x01``, values in [0, 1).
+
+    References
+    ----------
+    Theis, van den Oord & Bethge (2016), "A note on the evaluation of generative models", ICLR,
+    sec. 3.1; Uria, Murray & Larochelle (2013), "RNADE", NeurIPS.
+    """
+    if validate:
+        _check_float(x01, "dequantize_unit")
+        levels = check_count(levels, "levels", minimum=2)
+        check_on_grid(x01, "x01", levels)
+        if noise is not None:
+            _check_float(noise, "dequantize_unit (noise)")
+            if noise.shape != x01.shape:
+                raise ValueError(
+                    f"noise must have the shape of x01, {tuple(x01.shape)}, "
+                    f"got {tuple(noise.shape)}"
+                )
+            check_range(noise, "noise", 0.0, 1.0, atol=0.0)
+    if noise is None:
+        noise = torch.rand(x01.shape, generator=generator, device=x01.device, dtype=x01.dtype)
+    k = torch.round(x01 * (levels - 1))
+    return _into_bins(k, noise, levels)
+
+
+def check_on_grid(x01: torch.Tensor, name: str, levels: int = 256) -> torch.Tensor:
+    r"""Check that ``x01`` holds quantised intensities :math:`k / (L - 1)` in [0, 1] (no NaN).
+
+    Reads every value (one host sync): entry points only. Returns ``x01``.
+    """
+    check_range(x01, name, 0.0, 1.0, atol=0.0)
+    scaled = x01.detach() * (levels - 1)
+    off = float((scaled - scaled.round()).abs().max()) if x01.numel() else 0.0
+    if off > 1e-3:
+        raise ValueError(
+            f"{name} must hold {levels}-level intensities k / {levels - 1} in [0, 1], but a "
+            f"value lies {off / (levels - 1):.3g} off that grid: quantise it first "
+            "(aigc_course.data.quantize.quantize_8bit for 8-bit images), or dequantize the "
+            "uint8 pixels with aigc_course.data.dequantize"
+        )
+    return x01
 
 
 def random_shift(

@@ -25,7 +25,8 @@ The single metrics, each on feature matrices (N, F) or probabilities (N, K):
 ``precision_recall`` (-> ``PrecisionRecall``), ``nearest_neighbours`` (pixel or feature space),
 ``mean_pairwise_distance`` (sample variety).
 
-Likelihoods: ``bits_per_dim``, ``discrete_nll_from_density``, ``evaluate_vae`` (-> ``VAEEvaluation``),
+Likelihoods: ``bits_per_dim``, ``discrete_nll_from_density``, ``dequantized_bits_per_dim``,
+``evaluate_normalizing_flow`` (-> ``NormalizingFlowEvaluation``), ``evaluate_vae`` (-> ``VAEEvaluation``),
 ``evaluate_autoregressive`` (-> ``AutoregressiveEvaluation``, exact NLL of MADE, PixelCNN, a transformer).
 Classifiers: ``classifier_accuracy``. Toy data: ``count_modes`` (-> ``ModeCoverage``).
 
@@ -62,10 +63,13 @@ from aigc_course.metrics.kid import KID, kid, mmd2_unbiased, polynomial_kernel
 from aigc_course.metrics.labels import LabelCoverage, classifier_score, label_coverage
 from aigc_course.metrics.likelihood import (
     AutoregressiveEvaluation,
+    NormalizingFlowEvaluation,
     VAEEvaluation,
     bits_per_dim,
+    dequantized_bits_per_dim,
     discrete_nll_from_density,
     evaluate_autoregressive,
+    evaluate_normalizing_flow,
     evaluate_vae,
 )
 from aigc_course.metrics.modes import ModeCoverage, count_modes
@@ -95,7 +99,10 @@ __all__ = [
     "count_modes",
     "cross_detection",
     "detection_set",
+    "dequantized_bits_per_dim",
     "discrete_nll_from_density",
+    "evaluate_normalizing_flow",
+    "NormalizingFlowEvaluation",
     "evaluate_samples",
     "evaluate_vae",
     "feature_statistics",

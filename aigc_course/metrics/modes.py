@@ -36,6 +36,12 @@ class ModeCoverage:
         (n_modes,) int64, high-quality samples assigned to each mode.
     high_quality_fraction : float
         Fraction of all samples, in [0, 1], within ``threshold_std * std`` of their nearest center.
+    within_std : float
+        Spread of the high-quality samples around their centers, per coordinate:
+        :math:`\sqrt{\operatorname{mean}_i \lVert x_i - \mu_{k(i)} \rVert^2 / d}`; NaN if there
+        are none. Data drawn with ``std`` give about 0.97 ``std`` in 2-D (the 3-std cut trims the
+        tail); a sampler that shrinks the spread scores less. A high ``high_quality_fraction``
+        with a small ``within_std`` is under-dispersion, not quality.
     """
 
     n_covered: int
@@ -43,6 +49,7 @@ class ModeCoverage:
     covered: torch.Tensor
     counts: torch.Tensor
     high_quality_fraction: float
+    within_std: float = float("nan")
 
 
 def count_modes(
@@ -120,4 +127,7 @@ def count_modes(
         covered=covered,
         counts=counts,
         high_quality_fraction=float(good.double().mean()),
+        within_std=float((nearest_dist[good] ** 2).mean().div(x.shape[1]).sqrt())
+        if bool(good.any())
+        else float("nan"),
     )

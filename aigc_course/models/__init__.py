@@ -35,6 +35,19 @@ from aigc_course.models.gan import (
 )
 from aigc_course.models.latent import latent_path
 from aigc_course.models.ngram import NGramModel
+from aigc_course.models.normalizing_flow import (
+    ActNorm,
+    AffineCoupling,
+    InvertibleConv1x1,
+    LogitTransform,
+    NormalizingFlow,
+    NormalizingFlowConfig,
+    Squeeze,
+    alternating_mask,
+    channel_mask,
+    checkerboard_mask,
+    standard_normal_log_prob,
+)
 from aigc_course.models.transformer import (
     CausalSelfAttention,
     CausalTransformer,
@@ -91,4 +104,15 @@ __all__ = [
     "ToyGenerator",
     "VAEConfig",
     "VAEOutput",
+    "ActNorm",
+    "AffineCoupling",
+    "InvertibleConv1x1",
+    "LogitTransform",
+    "NormalizingFlow",
+    "NormalizingFlowConfig",
+    "Squeeze",
+    "alternating_mask",
+    "channel_mask",
+    "checkerboard_mask",
+    "standard_normal_log_prob",
 ]

@@ -23,6 +23,7 @@ from typing import Protocol, runtime_checkable
 import torch
 
 from aigc_course import _check
+from aigc_course.runtime import eval_mode
 
 __all__ = ["Generator", "SamplingMixin", "to_unit_range"]
 
@@ -96,9 +97,5 @@ class SamplingMixin:
         device = next(self.parameters()).device
         z = torch.randn(n, self.latent_dim, generator=generator).to(device)
         y = _check.sample_labels(self, n, labels, device)
-        was_training = self.training
-        self.eval()
-        try:
+        with eval_mode(self):
             return self(z) if y is None else self(z, y)
-        finally:
-            self.train(was_training)

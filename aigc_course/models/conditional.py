@@ -27,6 +27,7 @@ from aigc_course import _check
 from aigc_course.models.base import Generator, SamplingMixin, to_unit_range
 from aigc_course.models.gan import check_z, mlp
 from aigc_course.models.vae import _VAE, _config
+from aigc_course.runtime import eval_mode
 
 __all__ = [
     "ConditionalDiscriminator",
@@ -352,10 +353,6 @@ def generate(
     n = _check.check_count(n, "n", minimum=0)
     y = _label_tensor(label, n, model.n_classes)
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         images = model.sample(n, labels=y.to(device), generator=generator)
-    finally:
-        model.train(was_training)
     return to_unit_range(images, model.data_range).cpu()

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from aigc_course import _check
+from aigc_course.runtime import eval_mode
 from aigc_course.sampling.diffusion import _plan, sample
 from aigc_course.sampling.guidance import ClassifierFreeGuidance
 from aigc_course.sampling.schedules import NoiseSchedule
@@ -137,16 +138,12 @@ class DiffusionGenerator:
         y = _check.sample_labels(self.denoiser, n, labels, device)
         if n == 0:
             return torch.empty(0, *self.sample_shape, device=device)
-        was_training = self.denoiser.training
-        self.denoiser.eval()
-        try:
+        with eval_mode(self.denoiser):
             x = sample(
                 self._model(), (n, *self.sample_shape), method=self.method,
                 schedule=self.schedule, steps=self.steps, labels=y, generator=generator,
                 **self.opts,
             )  # fmt: skip
-        finally:
-            self.denoiser.train(was_training)
         return x.clamp(*self.data_range)
 
     def __repr__(self) -> str:

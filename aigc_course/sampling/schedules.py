@@ -34,6 +34,7 @@ __all__ = [
     "NoiseSchedule",
     "cosine_schedule",
     "linear_schedule",
+    "log_snr",
     "model_time",
     "predict_x0",
     "q_posterior",
@@ -367,6 +368,35 @@ def _check_t(t: object, schedule: NoiseSchedule, batch: int, low: int = 0) -> No
         check_timesteps(t, schedule, batch, low=low)
     else:
         _check.check_step(t, "t", low, schedule.T)
+
+
+def log_snr(schedule: NoiseSchedule) -> torch.Tensor:
+    r"""Log signal-to-noise ratio of every step of a schedule, the axis that compares schedules.
+
+    .. math::
+
+        \lambda_t = \log \frac{\bar\alpha_t}{1 - \bar\alpha_t}, \qquad t = 0, \dots, T
+
+    For :math:`x_t = \alpha_t x_0 + \sigma_t \epsilon` in general, :math:`\lambda_t =
+    \log(\alpha_t^2 / \sigma_t^2)`; the flow-matching path :math:`\alpha_t = 1 - t`,
+    :math:`\sigma_t = t` has :math:`\lambda_t = 2 \log((1 - t) / t)`.
+
+    Parameters
+    ----------
+    schedule : NoiseSchedule
+
+    Returns
+    -------
+    torch.Tensor
+        (T + 1,) float64, decreasing; :math:`+\infty` at t = 0 (no noise).
+
+    References
+    ----------
+    Kingma, Salimans, Poole & Ho (2021), "Variational Diffusion Models", NeurIPS, Eq. (2).
+    """
+    _check_schedule(schedule)
+    ab = schedule.alpha_bars.double()
+    return torch.log(ab) - torch.log1p(-ab)
 
 
 def q_posterior(

@@ -36,6 +36,7 @@ from aigc_course.train.diffusion import (
 from aigc_course.train.ema import ema_copy, ema_update_, warmed_up_decay
 from aigc_course.train.errors import CheckpointError
 from aigc_course.train.gan import (
+    DCGAN_RECIPE,
     HISTORY_KEYS,
     GANResult,
     GANTrainConfig,
@@ -53,6 +54,13 @@ from aigc_course.train.likelihood import (
     LikelihoodTrainConfig,
     likelihood_step,
     train_likelihood,
+)
+from aigc_course.train.normalizing_flow import (
+    NORMALIZING_FLOW_HISTORY_KEYS,
+    NormalizingFlowResult,
+    NormalizingFlowTrainConfig,
+    normalizing_flow_step,
+    train_normalizing_flow,
 )
 from aigc_course.train.schedules import cosine_factor
 from aigc_course.train.vae import (
@@ -98,6 +106,7 @@ __all__ = [
     "train_classifier",
     "evaluate_vae",
     "GANResult",
+    "DCGAN_RECIPE",
     "GANTrainConfig",
     "HISTORY_KEYS",
     "LikelihoodTrainConfig",
@@ -113,4 +122,9 @@ __all__ = [
     "VAEEvaluation",
     "VAEResult",
     "VAETrainConfig",
+    "NORMALIZING_FLOW_HISTORY_KEYS",
+    "NormalizingFlowResult",
+    "NormalizingFlowTrainConfig",
+    "normalizing_flow_step",
+    "train_normalizing_flow",
 ]
