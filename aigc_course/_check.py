@@ -39,6 +39,9 @@ __all__ = [
     "check_range",
     "check_unit_images",
     "check_module",
+    "check_binary",
+    "check_tokens",
+    "check_sampling",
     "sample_labels",
 ]
 
@@ -211,6 +214,68 @@ def check_unit_images(
     r"""A non-empty floating-point tensor with values in ``[0, 1]``; say how to scale it if not."""
     x = check_tensor(value, name, ndim=ndim, floating=True, shape_hint=shape_hint)
     return check_range(x, name, 0.0, 1.0)
+
+
+def check_binary(value: object, name: str, *, shape_hint: str = "") -> torch.Tensor:
+    r"""A non-empty floating-point tensor whose every value is 0 or 1 (reads values: entry points).
+
+    Binary images for the Bernoulli models (MADE, PixelCNN); grey values get the fix.
+    """
+    x = check_tensor(value, name, floating=True, shape_hint=shape_hint)
+    if x.numel() and not bool(((x == 0) | (x == 1)).all()):
+        raise ValueError(
+            f"{name} must be binary images, every value 0 or 1: draw them with "
+            "torch.bernoulli(images01) or threshold with aigc_course.data.binarize"
+        )
+    return x
+
+
+def check_tokens(
+    value: object, name: str, vocab_size: int, *, max_length: int | None = None
+) -> torch.Tensor:
+    r"""Token ids: an int64 tensor (B, T), T >= 1, values in [0, vocab_size) (reads values).
+
+    ``max_length`` bounds T (a model's context); the message names it.
+    """
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(
+            f"{name} must be a torch.Tensor of int64 token ids, shape (B, T), got "
+            f"{_kind(value)}: encode text with a tokenizer first"
+        )
+    if value.dtype != torch.long:
+        raise TypeError(f"{name} must hold int64 token ids, got {value.dtype}: use .long()")
+    if value.ndim != 2 or 0 in value.shape:
+        raise ValueError(
+            f"{name} must have shape (B, T) with B >= 1 and T >= 1, got {tuple(value.shape)}: "
+            "add the batch axis with x.unsqueeze(0)"
+        )
+    if max_length is not None and value.shape[1] > max_length:
+        raise ValueError(
+            f"{name} has {value.shape[1]} tokens, longer than the context of {max_length}: "
+            f"keep its last {max_length} tokens (x[:, -{max_length}:]) or build a model "
+            "with a longer block_size"
+        )
+    if value.numel():
+        low, high = (int(v) for v in torch.aminmax(value))
+        if low < 0 or high >= vocab_size:
+            raise ValueError(
+                f"{name} must hold token ids in [0, {vocab_size - 1}] (vocab_size="
+                f"{vocab_size}), found {low if low < 0 else high}: encode with the model's "
+                "tokenizer (unknown characters map to its unknown token)"
+            )
+    return value
+
+
+def check_sampling(
+    temperature: object, top_k: object, top_p: object
+) -> tuple[float, int | None, float | None]:
+    r"""Sampling settings: ``temperature`` > 0, ``top_k`` None or an int >= 1, ``top_p`` in (0, 1]."""
+    temperature = check_real(temperature, "temperature", low=0.0, low_open=True)
+    if top_k is not None:
+        top_k = check_count(top_k, "top_k")
+    if top_p is not None:
+        top_p = check_real(top_p, "top_p", low=0.0, high=1.0, low_open=True)
+    return temperature, top_k, top_p
 
 
 def check_module(value: object, name: str, *methods: str) -> torch.nn.Module:

@@ -17,6 +17,7 @@ from aigc_course.models.denoiser import MLPDenoiser, MLPDenoiserConfig
 from aigc_course.models.gan import ToyDiscriminator, ToyGANConfig, ToyGenerator
 from aigc_course.models.vae import MLPVAE, VAEConfig
 from aigc_course.train import (
+    AutoregressiveTrainConfig,
     ClassifierTrainConfig,
     DiffusionTrainConfig,
     GANTrainConfig,
@@ -76,6 +77,7 @@ DIFF = DiffusionTrainConfig(steps=3, batch_size=16, T=50, device="cpu", progress
         DiffusionTrainConfig,
         ClassifierTrainConfig,
         LikelihoodTrainConfig,
+        AutoregressiveTrainConfig,
         NormalizingFlowTrainConfig,
     ],
 )

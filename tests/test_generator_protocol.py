@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from aigc_course.models import (
+    MADE,
     MLPVAE,
     ConditionalGANConfig,
     ConditionalGenerator,
@@ -18,14 +19,19 @@ from aigc_course.models import (
     DCGANDiscriminator,
     DCGANGenerator,
     Generator,
+    MADEConfig,
     MLPGANConfig,
     MLPGenerator,
     NormalizingFlow,
     NormalizingFlowConfig,
     PCAGaussian,
     PixelBernoulli,
+    PixelCNN,
+    PixelCNNConfig,
+    PixelTransformer,
     ToyGANConfig,
     ToyGenerator,
+    TransformerConfig,
     to_unit_range,
 )
 from aigc_course.models.conditional import generate
@@ -45,6 +51,12 @@ MODELS = {
     "ConditionalVAE": lambda: ConditionalVAE(ConditionalVAEConfig()),
     "PixelBernoulli": lambda: PixelBernoulli.fit(_images()),
     "PCAGaussian": lambda: PCAGaussian.fit(torch.rand(32, 1, 28, 28), k=3),
+    # the autoregressive models, on small images (one network pass per pixel)
+    "MADE": lambda: MADE(MADEConfig(image_shape=(1, 6, 6), hidden=(16,))),
+    "PixelCNN": lambda: PixelCNN(PixelCNNConfig(image_shape=(1, 6, 6), channels=4, n_layers=1)),
+    "PixelTransformer": lambda: PixelTransformer(
+        TransformerConfig(vocab_size=3, block_size=36, n_layer=1, n_head=2, n_embd=8), (1, 6, 6)
+    ),
     "NormalizingFlow": lambda: NormalizingFlow(
         NormalizingFlowConfig(data_shape=(1, 28, 28), n_couplings=1, hidden=4, logit_alpha=0.05)
     ),

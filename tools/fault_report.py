@@ -54,12 +54,18 @@ from aigc_course import (  # noqa: E402
 )
 from aigc_course.data.errors import DataError  # noqa: E402
 from aigc_course.models import (  # noqa: E402
+    MADE,
     MLPVAE,
+    CausalTransformer,
     LeNetClassifier,
+    MADEConfig,
     NormalizingFlow,
     NormalizingFlowConfig,
     PCAGaussian,
     PixelBernoulli,
+    PixelCNN,
+    PixelCNNConfig,
+    TransformerConfig,
 )
 from aigc_course.models.classifier import ClassifierConfig  # noqa: E402
 from aigc_course.train import judge  # noqa: E402
@@ -708,7 +714,132 @@ SAMPLING_CASES: tuple[Case, ...] = (
         (Arg("name", "config"),),
     ),
 )
-CASES = CASES + SAMPLING_CASES
+_MADE = MADE(MADEConfig(image_shape=(1, 4, 4), hidden=(8,))).eval()
+_PCNN = PixelCNN(PixelCNNConfig(image_shape=(1, 4, 4), channels=4, n_layers=1)).eval()
+_GPT = CausalTransformer(TransformerConfig(vocab_size=6, block_size=8, n_layer=1, n_embd=8)).eval()
+_TEXTS = ["床前明月光", "疑是地上霜", "舉頭望明月", "低頭思故鄉"]
+NONE_OK = frozenset({"None"})  # top_k=None / top_p=None: no filter (documented)
+
+
+def _bin4(n: int = 3) -> torch.Tensor:
+    return (torch.rand(n, 1, 4, 4, generator=_g(3)) > 0.5).float()
+
+
+AR_CASES: tuple[Case, ...] = (
+    Case(
+        "sampling.filter_logits",
+        sampling.filter_logits,
+        lambda: {"logits": torch.randn(2, 5), "temperature": 0.8, "top_k": 3, "top_p": 0.9},
+        (
+            Arg("logits", REAL_T),
+            Arg("temperature", NUMBER),
+            Arg("top_k", COUNT, NONE_OK),
+            Arg("top_p", NUMBER, NONE_OK),
+        ),
+    ),
+    Case(
+        "sampling.sample_next_token",
+        sampling.sample_next_token,
+        lambda: {"logits": torch.randn(2, 5), "temperature": 1.0, "top_k": 2, "top_p": 0.5},
+        (
+            Arg("logits", REAL_T),
+            Arg("temperature", NUMBER),
+            Arg("top_k", COUNT, NONE_OK),
+            Arg("top_p", NUMBER, NONE_OK),
+        ),
+    ),
+    Case(
+        "models.MADE.log_prob",
+        _MADE.log_prob,
+        lambda: {"x": _bin4()},
+        (Arg("x", BINARY, INTS),),
+    ),
+    Case(
+        "models.PixelCNN.conditional_log_probs",
+        _PCNN.conditional_log_probs,
+        lambda: {"x": _bin4()},
+        (Arg("x", BINARY, INTS),),
+    ),
+    Case(
+        "models.PixelCNN.sample",
+        _PCNN.sample,
+        lambda: {"n": 2},
+        (Arg("n", "count0"),),
+    ),
+    Case(
+        "models.CausalTransformer.log_prob",
+        _GPT.log_prob,
+        lambda: {"tokens": torch.tensor([[0, 1, 2, 3], [0, 4, 5, 1]])},
+        (Arg("tokens", "tokens"),),
+    ),
+    Case(
+        "models.CausalTransformer.generate",
+        _GPT.generate,
+        lambda: {
+            "prompt": torch.tensor([[0, 1], [0, 2]]),
+            "n_new": 3,
+            "temperature": 0.9,
+            "top_k": 4,
+            "top_p": 0.9,
+        },
+        (
+            Arg("prompt", "tokens"),
+            Arg("n_new", "count0"),
+            Arg("temperature", NUMBER),
+            Arg("top_k", COUNT, NONE_OK),
+            Arg("top_p", NUMBER, NONE_OK),
+        ),
+    ),
+    Case(
+        "metrics.evaluate_autoregressive",
+        metrics.evaluate_autoregressive,
+        lambda: {"model": _MADE, "data": _bin4(), "batch_size": 2},
+        (Arg("model", "module"), Arg("data", BINARY), Arg("batch_size", COUNT)),
+    ),
+    Case(
+        "data.token_windows",
+        data.token_windows,
+        lambda: {"sequences": [[1, 2, 3, 4], [1, 5, 2]], "length": 3},
+        (Arg("length", COUNT),),
+    ),
+    Case(
+        "data.split_poems",
+        data.split_poems,
+        lambda: {"texts": _TEXTS, "test_fraction": 0.25, "seed": 0},
+        (Arg("texts", "texts"), Arg("test_fraction", NUMBER), Arg("seed", "count0")),
+    ),
+    Case(
+        "data.CharTokenizer",
+        data.CharTokenizer,
+        lambda: {"texts": _TEXTS},
+        (Arg("texts", "texts"),),
+    ),
+    Case(
+        "data.CharTokenizer.encode",
+        data.CharTokenizer(_TEXTS).encode,
+        lambda: {"text": "床前看月光"},
+        (Arg("text", "text"),),
+    ),
+)
+CASES = CASES + SAMPLING_CASES + AR_CASES
+
+
+def _text_mutations(value: object, kind: str) -> list[tuple[str, object]]:
+    r"""Bad texts, lists of texts and token-id tensors (the autoregressive chapter's inputs)."""
+    if kind == "texts":
+        return [
+            ("None", None),
+            ("a string", "床前"),
+            ("empty", []),
+            ("a number", [3]),
+            ("''", [""]),
+        ]
+    if kind == "text":
+        return [("None", None), ("''", ""), ("bytes", b"ab"), ("a list", ["a"])]
+    out = [("None", None), ("numpy", value.numpy()), ("float", value.float())]
+    out += [("negative", -value - 1), ("too large", value + 100)]
+    out += [("too long", value.repeat(1, 9)), ("extra axis", value[None])]
+    return [*out, ("missing axis", value[0]), ("empty", value[:0])]
 
 
 def mutations(value: object, kind: str) -> list[tuple[str, object]]:
@@ -722,6 +853,8 @@ def mutations(value: object, kind: str) -> list[tuple[str, object]]:
         return [("'gpu'", "gpu"), ("3", 3)]
     if kind in ("module", "config", "mapping"):
         return [("None", None), ("a list", [1, 2]), ("a string", "model")]
+    if kind in ("texts", "text", "tokens"):
+        return _text_mutations(value, kind)
     if not isinstance(value, torch.Tensor):
         return [("None", None)]
     out: list[tuple[str, object]] = [("None", None), ("numpy", value.detach().numpy())]

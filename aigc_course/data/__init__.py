@@ -1,4 +1,4 @@
-r"""Data for the course: MNIST and Fashion-MNIST loading, pixel transforms, seeded batching.
+r"""Data for the course: MNIST and Fashion-MNIST loading, the Tang poems and a character tokenizer, pixel transforms, seeded batching.
 
 Typical use::
 
@@ -10,7 +10,8 @@ Typical use::
         ...
 
 Environment variables: ``AIGC_DATA_DIR`` (a folder with the IDX files) and
-``AIGC_CACHE_DIR`` (where downloads go; default ``~/.cache/aigc_course``).
+``AIGC_CACHE_DIR`` (where downloads go; default ``~/.cache/aigc_course``), ``AIGC_POEMS_DIR``
+(a folder with the Tang poem files).
 """
 
 from aigc_course.data.batching import epoch_generator, iterate_batches, num_batches
@@ -23,6 +24,14 @@ from aigc_course.data.mnist import (
     load_fashion_mnist,
     load_idx_dataset,
     load_mnist,
+)
+from aigc_course.data.poems import (
+    POEMS_DIR_ENV,
+    CharTokenizer,
+    PoemCorpus,
+    load_tang_poems,
+    split_poems,
+    token_windows,
 )
 from aigc_course.data.sources import CACHE_DIR_ENV, DATA_DIR_ENV, DownloadError, cache_dir
 from aigc_course.data.toy import ring_of_gaussians, two_gaussians_1d
@@ -38,6 +47,12 @@ from aigc_course.data.transforms import (
 )
 
 __all__ = [
+    "POEMS_DIR_ENV",
+    "CharTokenizer",
+    "PoemCorpus",
+    "load_tang_poems",
+    "split_poems",
+    "token_windows",
     "CACHE_DIR_ENV",
     "DATA_DIR_ENV",
     "DataError",

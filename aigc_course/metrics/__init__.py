@@ -26,7 +26,8 @@ The single metrics, each on feature matrices (N, F) or probabilities (N, K):
 ``mean_pairwise_distance`` (sample variety).
 
 Likelihoods: ``bits_per_dim``, ``discrete_nll_from_density``, ``dequantized_bits_per_dim``,
-``evaluate_normalizing_flow`` (-> ``NormalizingFlowEvaluation``), ``evaluate_vae`` (-> ``VAEEvaluation``).
+``evaluate_normalizing_flow`` (-> ``NormalizingFlowEvaluation``), ``evaluate_vae`` (-> ``VAEEvaluation``),
+``evaluate_autoregressive`` (-> ``AutoregressiveEvaluation``, exact NLL of MADE, PixelCNN, a transformer).
 Classifiers: ``classifier_accuracy``. Toy data: ``count_modes`` (-> ``ModeCoverage``).
 
 Real-vs-generated detection: ``detection_set``, ``grey_share``, ``threshold_detector``,
@@ -61,11 +62,13 @@ from aigc_course.metrics.frechet import (
 from aigc_course.metrics.kid import KID, kid, mmd2_unbiased, polynomial_kernel
 from aigc_course.metrics.labels import LabelCoverage, classifier_score, label_coverage
 from aigc_course.metrics.likelihood import (
+    AutoregressiveEvaluation,
     NormalizingFlowEvaluation,
     VAEEvaluation,
     bits_per_dim,
     dequantized_bits_per_dim,
     discrete_nll_from_density,
+    evaluate_autoregressive,
     evaluate_normalizing_flow,
     evaluate_vae,
 )
@@ -75,6 +78,8 @@ from aigc_course.metrics.precision_recall import PrecisionRecall, knn_radii, pre
 from aigc_course.metrics.seeds import SeedComparison, compare_seeds
 
 __all__ = [
+    "AutoregressiveEvaluation",
+    "evaluate_autoregressive",
     "ClassifierOutputs",
     "CrossDetection",
     "EvalConfig",

@@ -1,5 +1,15 @@
 r"""Networks: ``nn.Module`` classes built from one frozen config dataclass each."""
 
+from aigc_course.models.autoregressive import (
+    MADE,
+    MADEConfig,
+    MaskedConv2d,
+    MaskedLinear,
+    PixelCNN,
+    PixelCNNConfig,
+    made_masks,
+    pixelcnn_mask,
+)
 from aigc_course.models.base import Generator, SamplingMixin, to_unit_range
 from aigc_course.models.baselines import PCAGaussian, PixelBernoulli
 from aigc_course.models.classifier import ClassifierConfig, LeNetClassifier
@@ -24,6 +34,7 @@ from aigc_course.models.gan import (
     dcgan_init_,
 )
 from aigc_course.models.latent import latent_path
+from aigc_course.models.ngram import NGramModel
 from aigc_course.models.normalizing_flow import (
     ActNorm,
     AffineCoupling,
@@ -37,10 +48,31 @@ from aigc_course.models.normalizing_flow import (
     checkerboard_mask,
     standard_normal_log_prob,
 )
+from aigc_course.models.transformer import (
+    CausalSelfAttention,
+    CausalTransformer,
+    KVCache,
+    PixelTransformer,
+    TransformerConfig,
+)
 from aigc_course.models.unet import UNet, UNetConfig
 from aigc_course.models.vae import MLPVAE, ConvVAE, VAEConfig, VAEOutput
 
 __all__ = [
+    "CausalSelfAttention",
+    "CausalTransformer",
+    "KVCache",
+    "MADE",
+    "MADEConfig",
+    "MaskedConv2d",
+    "MaskedLinear",
+    "NGramModel",
+    "PixelCNN",
+    "PixelCNNConfig",
+    "PixelTransformer",
+    "TransformerConfig",
+    "made_masks",
+    "pixelcnn_mask",
     "Generator",
     "SamplingMixin",
     "to_unit_range",

@@ -1,4 +1,5 @@
-r"""Sampling from diffusion and flow-matching models: schedules, samplers, guidance, oracles.
+r"""Sampling from diffusion and flow-matching models (schedules, samplers, guidance, oracles) and the
+token filters of autoregressive models (temperature, top-k, top-p).
 
 Weight-free math. Networks live in :mod:`aigc_course.models.unet` and
 :mod:`aigc_course.models.denoiser`, the losses in :mod:`aigc_course.losses.diffusion`, the
@@ -9,6 +10,12 @@ plain conditional model.
 """
 
 from aigc_course.sampling.analytic import GaussianEpsilon, GaussianVelocity
+from aigc_course.sampling.autoregressive import (
+    filter_logits,
+    sample_next_token,
+    top_k_filter,
+    top_p_filter,
+)
 from aigc_course.sampling.diffusion import (
     ddim_sample,
     ddim_sigma,
@@ -36,6 +43,10 @@ from aigc_course.sampling.schedules import (
 )
 
 __all__ = [
+    "filter_logits",
+    "sample_next_token",
+    "top_k_filter",
+    "top_p_filter",
     "ClassifierFreeGuidance",
     "cosine_schedule",
     "ddim_sample",

@@ -6,6 +6,13 @@ because the chapters import them from ``aigc_course.train``.
 """
 
 from aigc_course.metrics.likelihood import VAEEvaluation, evaluate_vae
+from aigc_course.train.autoregressive import (
+    AR_HISTORY_KEYS,
+    AutoregressiveResult,
+    AutoregressiveTrainConfig,
+    autoregressive_step,
+    train_autoregressive,
+)
 from aigc_course.train.checkpoint import (
     check_resumable,
     load_checkpoint,
@@ -65,6 +72,11 @@ from aigc_course.train.vae import (
 )
 
 __all__ = [
+    "AR_HISTORY_KEYS",
+    "AutoregressiveResult",
+    "AutoregressiveTrainConfig",
+    "autoregressive_step",
+    "train_autoregressive",
     "DiffusionResult",
     "DiffusionTrainConfig",
     "diffusion_step",
