@@ -191,13 +191,16 @@ DCGAN_RECIPE = GANTrainConfig(
     betas=(0.0, 0.99),
     n_fixed=0,
     ema_decay=0.995,
+    ema_warmup=True,
     max_seconds=60.0,
     progress=False,
 )
 """The package's tuned DCGAN recipe on MNIST (32 base channels, sample the EMA generator).
 
 Non-saturating loss, batch 32, Adam 2.4e-3 with betas (0.0, 0.99), an EMA of the generator's
-weights with decay 0.995 (Yazici et al., 2019), a time budget instead of a step count (60 s;
+weights with decay 0.995 (Yazici et al., 2019) warmed up as the diffusion loop's is
+(:func:`~aigc_course.train.ema.warmed_up_decay`: a short run is not an average of the random
+initial weights), a time budget instead of a step count (60 s;
 change it with ``dataclasses.replace(DCGAN_RECIPE, max_seconds=..., seed=...)``). Chosen by the
 sweep that ``benchmarks/bench_quality.py`` documents; the chapters that compare families use it.
 """
