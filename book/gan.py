@@ -626,7 +626,8 @@ for (loss_name, opt), fracs in reached.items():
 # its samples reach the data (the range over the seeds), while the non-saturating one brings
 # {glue:text}`gan_line_no_sgd_range` there. With Adam, the minimax generator does move:
 # {glue:text}`gan_line_mi_adam_range` of its samples reach the data, against
-# {glue:text}`gan_line_no_adam_range` for the non-saturating loss. Adam's rescaling turns the tiny gradient into steps of normal size; compare
+# {glue:text}`gan_line_no_adam_range` for the non-saturating loss. Adam's rescaling turns the tiny
+# gradient into steps of normal size; compare
 # the two ranges to see how much of the gap it closes, and on how many seeds. So "the minimax loss fails"
 # is true for plain gradient descent; with Adam it is slower or less reliable rather than stuck.
 #
@@ -1031,8 +1032,10 @@ check_discriminator_loss(my_discriminator_loss)
 # {glue:text}`gan_ns_quality_min:.0f`-{glue:text}`gan_ns_quality_max:.0f`% high-quality samples; a run
 # anywhere in that range, or a mode away from it, is normal. With SGD and a confident discriminator the
 # minimax generator leaves almost no samples near the data, the non-saturating one most; with Adam both
-# move, the minimax one less reliably ({glue:text}`gan_line_mi_adam_range` of its samples reached the
-# data, against {glue:text}`gan_line_no_adam_range`). The article's discriminator loss drives $D$ above
+# move ({glue:text}`gan_line_mi_adam_range` of the minimax generator's samples reached the data,
+# {glue:text}`gan_line_no_adam_range` of the non-saturating one's). With the collapsing settings of
+# section 3 the spread of the samples fell to {glue:text}`gan_collapse_spread_mean:.2f`, against
+# {glue:text}`gan_ns_spread_mean:.2f` for the ring runs. The article's discriminator loss drives $D$ above
 # 0.9 on everything. The MNIST runs are one seed each: the D loss over their last 200 steps was
 # {glue:text}`gan_mlp_dloss:.2f` and {glue:text}`gan_dcgan_dloss:.2f`. Read them against
 # $2\ln 2 \approx 1.39$, the loss of a discriminator that cannot tell real from fake (section 4): below
