@@ -107,6 +107,9 @@ class GANChapterConfig:
         progress=False,
     )
     frame_every: int = 500  # steps between the pictures of D in section 2
+    collapse_seeds: tuple[int, ...] = (0, 1, 2)  # the collapsing setting of section 3
+    collapse_betas: tuple[float, float] = (0.9, 0.999)  # Adam's default momentum
+    collapse_lr_g: float = 3e-3  # three times the discriminator's rate
     last_snapshots: int = 4  # mode counts are averaged over this many last snapshots
     article_steps: int = 1000  # ring steps with the article's discriminator loss
     line_seeds: tuple[int, ...] = (0, 1, 2)
@@ -393,8 +396,76 @@ plt.show()
 # picture: in our runs such seeds had not collapsed onto a few points, they had dropped a mode or two and
 # strung their samples along the arcs between the others.
 #
-# A complete collapse, all samples on one or two modes, does happen with other settings (try a larger
-# learning rate, or `d_steps=5` in `cfg.ring`). Remedies studied in the literature include minibatch
+# A complete collapse needs only a small change of settings. Below, the generator learns three times
+# faster than the discriminator (rate {glue:text}`gan_collapse_lr_g` against 0.001) and both use Adam's
+# default momentum $\beta_1 = 0.9$ instead of 0.5; everything else is as above, on
+# {glue:text}`gan_collapse_n_seeds` seeds. To measure a collapse we add one number to the mode count:
+# the *spread* of the samples, the root-mean-square distance from their mean (about 2 for the ring,
+# whose radius is 2; near 0 when all samples sit in one clump):
+
+# %% tags=["nbval-ignore-output"]
+collapse_runs = {
+    seed: train_ring(seed, betas=cfg.collapse_betas, lr_g=cfg.collapse_lr_g)
+    for seed in cfg.collapse_seeds
+}
+
+
+def spread(samples):
+    """Root-mean-square distance of the samples from their mean."""
+    return (samples - samples.mean(0)).pow(2).sum(1).mean().sqrt().item()
+
+
+def last_spreads(runs):
+    return torch.tensor([spread(r.snapshots[-1][1]) for r in runs.values()])
+
+
+collapse_modes = torch.tensor([mode_coverage(r)[0] for r in collapse_runs.values()])
+collapse_spread, ns_spread = last_spreads(collapse_runs), last_spreads(ns_runs)
+for seed, res in collapse_runs.items():
+    n_modes, quality = mode_coverage(res)
+    print(
+        f"seed {seed}: {n_modes:.2f} of 8 modes, {quality:.0%} high-quality,",
+        f"spread {spread(res.snapshots[-1][1]):.2f}",
+    )
+print(
+    f"over {len(collapse_runs)} seeds: modes {collapse_modes.mean():.2f}",
+    f"+- {collapse_modes.std():.2f} (max {collapse_modes.max():.2f}),",
+    f"spread {collapse_spread.mean():.2f} +- {collapse_spread.std():.2f}",
+    f"(max {collapse_spread.max():.2f});",
+    f"the settings above: spread {ns_spread.mean():.2f} +- {ns_spread.std():.2f}",
+)
+glue("gan_collapse_lr_g", f"{cfg.collapse_lr_g:g}")
+glue("gan_collapse_n_seeds", len(collapse_runs))
+glue("gan_collapse_modes_mean", collapse_modes.mean().item())
+glue("gan_collapse_modes_std", collapse_modes.std().item())
+glue("gan_collapse_modes_max", collapse_modes.max().item())
+glue("gan_collapse_spread_mean", collapse_spread.mean().item())
+glue("gan_collapse_spread_std", collapse_spread.std().item())
+glue("gan_collapse_spread_max", collapse_spread.max().item())
+glue("gan_ns_spread_mean", ns_spread.mean().item())
+glue("gan_ns_spread_std", ns_spread.std().item())
+fig, axes = plt.subplots(1, len(collapse_runs), figsize=(2.3 * len(collapse_runs), 2.5))
+for ax, (seed, res) in zip(axes, collapse_runs.items(), strict=True):
+    cov = count_modes(res.snapshots[-1][1], centers, RING_STD)
+    title = f"seed {seed}: {cov.n_covered}/8"
+    plot_toy_2d(ring_data[:2000], res.snapshots[-1][1], ax=ax, title=title)
+plt.show()
+
+# %% [markdown]
+# With these settings the generator covers {glue:text}`gan_collapse_modes_mean:.1f` $\pm$
+# {glue:text}`gan_collapse_modes_std:.1f` of the 8 modes (at most
+# {glue:text}`gan_collapse_modes_max:.1f` on any seed, mean of the last snapshots), and the spread of
+# its last samples is {glue:text}`gan_collapse_spread_mean:.2f` $\pm$
+# {glue:text}`gan_collapse_spread_std:.2f` (at most {glue:text}`gan_collapse_spread_max:.2f`),
+# against {glue:text}`gan_ns_spread_mean:.2f` $\pm$ {glue:text}`gan_ns_spread_std:.2f` for the runs
+# above. Compare the two spreads before reading the pictures: a spread far below 2 is a collapse, every
+# sample in one small region, whatever that region is. Where the clump sits depends on the seed and on
+# the moment of the snapshot (look at the pictures); it need not sit on a mode, which is why the mode
+# count alone can read 0 both for a clump and for samples scattered everywhere off the ring. The usual
+# explanation is the hopping described above: the fast generator moves its whole batch towards wherever
+# the discriminator currently says "real", the discriminator follows, and the clump moves on.
+#
+# Remedies studied in the literature include minibatch
 # discrimination {cite:p}`salimans2016`, unrolled discriminators {cite:p}`metz2017` and packing several
 # samples into one discriminator input {cite:p}`lin2018`. VAEs, which are trained to explain *every*
 # training example, do not collapse this way; the loss-math chapter explains why in terms of the two
@@ -547,15 +618,16 @@ for (loss_name, opt), fracs in reached.items():
     key = f"gan_line_{loss_name[:2]}_{opt.lower()}"  # e.g. gan_line_mi_sgd
     glue(f"{key}_min", 100 * min(fracs))
     glue(f"{key}_max", 100 * max(fracs))
+    lo, hi = round(100 * min(fracs)), round(100 * max(fracs))
+    glue(f"{key}_range", f"{lo} %" if lo == hi else f"{lo}-{hi} %")
 
 # %% [markdown]
-# With SGD, the minimax generator stays where it started: only
-# {glue:text}`gan_line_mi_sgd_min:.0f`-{glue:text}`gan_line_mi_sgd_max:.0f`% of its samples reach the data
-# (the range over the seeds), while the non-saturating one brings
-# {glue:text}`gan_line_no_sgd_min:.0f`-{glue:text}`gan_line_no_sgd_max:.0f`% there. With Adam, the minimax
-# generator does move: {glue:text}`gan_line_mi_adam_min:.0f`-{glue:text}`gan_line_mi_adam_max:.0f`% of its
-# samples reach the data, against {glue:text}`gan_line_no_adam_min:.0f`-{glue:text}`gan_line_no_adam_max:.0f`%
-# for the non-saturating loss. Adam's rescaling turns the tiny gradient into steps of normal size; compare
+# With SGD, the minimax generator stays where it started: only {glue:text}`gan_line_mi_sgd_range` of
+# its samples reach the data (the range over the seeds), while the non-saturating one brings
+# {glue:text}`gan_line_no_sgd_range` there. With Adam, the minimax generator does move:
+# {glue:text}`gan_line_mi_adam_range` of its samples reach the data, against
+# {glue:text}`gan_line_no_adam_range` for the non-saturating loss. Adam's rescaling turns the tiny
+# gradient into steps of normal size; compare
 # the two ranges to see how much of the gap it closes, and on how many seeds. So "the minimax loss fails"
 # is true for plain gradient descent; with Adam it is slower or less reliable rather than stuck.
 #
@@ -868,6 +940,8 @@ print(
     f"modes covered {art_modes.min():.2f}-{art_modes.max():.2f}",
 )
 glue("gan_art_belief_min", min(art_real.min(), art_fake.min()).item())
+belief = min(art_real.min(), art_fake.min()).item()
+glue("gan_art_belief", "1.000 (saturated)" if belief >= 0.9995 else f"{belief:.3f}")
 glue("gan_art_modes_max", art_modes.max().item())
 article = art_runs[0]
 fig, axes = plt.subplots(1, 2, figsize=(8, 3), gridspec_kw={"width_ratios": [1, 1.8]})
@@ -895,7 +969,8 @@ assert bool((art_real > 0.9).all() and (art_fake > 0.9).all()), (art_real, art_f
 
 # %% [markdown]
 # On every seed the discriminator quickly learns to answer "real" for everything: over the last 100 steps
-# its mean $D$ is at least {glue:text}`gan_art_belief_min:.3f` on real *and* on generated points, which is
+# the smallest of its mean $D$ values, on real and on generated points and over the seeds, is
+# {glue:text}`gan_art_belief`, which is
 # exactly what that loss rewards. A discriminator that says "real" everywhere carries no information about
 # where the data are, so the generator's samples are never pulled onto the ring (at most
 # {glue:text}`gan_art_modes_max:.1f` modes covered on any seed).
@@ -957,10 +1032,15 @@ check_discriminator_loss(my_discriminator_loss)
 # {glue:text}`gan_ns_quality_min:.0f`-{glue:text}`gan_ns_quality_max:.0f`% high-quality samples; a run
 # anywhere in that range, or a mode away from it, is normal. With SGD and a confident discriminator the
 # minimax generator leaves almost no samples near the data, the non-saturating one most; with Adam both
-# escape. The article's discriminator loss drives $D$ above 0.9 on everything. The MNIST runs are one seed
-# each: the D loss over their last 200 steps was {glue:text}`gan_mlp_dloss:.2f` and
-# {glue:text}`gan_dcgan_dloss:.2f`; between about 0.5 and 1.4 is normal, near 0 is a discriminator that
-# has won. Quick mode (`AIGC_QUICK=1`) trains fewer steps on fewer seeds: expect fewer modes, and MNIST
+# move ({glue:text}`gan_line_mi_adam_range` of the minimax generator's samples reached the data,
+# {glue:text}`gan_line_no_adam_range` of the non-saturating one's). With the collapsing settings of
+# section 3 the spread of the samples fell to {glue:text}`gan_collapse_spread_mean:.2f`, against
+# {glue:text}`gan_ns_spread_mean:.2f` for the ring runs. The article's discriminator loss drives $D$ above
+# 0.9 on everything. The MNIST runs are one seed each: the D loss over their last 200 steps was
+# {glue:text}`gan_mlp_dloss:.2f` and {glue:text}`gan_dcgan_dloss:.2f`. Read them against
+# $2\ln 2 \approx 1.39$, the loss of a discriminator that cannot tell real from fake (section 4): below
+# it the discriminator is ahead, and a loss near 0 means it has won and the generator gets little to
+# learn from. Quick mode (`AIGC_QUICK=1`) trains fewer steps on fewer seeds: expect fewer modes, and MNIST
 # samples that are still blobs.
 # ```
 #

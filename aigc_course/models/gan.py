@@ -1,4 +1,4 @@
-r"""GAN generator/discriminator pairs: fully connected (MNIST), DCGAN (MNIST) and a toy 2-D MLP.
+r"""GAN generator/discriminator pairs: fully connected and DCGAN-style (MNIST), and a toy 2-D MLP.
 
 Every generator maps noise ``z`` of shape (B, latent_dim) to data and exposes ``latent_dim``
 and ``output_shape``; every discriminator maps data to one raw logit per example, shape (B,),
@@ -102,8 +102,9 @@ class MLPGANConfig:
     negative_slope : float
         LeakyReLU slope for negative inputs, in [0, 1).
     batchnorm : bool
-        BatchNorm after every generator hidden layer but the first. Without it this generator
-        tends to collapse onto one or two digits on MNIST within a few thousand steps.
+        BatchNorm after every generator hidden layer but the first (on by default). Whether
+        this generator trains worse without it is not measured in the package; the GAN
+        chapter leaves it as an exercise (compare the variety of the digits over seeds).
     """
 
     latent_dim: int = 100
@@ -222,7 +223,12 @@ class MLPDiscriminator(nn.Module):
 
 @dataclass(frozen=True)
 class DCGANConfig:
-    r"""Sizes of the DCGAN pair for 28x28 images.
+    r"""Sizes of the DCGAN-style pair for 28x28 images.
+
+    DCGAN-style: the layer rules of Radford et al. (strided transposed convolutions,
+    BatchNorm, ReLU in G and LeakyReLU in D, no pooling, no fully connected hidden layers)
+    on a 28x28 grid, with two up-sampling steps instead of four; the training settings
+    are not part of the architecture.
 
     Attributes
     ----------
@@ -286,7 +292,7 @@ def dcgan_init_(module: nn.Module) -> None:
 
 
 class DCGANGenerator(SamplingMixin, nn.Module):
-    r"""DCGAN generator for 28x28 images: project z to 7x7, then two stride-2 up-convolutions.
+    r"""DCGAN-style generator for 28x28 images: z to 7x7, then two stride-2 up-convolutions.
 
     .. math::
 
@@ -342,7 +348,7 @@ class DCGANGenerator(SamplingMixin, nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    r"""DCGAN discriminator for 28x28 images: two stride-2 convolutions, then one logit.
+    r"""DCGAN-style discriminator for 28x28 images: two stride-2 convolutions, then one logit.
 
     .. math::
 
