@@ -329,7 +329,7 @@ checks = [
     layer_check("invertible 1x1 conv", InvertibleConv1x1(4), (4, 2, 2)),
     layer_check("squeeze", Squeeze(), (1, 4, 4)),
     layer_check("logit transform", LogitTransform(0.05), (1, 3, 3), low=0.0),
-    layer_check("whole flow (16 layers)", small_flow, (1, 4, 4), low=0.0),
+    layer_check(f"flow of {len(small_flow.layers)} layers", small_flow, (1, 4, 4), 0.0),
 ]
 print(f"{'layer':24s}{'log|det J|':>12s}{'autograd':>12s}{'|x - f^-1(f(x))|':>18s}")
 for name, ld, exact, inv in checks:
@@ -360,8 +360,8 @@ assert worst_inv < 1e-8, checks
 # radius 2. Its density is known,
 # $p(x) = \frac18 \sum_k \mathcal N(x; \mu_k, 0.02^2 I)$, so we know the best held-out negative
 # log-likelihood any model can reach: the density's entropy $H = -\E_p[\log p(x)]$, which we estimate by
-# Monte Carlo from the formula. The flow is the package's vector flow: eight couplings with alternating
-# masks, each preceded by ActNorm, trained by maximum likelihood with Adam for a fixed wall-clock budget.
+# Monte Carlo from the formula. The flow is the package's vector flow:
+# {glue:text}`nf_ring_couplings` couplings with alternating masks, each preceded by ActNorm, trained by maximum likelihood with Adam for a fixed wall-clock budget.
 # One training step is the package's:
 #
 # ```{literalinclude} ../aigc_course/train/normalizing_flow.py
@@ -429,6 +429,7 @@ glue("nf_ring_gap_high", ring_cmp.high)
 glue("nf_ring_seconds", sum(ring_seconds) / len(ring_seconds))
 glue("nf_ring_params", count_parameters(ring_flows[0]))
 glue("nf_ring_seeds", len(cfg.seeds))
+glue("nf_ring_couplings", cfg.ring_flow.n_couplings)
 
 # %% tags=["remove-cell"]
 # Test: every seed learned something: its held-out NLL beats a single Gaussian fitted to
@@ -490,8 +491,10 @@ plt.show()
 # ```
 #
 # **The model.** A logit transform maps $[0, 1]$ to the real line (its log-determinant belongs to the
-# density, so scores stay on the $[0,1]$ scale); then four checkerboard couplings on the 28 x 28 image, a
-# squeeze to 4 x 14 x 14, and four channel-mask couplings, every coupling preceded by ActNorm: RealNVP's
+# density, so scores stay on the $[0,1]$ scale); then {glue:text}`nf_mnist_couplings` checkerboard
+# couplings on the 28 x 28 image, a squeeze to 4 x 14 x 14, {glue:text}`nf_mnist_couplings` channel-mask
+# couplings and {glue:text}`nf_mnist_couplings` checkerboard couplings at that scale, each coupling preceded
+# by ActNorm: RealNVP's
 # multi-scale design {cite:p}`dinh2017`, much smaller. It trains on the course's 5,000 training images for a
 # fixed wall-clock budget per seed, and is scored on held-out test images (one dequantisation draw each).
 
@@ -523,6 +526,7 @@ glue("nf_mnist_bpd_sem", max(flow_sem))
 glue("nf_mnist_seconds", sum(flow_seconds) / len(flow_seconds))
 glue("nf_mnist_steps", min(flow_steps))
 glue("nf_mnist_params", f"{flow_params:,}")
+glue("nf_mnist_couplings", cfg.mnist_flow.n_couplings)
 glue("nf_mnist_gap_target", mean_std(flow_bpd)[0] - 1.3)
 
 # %% tags=["remove-cell"]
