@@ -23,6 +23,7 @@ from aigc_course.exercises import (
     gan,
     lossmath,
     metrics,
+    normalizing_flow,
     vae,
 )
 from aigc_course.exercises.engine import Exercise
@@ -39,6 +40,7 @@ CHECKER_MODULES: tuple[ModuleType, ...] = (
     metrics,
     applications,
     diffusion,
+    normalizing_flow,
 )
 
 
