@@ -510,9 +510,9 @@ glue("ar_k", cfg.k)
 
 # %% tags=["remove-cell"]
 # Test: every trained model is far better than the untrained one (543 nats = 784 ln 2):
-# by 50 nats after the seconds of quick mode, by 400 in full mode (about 440 in our
-# runs); the VAE's IW bound is never above its negative ELBO.
-margin = 50 if aigc_course.quick_mode() else 400
+# by 50 nats after the seconds of quick mode (about 390 in our runs), by 300 in full
+# mode (about 440 in our trial runs); the VAE's IW bound is never above its negative ELBO.
+margin = 50 if aigc_course.quick_mode() else 300
 for name in ("MADE", "PixelCNN"):
     assert max(nll[name]) < nll_untrained - margin, (name, nll[name])
 assert all(ev.iw_nll <= ev.neg_elbo + 1e-6 for ev in vae_scores)
