@@ -511,7 +511,7 @@ glue("ar_k", cfg.k)
 # %% tags=["remove-cell"]
 # Test: every trained model is far better than the untrained one (543 nats = 784 ln 2):
 # by 50 nats after the seconds of quick mode (about 390 in our runs), by 300 in full
-# mode (about 440 in our trial runs); the VAE's IW bound is never above its negative ELBO.
+# mode (about 440 in our trial runs); the VAE's IW bound is never above its neg. ELBO.
 margin = 50 if aigc_course.quick_mode() else 300
 for name in ("MADE", "PixelCNN"):
     assert max(nll[name]) < nll_untrained - margin, (name, nll[name])
