@@ -18,6 +18,7 @@ from types import ModuleType
 
 from aigc_course.exercises import (
     applications,
+    autoregressive,
     concepts,
     diffusion,
     gan,
@@ -40,6 +41,7 @@ CHECKER_MODULES: tuple[ModuleType, ...] = (
     metrics,
     applications,
     diffusion,
+    autoregressive,
     normalizing_flow,
 )
 
