@@ -74,6 +74,7 @@ from dataclasses import dataclass, replace
 import aigc_course
 import torch
 from aigc_course.data import load_mnist, ring_of_gaussians, to_signed
+from aigc_course.interactive import figure_frame, frame_player
 from aigc_course.losses import generator_loss_nonsaturating, generator_loss_saturating
 from aigc_course.metrics import count_modes
 from aigc_course.models import (
@@ -91,6 +92,7 @@ from aigc_course.notebook import glue, show_settings
 from aigc_course.train import GANTrainConfig, train_gan
 from aigc_course.train.gan import discriminator_step, generator_step
 from aigc_course.viz import plot_curves, plot_toy_2d, show_image_rows
+from matplotlib.figure import Figure
 
 
 @dataclass(frozen=True)
@@ -249,6 +251,28 @@ fig.suptitle(
     fontsize=10,
 )
 plt.show()
+
+# %% [markdown]
+# The same run as a replay you can step through (it plays in the published book as well: the
+# frames are this run's snapshots, drawn here and stored with the page):
+
+# %% tags=["nbval-ignore-output"]
+replay, replay_captions = [], []
+for step, D_frame in frames:
+    snapshot = Figure(figsize=(3, 3))
+    plot_toy_2d(ring_data[:2000], samples_at[step], D_frame, ax=snapshot.subplots())
+    covered = count_modes(samples_at[step], centers, RING_STD).n_covered
+    replay.append(figure_frame(snapshot))
+    replay_captions.append(f"step {step}: {covered} of 8 modes covered")
+frame_player(
+    replay,
+    replay_captions,
+    name="gan-ring-replay",
+    scale=1,
+    interval_ms=700,
+    caption="The ring GAN's training, replayed from this run's snapshots: samples"
+    " (orange) over the discriminator's belief D(x) (blue: real, red: fake).",
+)
 
 # %% [markdown]
 # The background is the discriminator's opinion, $D(x)$: red where it says "fake", white where it says

@@ -749,9 +749,23 @@ show_image_rows(
 plt.show()
 
 # %% [markdown]
-# **Explore it yourself.** In Jupyter or Colab, the next cell shows two sliders for $z_1$ and $z_2$ and the
-# digit the decoder makes at that point. The published book cannot run Python, so the figure after it shows
-# what the sliders show along the line $z_2 = 0$.
+# **Explore it yourself.** The figure below runs this chapter's 2-D decoder in your browser,
+# in the published book too: click or drag in the plane of the codes of test digits, and the
+# digit beside it is decoded from that point with the decoder's own weights (the course's
+# browser tests check the browser's pixels against PyTorch's). In Jupyter or Colab the
+# sliders after it do the same in Python.
+
+# %% tags=["nbval-ignore-output"]
+from aigc_course.interactive import latent_explorer
+
+latent_explorer(
+    vae2d,
+    test_mu,
+    test.labels[:5000],
+    name="vae-latent-explorer",
+    caption="Click or drag in the plane of the codes of 5,000 test digits (coloured by"
+    " label): your browser decodes that point with this chapter's 2-D VAE decoder.",
+)
 
 # %% tags=["remove-output", "nbval-ignore-output"]
 import ipywidgets as widgets
@@ -771,18 +785,6 @@ explorer = widgets.interactive(
     z2=widgets.FloatSlider(value=0.0, min=-3.0, max=3.0, step=0.1, description="z2"),
 )
 explorer
-
-# %% tags=["nbval-ignore-output"]
-slider_values = torch.linspace(-3, 3, 13)
-with torch.no_grad():
-    line = torch.stack([slider_values, torch.zeros_like(slider_values)], dim=1)
-    frames = torch.sigmoid(vae2d.decode(line.to(device)))
-fig, axes = plt.subplots(1, len(slider_values), figsize=(13, 1.4))
-for ax, value, frame in zip(axes, slider_values, frames, strict=False):
-    show_images(frame[None], ax=ax)
-    ax.set_title(f"z1={value:.1f}", fontsize=8)
-fig.suptitle("the explorer at z2 = 0, with z1 swept from -3 to 3", fontsize=10, y=1.08)
-plt.show()
 
 # %% [markdown]
 # ## 5. The KL weight $\beta$
