@@ -663,7 +663,7 @@ check_spread_prediction(steps="?", guidance="?")  # "smaller", "same" or "larger
 # $v_y < v$, the pull per unit of distance is $(1+w)/v_y - w/v > 1/v_y$. The samples
 # gather nearer the centre: fewer unusual samples, less variety.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 check_spread_prediction(steps="smaller", guidance="smaller")
 
 # %% [markdown]
