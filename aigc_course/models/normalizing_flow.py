@@ -474,7 +474,7 @@ class NormalizingFlow(nn.Module):
         self.latent_shape: tuple[int, ...] = tuple(shape)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        r"""``(z, log_det)``: z = f(x) of shape (B, *latent_shape), log_det (B,) in nats."""
+        r"""``(z, log_det)``: z = f(x) of shape (B, \*latent_shape), log_det (B,) in nats."""
         _check.check_image_batch(
             x, "x", self.config.data_shape, hint="give examples of the config's data_shape"
         )
@@ -485,7 +485,7 @@ class NormalizingFlow(nn.Module):
         return x, log_det
 
     def inverse(self, z: torch.Tensor) -> torch.Tensor:
-        r"""``x = f^{-1}(z)`` for z of shape (B, *latent_shape)."""
+        r"""``x = f^{-1}(z)`` for z of shape (B, \*latent_shape)."""
         _check.check_image_batch(z, "z", self.latent_shape)
         for layer in reversed(self.layers):
             z = layer.inverse(z)
@@ -497,7 +497,7 @@ class NormalizingFlow(nn.Module):
         Parameters
         ----------
         x : torch.Tensor
-            (B, *data_shape) floats; in [0, 1] for a model with a logit layer (dequantised
+            (B, \*data_shape) floats; in [0, 1] for a model with a logit layer (dequantised
             images, :func:`aigc_course.data.dequantize_unit`).
         validate : bool
             Check dtype, NaN/Inf and the [0, 1] range first (reads every value: one host
@@ -520,7 +520,7 @@ class NormalizingFlow(nn.Module):
         labels: torch.Tensor | int | None = None,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
-        r"""``n`` samples (n, *data_shape) in one pass: :math:`z \sim \mathcal N(0, I)` from
+        r"""``n`` samples (n, \*data_shape) in one pass: :math:`z \sim \mathcal N(0, I)` from
         ``generator`` (CPU), moved to the model's device, then :meth:`inverse` in eval mode
         (clamped to ``data_range`` = [0, 1] for a model with a logit layer, whose inverse
         reaches slightly beyond)."""

@@ -137,7 +137,7 @@ def train_normalizing_flow(
         A flow whose ``forward(x)`` returns ``(z, log_det)``, like
         :class:`aigc_course.models.normalizing_flow.NormalizingFlow`.
     data : torch.Tensor
-        (N, *data_shape) float examples: continuous data, or with ``cfg.dequantize_levels``
+        (N, \*data_shape) float examples: continuous data, or with ``cfg.dequantize_levels``
         L-level intensities in [0, 1] (:func:`aigc_course.data.to_unit` of 8-bit images).
         Checked once here (NaN/Inf, and range and grid when dequantising).
     cfg : NormalizingFlowTrainConfig
