@@ -725,28 +725,26 @@ def _bin4(n: int = 3) -> torch.Tensor:
     return (torch.rand(n, 1, 4, 4, generator=_g(3)) > 0.5).float()
 
 
+# the arguments of filter_logits and sample_next_token (one sampling contract)
+_SAMPLING_ARGS = (
+    Arg("logits", REAL_T),
+    Arg("temperature", NUMBER),
+    Arg("top_k", COUNT, NONE_OK),
+    Arg("top_p", NUMBER, NONE_OK),
+)
+
 AR_CASES: tuple[Case, ...] = (
     Case(
         "sampling.filter_logits",
         sampling.filter_logits,
         lambda: {"logits": torch.randn(2, 5), "temperature": 0.8, "top_k": 3, "top_p": 0.9},
-        (
-            Arg("logits", REAL_T),
-            Arg("temperature", NUMBER),
-            Arg("top_k", COUNT, NONE_OK),
-            Arg("top_p", NUMBER, NONE_OK),
-        ),
+        _SAMPLING_ARGS,
     ),
     Case(
         "sampling.sample_next_token",
         sampling.sample_next_token,
         lambda: {"logits": torch.randn(2, 5), "temperature": 1.0, "top_k": 2, "top_p": 0.5},
-        (
-            Arg("logits", REAL_T),
-            Arg("temperature", NUMBER),
-            Arg("top_k", COUNT, NONE_OK),
-            Arg("top_p", NUMBER, NONE_OK),
-        ),
+        _SAMPLING_ARGS,
     ),
     Case(
         "models.MADE.log_prob",
