@@ -156,7 +156,8 @@ def test_js_divergence_accepts_right_answers(fn):
         ),
         (_jsd_naive, "right on overlapping distributions, but not on disjoint ones"),
         (
-            lambda P, Q: _jsd_right(P, Q).clamp(max=0.3),
+            # random cases stay below 0.52 (max of 200,000 draws); disjoint ones are log 2
+            lambda P, Q: _jsd_right(P, Q).clamp(max=0.6),
             "right on overlapping distributions, but not on disjoint ones",
         ),
         (lambda P, Q: _jsd_right(P, Q) + 0.01, "not yet right: JSD = 1/2 KL(P || M)"),
