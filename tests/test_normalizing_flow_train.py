@@ -16,6 +16,7 @@ from aigc_course.train import (
     load_checkpoint,
     train_normalizing_flow,
 )
+from aigc_course.train.core import Loop
 
 torch.set_num_threads(1)
 
@@ -129,3 +130,25 @@ def test_a_small_coupling_flow_reaches_the_entropy_of_a_2d_gaussian_mixture():
         model_nll = -model.log_prob(test).mean()
     entropy = -_mixture_log_prob(test).mean()  # Monte-Carlo estimate of H(p)
     assert -0.05 < float(model_nll - entropy) < 0.1  # measured: 0.03 after 480 steps
+
+
+def test_the_cosine_schedule_decays_the_learning_rate_to_zero_over_the_run(monkeypatch):
+    lrs = []
+    set_lr = Loop.set_lr
+
+    def spy(self, opt, lr):
+        lrs.append(lr)
+        set_lr(self, opt, lr)
+
+    monkeypatch.setattr(Loop, "set_lr", spy)
+    cfg = _cfg("toy", lr_schedule="cosine", epochs=4)
+    cosine = train_normalizing_flow(_model("toy"), _data("toy"), cfg)
+    expected = [0.01 * 0.5 * (1 + math.cos(math.pi * i / 12)) for i in range(12)]
+    assert lrs == pytest.approx(expected, rel=1e-9, abs=1e-15)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        _cfg("toy", lr_schedule="linear")
+    lrs.clear()
+    constant = train_normalizing_flow(_model("toy"), _data("toy"), _cfg("toy", epochs=4))
+    assert lrs == []  # a constant rate is never touched
+    assert constant.history["nll"][0] == cosine.history["nll"][0]  # same first step
+    assert constant.history["nll"][-1] != cosine.history["nll"][-1]

@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from aigc_course import _check
+from aigc_course.models.spline_coupling import SplineCoupling
 
 __all__ = [
     "ActNorm",
@@ -379,6 +380,14 @@ class NormalizingFlowConfig:
     logit_alpha : float or None
         Images in [0, 1]: the :class:`LogitTransform`'s alpha (first layer); None for data
         already on the real line.
+    coupling : {"affine", "spline"}
+        Vectors only: :class:`AffineCoupling` (RealNVP) or
+        :class:`~aigc_course.models.spline_coupling.SplineCoupling` (rational-quadratic
+        splines, Durkan et al. 2019). Images always use affine couplings.
+    spline_bins : int
+        K, bins of each spline (``coupling="spline"``).
+    spline_bound : float
+        B: each spline acts on [-B, B], the identity outside.
     """
 
     data_shape: tuple[int, ...] = (2,)
@@ -388,6 +397,9 @@ class NormalizingFlowConfig:
     actnorm: bool = True
     invertible_conv: bool = False
     logit_alpha: float | None = None
+    coupling: str = "affine"
+    spline_bins: int = 8
+    spline_bound: float = 3.0
 
     def __post_init__(self) -> None:
         owner = "NormalizingFlowConfig"
@@ -404,6 +416,9 @@ class NormalizingFlowConfig:
         _check.check_count(self.n_scales, f"{owner}.n_scales")
         _check.check_bool(self.actnorm, f"{owner}.actnorm")
         _check.check_bool(self.invertible_conv, f"{owner}.invertible_conv")
+        _check.check_choice(self.coupling, f"{owner}.coupling", ("affine", "spline"))
+        _check.check_count(self.spline_bins, f"{owner}.spline_bins", minimum=2)
+        _check.check_real(self.spline_bound, f"{owner}.spline_bound", low=0.0, low_open=True)
         if self.logit_alpha is not None:
             _check.check_real(
                 self.logit_alpha, f"{owner}.logit_alpha", low=0.0, high=0.5,
@@ -421,6 +436,11 @@ class NormalizingFlowConfig:
                     f"{shape!r}: squeeze and 1x1 convolutions need images (C, H, W)"
                 )
             return
+        if self.coupling != "affine":
+            raise ValueError(
+                f"{owner}.coupling={self.coupling!r} is for vector data; image flows use "
+                "affine couplings: set coupling='affine'"
+            )
         factor = 2 ** (self.n_scales - 1)
         if shape[1] % factor or shape[2] % factor:
             raise ValueError(
@@ -438,8 +458,8 @@ class NormalizingFlow(nn.Module):
         \log p(x) = \log \mathcal N\bigl(f(x); 0, I\bigr) + \sum_k \log\bigl|\det J_{f_k}\bigr|,
         \qquad x = f^{-1}(z),\; z \sim \mathcal N(0, I)
 
-    Vectors (``data_shape=(D,)``): ``n_couplings`` x [ActNorm, AffineCoupling with an
-    alternating mask]. Images (``(C, H, W)``): an optional :class:`LogitTransform`, then per
+    Vectors (``data_shape=(D,)``): ``n_couplings`` x [ActNorm, an affine or spline coupling
+    with an alternating mask]. Images (``(C, H, W)``): an optional :class:`LogitTransform`, then per
     scale ``n_couplings`` checkerboard couplings and, except after the last scale, a
     :class:`Squeeze` and ``n_couplings`` channel-mask couplings (RealNVP's multi-scale design,
     without factoring out half the variables). The base lives on the last layer's shape.
@@ -545,7 +565,13 @@ def _vector_layers(cfg: NormalizingFlowConfig) -> list[nn.Module]:
     for i in range(cfg.n_couplings):
         if cfg.actnorm:
             layers.append(ActNorm(dim))
-        layers.append(AffineCoupling(alternating_mask(dim, i % 2), cfg.hidden))
+        mask = alternating_mask(dim, i % 2)
+        if cfg.coupling == "spline":
+            layers.append(
+                SplineCoupling(mask, cfg.hidden, bins=cfg.spline_bins, bound=cfg.spline_bound)
+            )
+        else:
+            layers.append(AffineCoupling(mask, cfg.hidden))
     return layers
 
 

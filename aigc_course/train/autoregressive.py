@@ -36,7 +36,7 @@ from aigc_course._check import (
 from aigc_course.runtime import get_device
 from aigc_course.train.config import RunConfig, TrainResult
 from aigc_course.train.core import Loop, OnStep
-from aigc_course.train.schedules import cosine_factor
+from aigc_course.train.schedules import LR_SCHEDULES, cosine_factor
 
 __all__ = [
     "AR_HISTORY_KEYS",
@@ -50,7 +50,6 @@ AR_HISTORY_KEYS = ("nll",)
 r"""Per-step record of :func:`train_autoregressive`: the batch NLL in nats per dimension."""
 
 _STREAM_KEYS = ("seed", "batch_size", "dynamic_binarization")
-_LR_SCHEDULES = ("constant", "cosine")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,7 +90,7 @@ class AutoregressiveTrainConfig(RunConfig):
         check_real(self.weight_decay, f"{owner}.weight_decay", low=0.0)
         if self.grad_clip is not None:
             check_real(self.grad_clip, f"{owner}.grad_clip", low=0.0, low_open=True)
-        check_choice(self.lr_schedule, f"{owner}.lr_schedule", _LR_SCHEDULES)
+        check_choice(self.lr_schedule, f"{owner}.lr_schedule", LR_SCHEDULES)
         check_bool(self.dynamic_binarization, f"{owner}.dynamic_binarization")
 
 

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from aigc_course._check import (
+    check_choice,
     check_count,
     check_finite,
     check_module,
@@ -26,6 +27,7 @@ from aigc_course.data.transforms import check_on_grid, dequantize_unit
 from aigc_course.models.normalizing_flow import standard_normal_log_prob
 from aigc_course.train.config import RunConfig, TrainResult
 from aigc_course.train.core import Loop, OnStep
+from aigc_course.train.schedules import LR_SCHEDULES, lr_factor
 
 __all__ = [
     "NORMALIZING_FLOW_HISTORY_KEYS",
@@ -60,6 +62,10 @@ class NormalizingFlowTrainConfig(RunConfig):
     max_grad_norm : float or None
         Clip the gradient's global norm to this (coupling flows on images can spike early);
         None does not clip.
+    lr_schedule : {"constant", "cosine"}
+        ``"cosine"`` decays the rate to 0 over the run, steps or ``max_seconds``, whichever
+        ends it (:func:`~aigc_course.train.schedules.cosine_factor`); a sharp density
+        needs the small final steps.
     """
 
     epochs: int = 10
@@ -67,12 +73,14 @@ class NormalizingFlowTrainConfig(RunConfig):
     lr: float = 1e-3
     dequantize_levels: int | None = None
     max_grad_norm: float | None = None
+    lr_schedule: str = "constant"
 
     def __post_init__(self) -> None:
         super().__post_init__()
         owner = type(self).__name__
         check_count(self.epochs, f"{owner}.epochs")
         check_real(self.lr, f"{owner}.lr", low=0.0, low_open=True)
+        check_choice(self.lr_schedule, f"{owner}.lr_schedule", LR_SCHEDULES)
         if self.dequantize_levels is not None:
             check_count(self.dequantize_levels, f"{owner}.dequantize_levels", minimum=2)
         if self.max_grad_norm is not None:
@@ -202,6 +210,8 @@ def train_normalizing_flow(
         limit=f"cfg.epochs={cfg.epochs} ({cfg.epochs * per_epoch} steps)",
     )
     for (x,) in loop.batches(on_step):
+        if cfg.lr_schedule != "constant":
+            loop.set_lr(opt, cfg.lr * lr_factor(cfg.lr_schedule, loop.fraction_done))
         if levels is not None:
             noise = torch.rand(x.shape, generator=rng, dtype=x.dtype).to(loop.device)
             x = dequantize_unit(x, levels=levels, noise=noise, validate=False)

@@ -11,7 +11,10 @@ import math
 
 from aigc_course._check import check_real
 
-__all__ = ["cosine_factor"]
+__all__ = ["LR_SCHEDULES", "cosine_factor", "lr_factor"]
+
+LR_SCHEDULES = ("constant", "cosine")
+r"""The learning-rate schedules a training config may name (its ``lr_schedule`` field)."""
 
 
 def cosine_factor(fraction: float) -> float:
@@ -25,3 +28,12 @@ def cosine_factor(fraction: float) -> float:
     """
     fraction = check_real(fraction, "fraction", low=0.0, high=1.0)
     return 0.5 * (1.0 + math.cos(math.pi * fraction))
+
+
+def lr_factor(schedule: str, fraction: float) -> float:
+    r"""The factor of the base learning rate that ``schedule`` gives at a fraction of training.
+
+    ``"constant"``: 1; ``"cosine"``: :func:`cosine_factor`. ``schedule`` is one of
+    :data:`LR_SCHEDULES` (the configs check it when they are made).
+    """
+    return cosine_factor(fraction) if schedule == "cosine" else 1.0

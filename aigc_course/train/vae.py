@@ -35,7 +35,7 @@ from aigc_course.losses.vae import negative_elbo
 from aigc_course.metrics.likelihood import check_vae_data
 from aigc_course.train.config import RunConfig, TrainResult
 from aigc_course.train.core import Loop, OnStep
-from aigc_course.train.schedules import cosine_factor
+from aigc_course.train.schedules import LR_SCHEDULES, cosine_factor
 
 __all__ = [
     "VAE_HISTORY_KEYS",
@@ -50,7 +50,6 @@ r"""Per-step records of :func:`train_vae`, batch means in nats per image: ``loss
 
 _LIKELIHOODS = ("bernoulli", "gaussian")
 _HINT = "check the data are finite and in [0, 1], and lower cfg.lr (now {})"
-_LR_SCHEDULES = ("constant", "cosine")
 # Settings that decide which batch, shifts and noise each step sees; a resumed run must match.
 _STREAM_KEYS = ("seed", "batch_size", "max_shift")
 
@@ -107,7 +106,7 @@ class VAETrainConfig(RunConfig):
         check_real(self.sigma, f"{owner}.sigma", low=0.0, low_open=True)
         check_real(self.beta, f"{owner}.beta", low=0.0)
         check_choice(self.likelihood, f"{owner}.likelihood", _LIKELIHOODS)
-        check_choice(self.lr_schedule, f"{owner}.lr_schedule", _LR_SCHEDULES)
+        check_choice(self.lr_schedule, f"{owner}.lr_schedule", LR_SCHEDULES)
 
 
 @dataclass(frozen=True, kw_only=True)
