@@ -107,7 +107,10 @@ from aigc_course.notebook import count_parameters, glue, mean_std, show_settings
 from aigc_course.pretrained import load_pretrained
 from aigc_course.sampling import ddim_sample
 from aigc_course.train import (
+    MADE_RECIPE,
+    PIXELCNN_RECIPE,
     AutoregressiveTrainConfig,
+    BinarizedMNISTRecipe,
     VAETrainConfig,
     train_autoregressive,
     vae_step,
@@ -124,14 +127,8 @@ def ar_train(**kw) -> AutoregressiveTrainConfig:
 @dataclass(frozen=True)
 class ARChapterConfig:
     seeds: tuple[int, ...] = (0, 1, 2)  # training seeds of every compared model
-    made_net: MADEConfig = MADEConfig(hidden=(1000,))
-    made: AutoregressiveTrainConfig = ar_train(
-        steps=1500, max_seconds=45, batch_size=64, lr=2e-3, dynamic_binarization=True
-    )
-    pixelcnn_net: PixelCNNConfig = PixelCNNConfig(channels=32, n_layers=4)
-    pixelcnn: AutoregressiveTrainConfig = ar_train(
-        steps=400, max_seconds=90, batch_size=64, lr=3e-3, dynamic_binarization=True
-    )
+    made: BinarizedMNISTRecipe = MADE_RECIPE  # the package's recipes
+    pixelcnn: BinarizedMNISTRecipe = PIXELCNN_RECIPE
     vae: VAETrainConfig = VAETrainConfig(
         epochs=30, progress=False
     )  # as the VAE chapter
@@ -154,9 +151,13 @@ if aigc_course.quick_mode():
     cfg = replace(
         cfg,
         seeds=(0, 1),
-        made=replace(cfg.made, steps=300, max_seconds=30),
-        pixelcnn_net=PixelCNNConfig(channels=16, n_layers=2),
-        pixelcnn=replace(cfg.pixelcnn, steps=150, max_seconds=30),
+        made=replace(
+            cfg.made, train=replace(cfg.made.train, steps=300, max_seconds=30)
+        ),
+        pixelcnn=BinarizedMNISTRecipe(
+            PixelCNNConfig(channels=16, n_layers=2),
+            replace(cfg.pixelcnn.train, steps=150, max_seconds=30),
+        ),
         vae=replace(cfg.vae, epochs=1),
         eval_images=500,
         k=20,
@@ -434,8 +435,8 @@ def fit_vae(seed):
 
 
 mnist_nets = {
-    "MADE": (lambda: MADE(cfg.made_net), cfg.made),
-    "PixelCNN": (lambda: PixelCNN(cfg.pixelcnn_net), cfg.pixelcnn),
+    "MADE": (lambda: MADE(cfg.made.model), cfg.made.train),
+    "PixelCNN": (lambda: PixelCNN(cfg.pixelcnn.model), cfg.pixelcnn.train),
 }
 ar_runs = {
     name: [fit_ar(net, tc, s) for s in cfg.seeds]
@@ -467,7 +468,7 @@ nll = {
 vae_scores = [evaluate_vae(m, x_eval_bin, binarized=True, k=cfg.k) for m, _ in vae_runs]
 nll["VAE, neg. ELBO (bound)"] = [ev.neg_elbo for ev in vae_scores]
 nll[f"VAE, IW bound K={cfg.k}"] = [ev.iw_nll for ev in vae_scores]
-untrained = MADE(cfg.made_net)
+untrained = MADE(cfg.made.model)
 nll_untrained = evaluate_autoregressive(untrained, x_eval_bin).nats_per_example
 print(
     f"held-out nats per image on {len(x_eval_bin):,} binarised test images; "

@@ -8,8 +8,11 @@ because the chapters import them from ``aigc_course.train``.
 from aigc_course.metrics.likelihood import VAEEvaluation, evaluate_vae
 from aigc_course.train.autoregressive import (
     AR_HISTORY_KEYS,
+    MADE_RECIPE,
+    PIXELCNN_RECIPE,
     AutoregressiveResult,
     AutoregressiveTrainConfig,
+    BinarizedMNISTRecipe,
     autoregressive_step,
     train_autoregressive,
 )
@@ -75,6 +78,9 @@ __all__ = [
     "AR_HISTORY_KEYS",
     "AutoregressiveResult",
     "AutoregressiveTrainConfig",
+    "MADE_RECIPE",
+    "PIXELCNN_RECIPE",
+    "BinarizedMNISTRecipe",
     "autoregressive_step",
     "train_autoregressive",
     "DiffusionResult",
