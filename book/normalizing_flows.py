@@ -134,6 +134,8 @@ def _mnist_run():
     return NormalizingFlowTrainConfig(
         epochs=100,
         batch_size=64,
+        lr=2e-3,
+        lr_schedule="cosine",  # decays to 0 at the end of the time budget
         dequantize_levels=256,  # fresh uniform noise every step
         max_grad_norm=100.0,
         max_seconds=90.0,
@@ -176,7 +178,7 @@ if aigc_course.quick_mode():
         ring=replace(cfg.ring, max_seconds=4.0),
         ring_test=2_000,
         entropy_samples=50_000,
-        mnist=replace(cfg.mnist, max_seconds=20.0, lr=2e-3),  # few steps: larger lr
+        mnist=replace(cfg.mnist, max_seconds=20.0),
         vae=replace(cfg.vae, epochs=5),
         vae_seconds=8.0,
         made=replace(cfg.made, train=replace(cfg.made.train, max_seconds=8.0)),
