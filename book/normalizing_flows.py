@@ -541,7 +541,8 @@ plt.show()
 # The density maps show why. Both flows are *continuous, invertible* deformations of one Gaussian blob,
 # so neither can cut the density to zero between the modes; they can only thin it. An affine coupling
 # moves and stretches a whole coordinate at once, so pulling mass into eight blobs of width 0.02 takes many
-# layers and leaves bright bridges and modes wider than 0.02, which is where its likelihood falls short. A
+# layers: within the budget its density is still smeared along curved bands between the modes, and some
+# modes get little mass, which is where its likelihood falls short. A
 # spline coupling stretches each of its bins by its own factor, so a few layers squeeze the mass into the
 # modes and nearly empty the space between them. What a flow gives, and a GAN does not, is the number
 # itself: we know exactly how far each model is from the truth.
@@ -634,7 +635,7 @@ plt.show()
 # Over {glue:text}`nf_mnist_steps`+ steps per seed (about {glue:text}`nf_mnist_seconds:.0f` s each) the flow
 # reaches {glue:text}`nf_mnist_bpd:.3f` ± {glue:text}`nf_mnist_bpd_std:.3f` bits/dim over the seeds (the
 # standard error over test images is at most {glue:text}`nf_mnist_bpd_sem:.3f`). That is
-# {glue:text}`nf_mnist_gap_target:.2f` bits/dim above the target of 1.3, and further above the
+# {glue:text}`nf_mnist_gap_target:.2f` bits/dim above the 1.3 we aimed for, and further above the
 # published 1.06 (RealNVP) and 1.05 (Glow) {cite:p}`dinh2017,kingma2018`, which train models hundreds of
 # times larger on 50,000-60,000 images for days on GPUs. We do not meet the 1.3 target in a CPU budget of
 # minutes with {glue:text}`nf_mnist_params` parameters and 5,000 images; the chapter says so rather than
