@@ -361,7 +361,7 @@ check_count_modes(my_count_modes)
 # (gan-failures)=
 # ## 3. Failure modes, shown
 #
-# ### Mode collapse (模式崩溃)
+# ### Mode collapse (模式坍缩)
 #
 # Nothing in the GAN objective, as optimised step by step, forces the generator to cover *all* of the data.
 # If it finds a region the discriminator currently accepts, it can put all its samples there; the
