@@ -882,7 +882,8 @@ assert all(b < pca_bpd for b in flow_bpd), (flow_bpd, pca_bpd)
 # {glue:text}`nf_table_flow_verdict`. A number in one block says nothing about a number in the other.
 # Every row was produced here, by the chapters' own models and recipes, on the same
 # {glue:text}`nf_table_n_eval` test images (the autoregressive chapter scores the same images with the
-# same seeds, and its MADE, PixelCNN and VAE rows agree with these); the published column is context, not a comparison (60,000 training images, far larger models).
+# same seeds: its MADE and PixelCNN rows agree with these to the printed digit, its VAE rows within
+# a few tenths of a nat); the published column is context, not a comparison (60,000 training images, far larger models).
 #
 # ## 5. What each family gives up
 #
