@@ -315,3 +315,28 @@ def test_diff_shows_what_changed_since_the_translation(book):
     assert zh.diff(book, book / "zh", "book/mini") == (
         "block after: old English text not found in git history\n"
     )
+
+
+# --- language switch ----------------------------------------------------------------------
+
+
+def test_every_page_links_to_its_twin_in_the_other_edition():
+    book_ext = _load("sphinx_book")
+    assert book_ext.twin_href("book/gan", "zh/") == "../zh/book/gan.html"
+    assert book_ext.twin_href("book/gan", "../") == "../../book/gan.html"
+    assert book_ext.twin_href("index", "zh/") == "zh/index.html"
+    # API pages exist only in English: they link to the Chinese API page.
+    api = "api/aigc_course/metrics/index"
+    assert book_ext.twin_href(api, "zh/") == "../../../zh/api/aigc_course/index.html"
+    en = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    assert en["sphinx"]["config"]["aigc_language_switch"] == {"label": "中文", "prefix": "zh/"}
+
+    class App:
+        class config:  # noqa: N801
+            aigc_language_switch = {"label": "English", "prefix": "../"}
+
+    context = {"body": "<h1>生成对抗网络</h1>", "metatags": ""}
+    book_ext.add_language_switch(App, "book/gan", "page.html", context, None)
+    assert context["body"].startswith('<p class="aigc-language-switch"')
+    assert 'href="../../book/gan.html" hreflang="en"' in context["body"]
+    assert context["body"].endswith("<h1>生成对抗网络</h1>")
