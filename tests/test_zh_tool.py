@@ -23,6 +23,7 @@ def _load(name: str):
     sys.path.insert(0, str(ROOT / "tools"))
     spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
 
@@ -202,7 +203,8 @@ def test_build_replaces_only_markdown_and_keeps_code_cells_byte_identical(book):
         if a["cell_type"] == "code":
             assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
         else:
-            assert a["metadata"] == b["metadata"] and a["source"] != b["source"]
+            assert a["metadata"] == b["metadata"]
+            assert a["source"] != b["source"] or "solution-" in "".join(a["source"])
     assert "jupytext" not in built["metadata"]
     assert built["metadata"]["widgets"] == en["metadata"]["widgets"]
     assert "".join(built["cells"][0]["source"]).startswith("(sec-mini)=\n# 迷你章节\n")

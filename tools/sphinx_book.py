@@ -83,6 +83,9 @@ def setup(app: Any) -> dict[str, Any]:
     app.add_config_value("student_edition", False, "env")
     app.add_config_value("aigc_language_switch", {}, "html")
     app.connect("html-page-context", add_language_switch)
-    app.connect("autoapi-skip-member", skip_shadowing_reexport)
+    # The Chinese edition builds no API reference (tools/zh.py): no autoapi there.
+    if "autoapi.extension" in app.config.extensions:
+        app.setup_extension("autoapi.extension")
+        app.connect("autoapi-skip-member", skip_shadowing_reexport)
     app.add_transform(RemoveSolutions)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -319,7 +319,7 @@ def check_page(root: Path, zh_dir: Path, page: str, terminology: tuple) -> tuple
     if zh.page != _rel(source, root):
         errors.append(f"{name}: its zh-page line names {zh.page}, not {_rel(source, root)}")
     st = status(source, zh)
-    errors += [f"{name}: block {b}: orphan (no such cell or section in {page})" for b in st.orphan]
+    errors += [f"{name}: block {b}: unknown id, an orphan (not in {page})" for b in st.orphan]
     warnings += [f"{name}: block {b}: stale (the English changed: zh.py diff)" for b in st.stale]
     warnings += [f"{name}: block {b}: missing" for b in st.missing]
     english = {b.id: b.text for b in zb.english_blocks(source)}
@@ -338,7 +338,7 @@ def check_page(root: Path, zh_dir: Path, page: str, terminology: tuple) -> tuple
 
 def check(root: Path, zh_dir: Path) -> tuple[list[str], list[str]]:
     """(errors, warnings) of every zh file; a zh file for no toc page is an error."""
-    terminology = load_terminology(zh_dir / "terminology.yml")
+    terminology = load_terminology(terminology_file(root, zh_dir))
     errors, warnings = [], []
     pages = toc_pages(root)
     for page in pages:
@@ -411,9 +411,15 @@ API 参考由课程包 `aigc_course` 的文档字符串生成，只有英文版�
 """
 
 
-def search_dictionary(zh_dir: Path) -> str:
+def terminology_file(root: Path, zh_dir: Path) -> Path:
+    """``<zh>/terminology.yml``, or the book's ``zh/terminology.yml`` when that folder has none."""
+    path = zh_dir / "terminology.yml"
+    return path if path.exists() else root / "zh" / "terminology.yml"
+
+
+def search_dictionary(path: Path) -> str:
     """A jieba user dictionary: the terminology's Chinese terms, so that search finds them."""
-    terms, _ = load_terminology(zh_dir / "terminology.yml")
+    terms, _ = load_terminology(path)
     words = sorted({z for zh in terms.values() for z in zh if not re.search(r"[\s（(]", z)})
     return "".join(f"{w} 100000 n\n" for w in words)
 
@@ -430,7 +436,7 @@ def project_files(root: Path, zh_dir: Path, project: Path) -> dict[Path, str]:
     files[project / (API_PAGE + ".md")] = API_STUB.format(
         href="../../../api/aigc_course/index.html"
     )
-    files[project / "search-dict.txt"] = search_dictionary(zh_dir)
+    files[project / "search-dict.txt"] = search_dictionary(terminology_file(root, zh_dir))
     return files
 
 
@@ -445,7 +451,7 @@ def build_project(root: Path, zh_dir: Path, project: Path) -> int:
     if (root / "_static").is_dir():
         shutil.copytree(root / "_static", project / "_static", dirs_exist_ok=True)
     link = project / "aigc_course"  # literalinclude ../aigc_course/... from book/
-    if not link.exists():
+    if not os.path.lexists(link):
         link.symlink_to(os.path.relpath(root / "aigc_course", project))
     untranslated = 0
     for page in toc_pages(root):
