@@ -83,6 +83,11 @@ def test_book_builds_both_editions_and_deploys_to_pages_from_main():
     assert "refs/heads/main" in deploy["if"] and "push" in deploy["if"]
     assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
     assert any(u.startswith("actions/deploy-pages@") for u in uses(book, "deploy"))
+    # The Chinese notebooks that the zh pages' launch buttons open (tools/zh.py, ZH_BRANCH).
+    zh = book["jobs"]["zh-notebooks"]
+    assert zh["permissions"] == {"contents": "write"} and "refs/heads/main" in zh["if"]
+    script = runs(book, "zh-notebooks")
+    assert "python tools/zh.py build" in script and "git push --force origin zh-notebooks" in script
 
 
 def test_drift_tests_newest_and_minimum_versions_weekly():

@@ -10,10 +10,16 @@ r"""A local Sphinx extension for the book, named in _config.yml (``local_extensi
    which leaves the solution's cells on the page and an orphan ``solution-end`` node that the HTML
    writer rejects ("unknown node type: solution_end_node"). This transform runs after
    sphinx-exercise has merged each gated solution into one node, and removes that node.
+3. Language switch (config value ``aigc_language_switch``: ``{"label": ..., "prefix": ...}``):
+   every page gets a link to its twin in the other edition, at the same page name under
+   ``prefix`` (relative to the site root of this edition): the English book links to ``zh/``,
+   the Chinese one (``tools/zh.py build``) back with ``../``. The API reference exists only in
+   English: its pages link to the Chinese edition's API page.
 """
 
 from __future__ import annotations
 
+import html
 import importlib.util
 from typing import Any
 
@@ -46,8 +52,40 @@ class RemoveSolutions(SphinxTransform):
             node.parent.remove(node)
 
 
+API_INDEX = "api/aigc_course/index"
+
+
+def twin_href(pagename: str, prefix: str) -> str:
+    r"""The relative link from page ``pagename`` to its twin in the other edition."""
+    up = "../" * pagename.count("/")
+    twin = API_INDEX if pagename.startswith("api/") else pagename
+    return f"{up}{prefix}{twin}.html"
+
+
+def add_language_switch(app: Any, pagename: str, templatename: str, context: dict, doctree):
+    r"""html-page-context handler: put the link to the other edition above the page's body."""
+    switch = app.config.aigc_language_switch
+    if not switch or "body" not in context:
+        return
+    href = html.escape(twin_href(pagename, switch["prefix"]), quote=True)
+    lang = "en" if switch["label"] == "English" else "zh-CN"
+    link = (
+        f'<p class="aigc-language-switch" style="text-align:right;margin:0">'
+        f'<a href="{href}" hreflang="{lang}" lang="{lang}">{html.escape(switch["label"])}</a></p>\n'
+    )
+    context["body"] = link + context["body"]
+    context["metatags"] = context.get("metatags", "") + (
+        f'<link rel="alternate" hreflang="{lang}" href="{href}" />\n'
+    )
+
+
 def setup(app: Any) -> dict[str, Any]:
     app.add_config_value("student_edition", False, "env")
-    app.connect("autoapi-skip-member", skip_shadowing_reexport)
+    app.add_config_value("aigc_language_switch", {}, "html")
+    app.connect("html-page-context", add_language_switch)
+    # The Chinese edition builds no API reference (tools/zh.py): no autoapi there.
+    if "autoapi.extension" in app.config.extensions:
+        app.setup_extension("autoapi.extension")
+        app.connect("autoapi-skip-member", skip_shadowing_reexport)
     app.add_transform(RemoveSolutions)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

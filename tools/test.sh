@@ -24,6 +24,9 @@ if ! command -v chromedriver >/dev/null 2>&1 || ! python -c "import selenium" 2>
   echo "      chromedriver or selenium here (apt-get install chromium chromium-driver; .ci/run installs them)"
 fi
 
+echo "== Chinese edition's text layer (tools/zh.py check: errors fail, stale blocks are listed)"
+python tools/zh.py check
+
 echo "== notebooks (pytest --nbval, quick mode)"
 AIGC_QUICK=1 python -m pytest --nbval book -q -p no:cacheprovider \
   --nbval-current-env --nbval-sanitize-with book/nbval-sanitize.cfg
@@ -34,8 +37,9 @@ python tools/check_twins.py book
 echo "== workflows (actionlint)"
 bash tools/actionlint.sh
 
-echo "== book build (warnings are errors)"
+echo "== book build, English and Chinese editions (warnings are errors)"
 rm -rf _build/html
-jupyter-book build . -W -n --keep-going
+AIGC_SKIP_INSTALL=1 bash tools/build-book.sh -W -n --keep-going
+python -m pytest tests/test_zh_search.py -q -p no:cacheprovider
 
 echo "all tests passed in $(( $(date +%s) - start )) s"

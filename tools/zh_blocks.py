@@ -111,6 +111,87 @@ def skeleton(page: Path) -> str:
     return "".join(parts)
 
 
+class ZhFormatError(ValueError):
+    """A zh file the tool refuses; the message names the file, the block and the line."""
+
+
+@dataclass(frozen=True)
+class ZhBlock:
+    """One Chinese block of a zh file: the English block it translates and its text."""
+
+    id: str
+    sha: str
+    state: str
+    text: str
+    line: int
+
+
+@dataclass(frozen=True)
+class ZhPage:
+    """A parsed ``zh/<page>.md``: the English page it translates and its blocks, in file order."""
+
+    path: Path
+    page: str
+    blocks: tuple[ZhBlock, ...]
+
+
+LOOSE_HEADER = re.compile(r"^\s*<!--\s*zh-block\b")
+
+
+def _header(path: Path, number: int, line: str, seen: set[str]) -> tuple[str, str, str]:
+    """The (id, sha, state) of a header line; ZhFormatError for a malformed or repeated one."""
+    match = HEADER.match(line.rstrip("\n"))
+    if match is None:
+        raise ZhFormatError(
+            f"{path}:{number}: malformed block header {line.strip()!r} (expected "
+            "'<!-- zh-block id=ID en-sha=12 hex digits state=draft|reviewed -->')"
+        )
+    block_id, sha, state = match.group("id", "sha", "state")
+    if state not in STATES:
+        raise ZhFormatError(
+            f"{path}:{number}: block {block_id}: bad state {state!r} (draft or reviewed)"
+        )
+    if block_id in seen:
+        raise ZhFormatError(f"{path}:{number}: block {block_id}: a second block for this id")
+    seen.add(block_id)
+    return block_id, sha, state
+
+
+def parse_zh(path: Path) -> ZhPage:
+    """Read and check a zh file; raise :class:`ZhFormatError` naming the file, block and line.
+
+    Refused: no ``zh-page`` line first, text outside a block, a malformed header, a bad state,
+    two blocks for one id. A block's text is what follows its header up to the next header,
+    without the blank lines around it.
+    """
+    path = Path(path)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    page = PAGE.match(lines[first].strip()) if first is not None else None
+    if page is None:
+        raise ZhFormatError(f"{path}:1: the first line must be '<!-- zh-page: book/<page> -->'")
+    blocks: list[ZhBlock] = []
+    seen: set[str] = set()
+    current: list | None = None  # [id, sha, state, line number, text lines]
+    for number, line in enumerate(lines[first + 1 :], start=first + 2):
+        if LOOSE_HEADER.match(line):
+            if current is not None:
+                blocks.append(_block(current))
+            current = [*_header(path, number, line, seen), number, []]
+        elif current is not None:
+            current[4].append(line)
+        elif line.strip():
+            raise ZhFormatError(f"{path}:{number}: text outside a block (before the first header)")
+    if current is not None:
+        blocks.append(_block(current))
+    return ZhPage(path, page.group("page"), tuple(blocks))
+
+
+def _block(current: list) -> ZhBlock:
+    block_id, sha, state, number, text = current
+    return ZhBlock(block_id, sha, state, "".join(text).strip("\n").rstrip(), number)
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 2 or argv[0] not in ("english", "skeleton"):
         print(__doc__)
