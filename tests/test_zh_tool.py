@@ -342,3 +342,16 @@ def test_every_page_links_to_its_twin_in_the_other_edition():
     assert context["body"].startswith('<p class="aigc-language-switch"')
     assert 'href="../../book/gan.html" hreflang="en"' in context["body"]
     assert context["body"].endswith("<h1>生成对抗网络</h1>")
+
+
+def test_check_names_emphasis_that_commonmark_would_print_as_asterisks():
+    # CommonMark: "**" after a CJK character and before "{" is not left-flanking, so the
+    # reader would see the asterisks; a space before it (or plain text inside) renders.
+    bad = "微缩版的**{term}`潜在扩散 <Latent diffusion>`**（latent diffusion）"
+    assert zh.emphasis_errors(bad) and "unrendered emphasis" in zh.emphasis_errors(bad)[0]
+    assert (
+        zh.emphasis_errors("微缩版的 **{term}`潜在扩散 <Latent diffusion>`**（latent diffusion）")
+        == []
+    )
+    assert zh.emphasis_errors("这是**加粗**的字，*斜体*也行；$a * b$ 和 `x**2` 不算。") == []
+    assert zh.emphasis_errors("- 列表项\n* 另一项\n") == []

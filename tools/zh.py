@@ -14,7 +14,7 @@ id, text outside a block), on an orphan block (its id is gone from the English p
 current block that drops or changes what must survive translation (glue roles and figures,
 ``(label)=`` lines, heading levels, ref/numref/doc/eq targets, cite keys, glossary term
 targets, ``$$`` and ``\begin`` math, directive names, exercise/solution markers,
-literalinclude lines), on a term to avoid (``zh/terminology.yml``), and when a built Chinese
+literalinclude lines) or has bold/italic markers that will not render, on a term to avoid (``zh/terminology.yml``), and when a built Chinese
 notebook's code cells or outputs differ from the English ones (it builds them in memory). Stale
 and missing blocks and terminology mismatches are warnings. ``build`` refuses a page with any of
 these errors but the terms, naming the file and the block, and then writes nothing.
@@ -105,6 +105,29 @@ def invariant_errors(english: str, chinese: str) -> list[str]:
     dropped = [f"drops {kind} {text!r}" for (kind, text), n in (en - zh).items() for _ in range(n)]
     added = [f"adds {kind} {text!r}" for (kind, text), n in (zh - en).items() for _ in range(n)]
     return dropped + added
+
+
+_MATH_OR_CODE = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$|`+[^`]*`+|```.*?```", re.S)
+
+
+def emphasis_errors(chinese: str) -> list[str]:
+    """Bold/italic markers that CommonMark leaves as literal asterisks.
+
+    Next to CJK text, ``**`` before a punctuation mark (a role's ``{``, a full-width bracket) is
+    not left-flanking unless a space or punctuation precedes it, so ``的**{term}`x`**`` renders
+    the asterisks; the fix is a space before the opening marker.
+    """
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").parse(_MATH_OR_CODE.sub("M", chinese))
+    found = []
+    for token in (t for t in tokens if t.type == "inline"):
+        for child in token.children or []:
+            text = child.content if child.type == "text" else ""
+            at = text.find("*")
+            if at >= 0 and not text[at + 1 : at + 2].isspace():
+                found.append(f"unrendered emphasis marker near {text[max(0, at - 8) : at + 10]!r}")
+    return found
 
 
 def toc_pages(root: Path = ROOT) -> list[str]:
@@ -326,6 +349,7 @@ def check_page(root: Path, zh_dir: Path, page: str, terminology: tuple) -> tuple
     for block in (b for b in zh.blocks if b.id in st.current):
         where = f"{name}:{block.line}: block {block.id}"
         errors += [f"{where}: {e}" for e in invariant_errors(english[block.id], block.text)]
+        errors += [f"{where}: {e}" for e in emphasis_errors(block.text)]
         bad, loose = term_problems(english[block.id], block.text, terminology)
         errors += [f"{where}: {e}" for e in bad]
         warnings += [f"{where}: terminology: {w}" for w in loose]
