@@ -63,7 +63,7 @@ def built_book() -> Path:
 
 
 @pytest.fixture(scope="module")
-def site(built_book, driver) -> str:  # driver first: no server started where no browser is
+def site(built_book, driver) -> str:  # no browser, no book: skipped before a server starts
     with static_server(built_book) as url:
         yield url
 
@@ -197,7 +197,7 @@ def _use_player(browser, name: str) -> None:
 
 
 @pytest.mark.parametrize("page", list(PAGES))
-def test_interactive_figures_of_a_built_page(driver, site, built_book, book_shots, page):
+def test_interactive_figures_of_a_built_page(built_book, driver, site, book_shots, page):
     driver.get_log("browser")  # start this page with an empty log
     driver.get(f"{site}/{page}")
     shown = driver.execute_script(
