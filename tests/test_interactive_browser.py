@@ -5,80 +5,26 @@ a static server on 127.0.0.1. The tests click and drag the latent plane and move
 slider, check that the canvas changes, that the pixels the browser decodes equal PyTorch's
 within 1e-3, and that the console stays free of errors. Screenshots go to
 $AIGC_SCREENSHOTS (default: a temporary folder), never into the repository.
-They skip, saying why, only where no Chromium/chromedriver (or Selenium) is installed.
+The browser, the server and the probes live in tests/browser_support.py. They skip, saying why, only where no Chromium/chromedriver (or Selenium) is installed.
 """
 
 from __future__ import annotations
 
-import functools
-import http.server
 import importlib.util
-import os
 import shutil
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 
 import pytest
 import torch
+from browser_support import canvas, check_decode, errors, ready, static_server, torch_pixels
 
 from aigc_course.interactive import frame_player, latent_explorer, reset_page
 from aigc_course.models.vae import MLPVAE, VAEConfig
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-SKIP = (
-    "browser tests skipped: no {what} found (Debian/Ubuntu: apt-get install chromium "
-    "chromium-driver; pip install selenium)"
-)
-
-
-def _find_browser() -> tuple[str, str]:
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        pytest.skip(SKIP.format(what="selenium"))
-    binary = next((shutil.which(b) for b in BROWSERS if shutil.which(b)), None)
-    driver = shutil.which("chromedriver")
-    if binary is None or driver is None:
-        pytest.skip(SKIP.format(what="Chromium" if binary is None else "chromedriver"))
-    return binary, driver
-
-
-@pytest.fixture(scope="module")
-def driver():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    binary, chromedriver = _find_browser()
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--window-size=1000,900",
-        "--disable-extensions",
-    ):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    browser = webdriver.Chrome(service=Service(chromedriver), options=options)
-    browser.set_page_load_timeout(60)
-    yield browser
-    browser.quit()
-
-
-@pytest.fixture(scope="module")
-def shots() -> Path:
-    folder = Path(os.environ.get("AIGC_SCREENSHOTS") or tempfile.mkdtemp(prefix="aigc-shots-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    print(f"screenshots in {folder}")
-    return folder
 
 
 @pytest.fixture(autouse=True)
@@ -109,45 +55,6 @@ def _page(path: Path, *figures) -> Path:
     return path
 
 
-def _errors(browser) -> list[dict]:
-    return [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
-
-
-def _ready(browser, name: str, state: str = "ready", timeout: float = 20.0) -> None:
-    end = time.monotonic() + timeout
-    script = (
-        "return document.querySelector('[data-figure=\"' + arguments[0] + '\"]')"
-        ".getAttribute('data-state')"
-    )
-    while time.monotonic() < end:
-        if browser.execute_script(script, name) == state:
-            return
-        time.sleep(0.05)
-    raise AssertionError(
-        f"figure {name} never reached state {state!r}: {browser.execute_script(script, name)!r}"
-    )
-
-
-def _canvas(browser, name: str, css: str) -> str:
-    return browser.execute_script(
-        "return document.querySelector('[data-figure=\"' + arguments[0] + '\"] ' + arguments[1])"
-        ".toDataURL()",
-        name,
-        css,
-    )
-
-
-def _torch_pixels(model, z) -> torch.Tensor:
-    with torch.no_grad():
-        return torch.sigmoid(model.decode(torch.tensor([z], dtype=torch.float32))).flatten()
-
-
-def _check_decode(browser, model, name: str, z) -> None:
-    got = browser.execute_script("return AIGC_FIGURES[arguments[0]].decode(arguments[1])", name, z)
-    diff = (torch.tensor(got) - _torch_pixels(model, z).double()).abs().max().item()
-    assert diff < 1e-3, f"browser and PyTorch differ by {diff} at z={z}"
-
-
 def test_latent_explorer_click_drag_and_pixels(driver, shots, tmp_path, vae):
     from selenium.webdriver.common.action_chains import ActionChains
 
@@ -161,19 +68,19 @@ def test_latent_explorer_click_drag_and_pixels(driver, shots, tmp_path, vae):
         inline=True,
     )
     driver.get(_page(tmp_path / "page.html", fig).as_uri())
-    _ready(driver, "explorer-inline")
+    ready(driver, "explorer-inline")
     for z in ([0.0, 0.0], [1.5, -0.7], [-2.0, 2.5]):
-        _check_decode(driver, vae, "explorer-inline", z)
+        check_decode(driver, vae, "explorer-inline", z)
     plane = driver.find_element("css selector", "[data-figure='explorer-inline'] .aigc-plane")
-    before = _canvas(driver, "explorer-inline", ".aigc-image")
+    before = canvas(driver, "explorer-inline", ".aigc-image")
     ActionChains(driver).move_to_element_with_offset(plane, 80, -90).click().perform()
-    after_click = _canvas(driver, "explorer-inline", ".aigc-image")
+    after_click = canvas(driver, "explorer-inline", ".aigc-image")
     assert after_click != before
     state = driver.execute_script(
         "var f = AIGC_FIGURES['explorer-inline'];return [f.z, f.pixels, f.ms]"
     )
     assert state[0][0] > 0 and state[0][1] > 0  # right of and above the centre
-    diff = (torch.tensor(state[1]) - _torch_pixels(vae, state[0]).double()).abs().max().item()
+    diff = (torch.tensor(state[1]) - torch_pixels(vae, state[0]).double()).abs().max().item()
     assert diff < 1e-3
     assert state[2] < 50  # ms for one decode (5 ms on a laptop; a loaded CI machine is slower)
     (
@@ -187,9 +94,9 @@ def test_latent_explorer_click_drag_and_pixels(driver, shots, tmp_path, vae):
     )
     z_drag = driver.execute_script("return AIGC_FIGURES['explorer-inline'].z")
     assert z_drag != state[0] and z_drag[1] < state[0][1]  # ended lower
-    assert _canvas(driver, "explorer-inline", ".aigc-image") != after_click
+    assert canvas(driver, "explorer-inline", ".aigc-image") != after_click
     driver.save_screenshot(str(shots / "latent_explorer.png"))
-    assert _errors(driver) == []
+    assert errors(driver) == []
 
 
 def test_latent_explorer_slice_of_a_larger_latent(driver, tmp_path):
@@ -207,30 +114,19 @@ def test_latent_explorer_slice_of_a_larger_latent(driver, tmp_path):
         inline=True,
     )
     driver.get(_page(tmp_path / "slice.html", fig).as_uri())
-    _ready(driver, "explorer-slice")
+    ready(driver, "explorer-slice")
     z = driver.execute_script("return AIGC_FIGURES['explorer-slice'].latent(0.5, -1.25)")
     expected = base.tolist()
     expected[3], expected[1] = 0.5, -1.25
     assert z == pytest.approx(expected, abs=1e-6)
-    _check_decode(driver, model, "explorer-slice", z)
-    assert _errors(driver) == []
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # keep the test output clean
-        pass
+    check_decode(driver, model, "explorer-slice", z)
+    assert errors(driver) == []
 
 
 @pytest.fixture
 def server(tmp_path):
-    (tmp_path / "favicon.ico").write_bytes(b"")  # the browser asks for it; a 404 logs an error
-    handler = functools.partial(_Quiet, directory=str(tmp_path))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with static_server(tmp_path) as url:
+        yield url
 
 
 def _book(tmp_path: Path) -> tuple[Path, Path]:
@@ -256,9 +152,9 @@ def test_asset_file_over_http_and_file(driver, shots, tmp_path, server, vae):
     page = _page(page_dir / "vae.html", fig)
     for url in (f"{server}/book-root/book/vae.html", page.as_uri()):
         driver.get(url)
-        _ready(driver, "explorer-asset")
-        _check_decode(driver, vae, "explorer-asset", [0.3, 0.9])
-        assert _errors(driver) == []
+        ready(driver, "explorer-asset")
+        check_decode(driver, vae, "explorer-asset", [0.3, 0.9])
+        assert errors(driver) == []
     # the built book's layout: the page elsewhere, the data under the book's _static folder
     html_root = tmp_path / "html"
     (html_root / "_static" / "interactive").mkdir(parents=True)
@@ -271,8 +167,8 @@ def test_asset_file_over_http_and_file(driver, shots, tmp_path, server, vae):
         f"</head><body>{fig.html}</body></html>"
     )
     driver.get(f"{server}/html/chapters/vae.html")
-    _ready(driver, "explorer-asset")
-    assert _errors(driver) == []
+    ready(driver, "explorer-asset")
+    assert errors(driver) == []
 
 
 @pytest.mark.parametrize("fault", ["missing", "altered", "truncated"])
@@ -289,7 +185,7 @@ def test_missing_or_damaged_asset_shows_a_message(driver, shots, tmp_path, fault
     else:
         fig.asset.write_text(text[: len(text) // 2])
     driver.get(_page(page_dir / "broken.html", fig).as_uri())
-    _ready(driver, "explorer-broken", state="failed")
+    ready(driver, "explorer-broken", state="failed")
     message = driver.find_element("css selector", "[data-figure='explorer-broken'] .aigc-message")
     assert message.is_displayed() and "explorer-broken" in message.text
     assert ("could not be loaded" if fault == "missing" else "damaged") in message.text or (
@@ -312,14 +208,14 @@ def test_frame_player_slider_and_play(driver, shots, tmp_path):
         frames, captions, name="player", caption="frames", interval_ms=30, inline=True
     )
     driver.get(_page(tmp_path / "player.html", fig).as_uri())
-    _ready(driver, "player")
+    ready(driver, "player")
     time.sleep(0.2)  # the first PNG decodes asynchronously
-    first = _canvas(driver, "player", "canvas")
+    first = canvas(driver, "player", "canvas")
     slider = driver.find_element("css selector", "[data-figure='player'] input[type=range]")
     slider.send_keys(Keys.RIGHT, Keys.RIGHT, Keys.RIGHT)
     assert driver.execute_script("return AIGC_FIGURES.player.index") == 3
     time.sleep(0.2)
-    assert _canvas(driver, "player", "canvas") != first
+    assert canvas(driver, "player", "canvas") != first
     readout = driver.find_element("css selector", "[data-figure='player'] .aigc-readout")
     assert readout.text.startswith("step 3")
     driver.find_element("css selector", "[data-figure='player'] button").click()
@@ -329,7 +225,7 @@ def test_frame_player_slider_and_play(driver, shots, tmp_path):
     assert driver.execute_script("return AIGC_FIGURES.player.index") == 11
     assert readout.text.startswith("step 11")
     driver.save_screenshot(str(shots / "frame_player.png"))
-    assert _errors(driver) == []
+    assert errors(driver) == []
 
 
 def _mini_book(tmp_path: Path, vae) -> Path:
@@ -386,12 +282,12 @@ def test_in_a_built_jupyter_book(driver, shots, tmp_path, server, vae):
     assert len(list((html / "_static" / "interactive").glob("book-explorer-*.mjs"))) == 1
     assert "interactive/" not in (html / "intro.html").read_text()  # not loaded on every page
     driver.get((html / "intro.html").as_uri())
-    theme_errors = {e["message"].split(" ", 1)[1] for e in _errors(driver)}  # the theme's own
+    theme_errors = {e["message"].split(" ", 1)[1] for e in errors(driver)}  # the theme's own
     for url in ((html / "book" / "vae.html").as_uri(), f"{server}/mini/_build/html/book/vae.html"):
         driver.get(url)
-        _ready(driver, "book-explorer")
-        _ready(driver, "book-player")
-        _check_decode(driver, vae, "book-explorer", [-0.4, 1.1])
-        new = [e for e in _errors(driver) if e["message"].split(" ", 1)[1] not in theme_errors]
+        ready(driver, "book-explorer")
+        ready(driver, "book-player")
+        check_decode(driver, vae, "book-explorer", [-0.4, 1.1])
+        new = [e for e in errors(driver) if e["message"].split(" ", 1)[1] not in theme_errors]
         assert new == []
     driver.save_screenshot(str(shots / "built_book.png"))
