@@ -40,10 +40,6 @@ PAGES = {  # page -> the interactive figures it must show
     "zh/book/vae.html": ("vae-latent-explorer",),
 }
 KNOWN_THEME_ERRORS = (
-    # Every page of the current build declares the theme's thebe settings twice (two identical
-    # inline <script>const THEBE_JS_URL = ...</script> in <head>): a book-config defect outside
-    # the figures, reported to the lead; remove this entry once the build no longer has it.
-    "Identifier 'THEBE_JS_URL' has already been declared",
     # pydata-sphinx-theme logs this with console.error on a fresh profile's first page (no
     # light/dark choice stored yet), then stores "auto": the theme's behaviour, not a fault.
     "Got invalid theme mode: . Resetting to auto.",

@@ -79,10 +79,30 @@ def add_language_switch(app: Any, pagename: str, templatename: str, context: dic
     )
 
 
+def drop_duplicate_scripts(
+    app: Any, pagename: str, templatename: str, context: dict, doctree: Any
+) -> None:
+    """Keep the first of identical <script> entries on a page.
+
+    sphinx-thebe and sphinx-togglebutton add their inline configuration on an event that Jupyter
+    Book's build emits twice, so every page declared ``const THEBE_JS_URL`` twice: a
+    SyntaxError in the browser console (found by tests/test_built_book_browser.py).
+    """
+    seen, kept = set(), []
+    for script in context.get("script_files", []):
+        name = getattr(script, "filename", script) or ""  # None and "" both mean inline
+        key = (str(name), tuple(sorted(getattr(script, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            kept.append(script)
+    context["script_files"][:] = kept
+
+
 def setup(app: Any) -> dict[str, Any]:
     app.add_config_value("student_edition", False, "env")
     app.add_config_value("aigc_language_switch", {}, "html")
     app.connect("html-page-context", add_language_switch)
+    app.connect("html-page-context", drop_duplicate_scripts, priority=900)  # after the rest
     # The Chinese edition builds no API reference (tools/zh.py): no autoapi there.
     if "autoapi.extension" in app.config.extensions:
         app.setup_extension("autoapi.extension")
