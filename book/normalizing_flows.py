@@ -401,7 +401,7 @@ assert worst_inv < 1e-8, checks
 #   interval; its inverse is the root of a quadratic).
 #
 # ```{literalinclude} ../aigc_course/models/spline_coupling.py
-# :pyobject: SplineCoupling.forward
+# :pyobject: SplineCoupling._transform
 # ```
 #
 # One training step is the package's, the same for both:

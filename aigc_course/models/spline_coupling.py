@@ -174,6 +174,7 @@ class SplineCoupling(nn.Module):
         self.register_buffer("mask", mask.clone())
 
     def _transform(self, x: torch.Tensor, kept: torch.Tensor, *, inverse: bool):
+        r"""The conditioner reads the kept part; the spline moves the free part: ``(y, log_det)``."""
         params = self.net(kept).view(x.shape[0], x.shape[1], 3 * self.bins - 1)
         k = self.bins
         y, log_d = rational_quadratic_spline(
