@@ -315,16 +315,27 @@ def check_finite(
 
 
 def check_image_batch(
-    value: object, name: str, shape: tuple[int, ...], *, hint: str = ""
+    value: object,
+    name: str,
+    shape: tuple[int, ...],
+    *,
+    hint: str = "",
+    floating: bool = False,
 ) -> torch.Tensor:
     r"""Check that ``value`` is a tensor of shape (B, *shape), without reading values (no sync).
 
     The cheap guard of a network's ``forward``: a missing channel axis gets the fix
     ``x.unsqueeze(1)``; any other mismatch ``hint`` (or "reshape the batch ...").
+    ``floating=True`` also requires a floating-point dtype (a dtype is metadata: no sync).
     """
     expected = "(B, " + ", ".join(str(s) for s in shape) + ")"
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of shape {expected}, got {_kind(value)}")
+    if floating and not value.is_floating_point():
+        raise TypeError(
+            f"{name} must be a floating-point tensor, got {value.dtype}: scale integer pixels "
+            "first (aigc_course.data.to_unit for [0, 1], to_signed for [-1, 1])"
+        )
     if tuple(value.shape[1:]) != tuple(shape) or value.ndim != len(shape) + 1:
         fix = (
             "add the channel axis with x.unsqueeze(1)"

@@ -120,7 +120,7 @@ def test_wrong_image_shape_is_a_clear_error():
             D(torch.randn(2, 3, 28, 28))
         with pytest.raises(TypeError):
             D("images")
-    with pytest.raises(ValueError, match=r"expected points of shape \(B, 2\), got \(5, 3\)"):
+    with pytest.raises(ValueError, match=r"expected points x of shape \(B, 2\), got \(5, 3\)"):
         ToyDiscriminator(ToyGANConfig())(torch.randn(5, 3))
 
 

@@ -57,14 +57,23 @@ from aigc_course.models import (  # noqa: E402
     MADE,
     MLPVAE,
     CausalTransformer,
+    DCGANConfig,
+    DCGANDiscriminator,
+    DCGANGenerator,
     LeNetClassifier,
     MADEConfig,
+    MLPDiscriminator,
+    MLPGANConfig,
+    MLPGenerator,
     NormalizingFlow,
     NormalizingFlowConfig,
     PCAGaussian,
     PixelBernoulli,
     PixelCNN,
     PixelCNNConfig,
+    ToyDiscriminator,
+    ToyGANConfig,
+    ToyGenerator,
     TransformerConfig,
 )
 from aigc_course.models.classifier import ClassifierConfig  # noqa: E402
@@ -819,7 +828,40 @@ AR_CASES: tuple[Case, ...] = (
         (Arg("text", "text"),),
     ),
 )
-CASES = CASES + SAMPLING_CASES + AR_CASES
+
+# A network's forward is the per-step path: it checks types, dtypes and shapes (metadata, no
+# host sync) but reads no values, so a finite value outside the documented range is its
+# documented tolerance; the entry points (train_gan, train_vae, evaluate_vae, ...) check ranges.
+# An empty batch gives an empty batch (a correct result, as in torch).
+VALUES_UNREAD = frozenset({"0..255", "negative"})
+EMPTY_OK = frozenset({"empty"})
+
+
+def _forward_case(name: str, net: torch.nn.Module, arg: str, kind: str, x: torch.Tensor) -> Case:
+    accepted = EMPTY_OK | (VALUES_UNREAD if kind != REAL_T else frozenset())
+    return Case(f"models.{name}.forward", net.eval(), lambda: {arg: x.clone()},
+                (Arg(arg, kind, accepted),))  # fmt: skip
+
+
+_TOY = ToyGANConfig()
+_Z = torch.randn(4, 64, generator=_g(4))
+MODEL_CASES: tuple[Case, ...] = (
+    _forward_case("MLPGenerator", MLPGenerator(MLPGANConfig(latent_dim=64)), "z", REAL_T, _Z),
+    _forward_case("DCGANGenerator", DCGANGenerator(DCGANConfig(latent_dim=64)), "z", REAL_T, _Z),
+    _forward_case("ToyGenerator", ToyGenerator(_TOY), "z",
+                  REAL_T, torch.randn(4, _TOY.latent_dim, generator=_g(5))),
+    _forward_case("MLPDiscriminator", MLPDiscriminator(MLPGANConfig()), "x",
+                  SIGNED, _imgs(4) * 2 - 1),
+    _forward_case("DCGANDiscriminator", DCGANDiscriminator(DCGANConfig()), "x",
+                  SIGNED, _imgs(4) * 2 - 1),
+    _forward_case("ToyDiscriminator", ToyDiscriminator(_TOY), "x",
+                  REAL_T, torch.randn(4, 2, generator=_g(6))),
+    _forward_case("MLPVAE", _VAE, "x", UNIT, _imgs(4)),
+    Case("models.MLPVAE.decode", _VAE.decode,
+         lambda: {"z": torch.randn(4, _VAE.latent_dim, generator=_g(7))},
+         (Arg("z", REAL_T, EMPTY_OK),)),
+)  # fmt: skip
+CASES = CASES + SAMPLING_CASES + AR_CASES + MODEL_CASES
 
 
 def _text_mutations(value: object, kind: str) -> list[tuple[str, object]]:

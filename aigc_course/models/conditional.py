@@ -188,7 +188,9 @@ class ConditionalDiscriminator(nn.Module):
         self.embed = nn.Embedding(cfg.n_classes, widths[-1])
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        _check.check_image_batch(x, "images", self.input_shape, hint="check the data")
+        _check.check_image_batch(
+            x, "images", self.input_shape, hint="check the data", floating=True
+        )
         _forward_labels(y, self.n_classes, x.shape[0])
         h = self.features(x.flatten(1))
         return self.linear(h).view(-1) + (self.embed(y) * h).sum(dim=1)

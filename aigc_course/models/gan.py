@@ -52,6 +52,11 @@ def check_z(z: object, latent_dim: int) -> None:
         raise TypeError(
             f"z must be a torch.Tensor of shape (B, {latent_dim}), got {type(z).__name__}"
         )
+    if not z.is_floating_point():
+        raise TypeError(
+            f"z must be a floating-point tensor, got {z.dtype}: sample it as "
+            f"torch.randn(B, {latent_dim})"
+        )
     if z.ndim != 2:
         raise ValueError(
             f"expected z of shape (B, {latent_dim}), got {tuple(z.shape)}: "
@@ -212,7 +217,7 @@ class MLPDiscriminator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check.check_image_batch(x, "images", self.input_shape)
+        _check.check_image_batch(x, "images", self.input_shape, floating=True)
         return self.net(x.flatten(1)).view(-1)
 
 
@@ -391,7 +396,7 @@ class DCGANDiscriminator(nn.Module):
         self.apply(dcgan_init_)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check.check_image_batch(x, "images", self.input_shape)
+        _check.check_image_batch(x, "images", self.input_shape, floating=True)
         return self.net(x).view(-1)
 
 
@@ -508,5 +513,5 @@ class ToyDiscriminator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check.check_image_batch(x, "points", self.input_shape)
+        _check.check_image_batch(x, "points x", self.input_shape, floating=True)
         return self.net(x).view(-1)

@@ -104,6 +104,11 @@ class _VAE(nn.Module):
             )
 
     def _check_z(self, z: torch.Tensor) -> None:
+        if isinstance(z, torch.Tensor) and not z.is_floating_point():
+            raise TypeError(
+                f"codes z must be a floating-point tensor, got {z.dtype}: "
+                f"sample torch.randn(B, {self.latent_dim}) or encode images first"
+            )
         if not isinstance(z, torch.Tensor) or z.ndim != 2 or z.shape[1] != self.latent_dim:
             shape = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
             raise ValueError(
