@@ -34,7 +34,12 @@ from aigc_course.data.poems import (
     token_windows,
 )
 from aigc_course.data.sources import CACHE_DIR_ENV, DATA_DIR_ENV, DownloadError, cache_dir
-from aigc_course.data.toy import ring_of_gaussians, two_gaussians_1d
+from aigc_course.data.toy import (
+    ring_of_gaussians,
+    two_gaussians_1d,
+    two_moons,
+    two_moons_log_density,
+)
 from aigc_course.data.transforms import (
     binarize,
     dequantize,
@@ -79,5 +84,7 @@ __all__ = [
     "to_uint8",
     "to_unit",
     "two_gaussians_1d",
+    "two_moons",
+    "two_moons_log_density",
     "write_idx",
 ]
